@@ -1,0 +1,772 @@
+//! The connector format: serde types for one connector JSON file, and the semantic checks that serde alone
+//! cannot express. Every check names the JSON path at fault. No Postgres and no HTTP here.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::connector::pointer::Pointer;
+use crate::connector::template;
+use crate::error::TetherError;
+
+/// One API, as described by a connector file in `connectors/` or registered by a user.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Connector {
+    /// Short name used in `CREATE SERVER ... OPTIONS (connector '<name>')` and in error messages.
+    pub name: String,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub docs_url: Option<String>,
+    /// Base URL of the API; may hold `{option}` placeholders filled from server options. When absent, the
+    /// server must set `base_url`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_url: Option<String>,
+    #[serde(default)]
+    pub auth: AuthDef,
+    #[serde(default)]
+    pub errors: ErrorDef,
+    /// Server options this connector accepts beyond the generic ones (e.g. a store hash).
+    #[serde(default)]
+    pub server_options: BTreeMap<String, OptionDef>,
+    /// Headers sent with every request (e.g. an API version header).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default)]
+    pub objects: BTreeMap<String, ObjectDef>,
+    /// Shape of a table defined by the table option `path` instead of `object` (the generic REST connector).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generic_object: Option<ObjectDef>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthScheme {
+    #[default]
+    None,
+    Bearer,
+    Basic,
+    ApiKeyHeader,
+    ApiKeyQuery,
+}
+
+impl AuthScheme {
+    pub const ALL: &'static [&'static str] =
+        &["none", "bearer", "basic", "api_key_header", "api_key_query"];
+
+    pub fn parse(s: &str) -> Option<AuthScheme> {
+        Some(match s {
+            "none" => AuthScheme::None,
+            "bearer" => AuthScheme::Bearer,
+            "basic" => AuthScheme::Basic,
+            "api_key_header" => AuthScheme::ApiKeyHeader,
+            "api_key_query" => AuthScheme::ApiKeyQuery,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthScheme::None => "none",
+            AuthScheme::Bearer => "bearer",
+            AuthScheme::Basic => "basic",
+            AuthScheme::ApiKeyHeader => "api_key_header",
+            AuthScheme::ApiKeyQuery => "api_key_query",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AuthDef {
+    #[serde(default)]
+    pub scheme: AuthScheme,
+    /// Header carrying the key for `api_key_header` (default `X-API-Key`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<String>,
+    /// Query parameter carrying the key for `api_key_query` (default `api_key`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub param: Option<String>,
+}
+
+/// Where the provider puts a human-readable message (and a code) in an error body: JSON pointers tried in
+/// order; the first string found wins.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorDef {
+    #[serde(default = "ErrorDef::default_message")]
+    pub message: Vec<String>,
+    #[serde(default)]
+    pub code: Vec<String>,
+}
+
+impl ErrorDef {
+    fn default_message() -> Vec<String> {
+        [
+            "/message",
+            "/error/message",
+            "/error",
+            "/errors/0/message",
+            "/0/message",
+            "/title",
+            "/detail",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    }
+}
+
+impl Default for ErrorDef {
+    fn default() -> Self {
+        ErrorDef {
+            message: ErrorDef::default_message(),
+            code: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct OptionDef {
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// One API object (a table).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectDef {
+    #[serde(default)]
+    pub description: String,
+    /// Column holding the record id: `id = ...` uses the get endpoint.
+    #[serde(default = "ObjectDef::default_id")]
+    pub id_column: String,
+    pub list: ListDef,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub get: Option<GetDef>,
+    #[serde(default)]
+    pub columns: Vec<ColumnDef>,
+    /// How a foreign-table column that is not in `columns` maps to the record (e.g. a HubSpot custom
+    /// property). Without it such a column is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub other_columns: Option<ColumnTemplate>,
+    #[serde(default)]
+    pub filters: Vec<FilterDef>,
+}
+
+impl ObjectDef {
+    fn default_id() -> String {
+        "id".to_string()
+    }
+
+    pub fn column(&self, name: &str) -> Option<&ColumnDef> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListDef {
+    /// Path below the base URL; may hold `{option}` placeholders and a query string.
+    pub path: String,
+    /// Static query parameters sent with every list request.
+    #[serde(default)]
+    pub query: BTreeMap<String, String>,
+    /// JSON pointer to the records in a response; `""` is the body itself (an array, or one object).
+    #[serde(default)]
+    pub records: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_size: Option<PageSizeDef>,
+    #[serde(default)]
+    pub pagination: PaginationDef,
+    /// Query parameter that names the fields to return (HubSpot `properties`): filled from the `field` of
+    /// the columns a query needs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fields_param: Option<FieldsParamDef>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageSizeDef {
+    pub param: String,
+    pub default: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldsParamDef {
+    pub param: String,
+    #[serde(default = "FieldsParamDef::default_separator")]
+    pub separator: String,
+}
+
+impl FieldsParamDef {
+    fn default_separator() -> String {
+        ",".to_string()
+    }
+}
+
+/// How to get from one page to the next.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(tag = "style", rename_all = "snake_case", deny_unknown_fields)]
+pub enum PaginationDef {
+    /// One request returns everything.
+    #[default]
+    None,
+    /// An opaque cursor in the body, sent back as a query parameter (HubSpot `paging.next.after`,
+    /// Airtable `offset`). Ends when the cursor is absent, null or empty.
+    Cursor { cursor: String, param: String },
+    /// The URL of the next page in the body (Salesforce `nextRecordsUrl`). Ends when absent or null.
+    NextUrl { next_url: String },
+    /// RFC 8288 `Link: <...>; rel="next"` header (Shopify, GitHub). Ends when there is no next link.
+    LinkHeader,
+    /// `offset` parameter advanced by the number of records received. Ends on an empty page, a short
+    /// page, or when the total (if declared) is reached.
+    Offset {
+        param: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        total: Option<String>,
+    },
+    /// Page number parameter. Ends on an empty page, a short page, or past `total_pages` (if declared).
+    Page {
+        param: String,
+        #[serde(default = "PaginationDef::default_first_page")]
+        first: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        total_pages: Option<String>,
+    },
+}
+
+impl PaginationDef {
+    pub const STYLES: &'static [&'static str] = &[
+        "none",
+        "cursor",
+        "next_url",
+        "link_header",
+        "offset",
+        "page",
+    ];
+
+    fn default_first_page() -> u64 {
+        1
+    }
+
+    pub fn style(&self) -> &'static str {
+        match self {
+            PaginationDef::None => "none",
+            PaginationDef::Cursor { .. } => "cursor",
+            PaginationDef::NextUrl { .. } => "next_url",
+            PaginationDef::LinkHeader => "link_header",
+            PaginationDef::Offset { .. } => "offset",
+            PaginationDef::Page { .. } => "page",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GetDef {
+    /// Path of one record; `{id}` is replaced by the (percent-encoded) id.
+    pub path: String,
+    #[serde(default)]
+    pub query: BTreeMap<String, String>,
+    /// JSON pointer to the record in the response; `""` is the body itself.
+    #[serde(default)]
+    pub record: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnDef {
+    pub name: String,
+    /// Postgres type used by IMPORT FOREIGN SCHEMA and the docs (the foreign table's own type decides
+    /// the conversion).
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// JSON pointer into the record.
+    pub pointer: String,
+    /// Name to request in the list's `fields_param` when this column is needed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// For text[] columns whose provider value is one delimited string (HubSpot multi-select `a;b`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub separator: Option<String>,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// `{name}` in `pointer` / `field` is replaced by the foreign-table column name.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnTemplate {
+    pub pointer: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum FilterOp {
+    #[default]
+    Eq,
+    In,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl FilterOp {
+    pub fn sql(self) -> &'static str {
+        match self {
+            FilterOp::Eq => "=",
+            FilterOp::In => "= ANY",
+            FilterOp::Lt => "<",
+            FilterOp::Le => "<=",
+            FilterOp::Gt => ">",
+            FilterOp::Ge => ">=",
+        }
+    }
+}
+
+/// A condition the provider can evaluate: `WHERE column <op> value` becomes `?param=value`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilterDef {
+    pub column: String,
+    #[serde(default)]
+    pub op: FilterOp,
+    pub param: String,
+    /// For `in`: how the values are joined (`id:in=1,2,3`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub separator: Option<String>,
+    /// Value the provider assumes when the parameter is absent; the filter is then part of the table's
+    /// meaning (HubSpot `archived=false`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+}
+
+/// The Postgres column types a connector may declare for IMPORT FOREIGN SCHEMA and the docs.
+pub const DECLARED_TYPES: &[&str] = &[
+    "text",
+    "varchar",
+    "smallint",
+    "integer",
+    "bigint",
+    "numeric",
+    "double precision",
+    "real",
+    "boolean",
+    "date",
+    "timestamptz",
+    "timestamp",
+    "jsonb",
+    "json",
+    "text[]",
+];
+
+impl Connector {
+    /// Parse and validate a connector document; errors name the JSON path at fault.
+    pub fn from_json(text: &str) -> Result<Connector, TetherError> {
+        let de = &mut serde_json::Deserializer::from_str(text);
+        let connector: Connector = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            TetherError::Connector {
+                path: if path == "." || path == "?" {
+                    "/".to_string()
+                } else {
+                    json_path(&path)
+                },
+                message: e.into_inner().to_string(),
+            }
+        })?;
+        connector.validate()?;
+        Ok(connector)
+    }
+
+    /// Checks serde cannot express. Each names the JSON path at fault.
+    pub fn validate(&self) -> Result<(), TetherError> {
+        let bad = |path: String, message: String| Err(TetherError::Connector { path, message });
+        if !is_identifier(&self.name) {
+            return bad(
+                "/name".into(),
+                format!(
+                    "\"{}\" is not a valid connector name; use lower-case letters, digits and _",
+                    self.name
+                ),
+            );
+        }
+        if let Some(base) = &self.base_url {
+            if !(base.starts_with("http://") || base.starts_with("https://")) {
+                return bad(
+                    "/base_url".into(),
+                    format!("\"{base}\" must start with http:// or https://"),
+                );
+            }
+            for name in template::placeholders(base) {
+                if !self.server_options.contains_key(&name) {
+                    return bad(
+                        "/base_url".into(),
+                        format!("placeholder {{{name}}} is not declared in server_options"),
+                    );
+                }
+            }
+        }
+        for (i, p) in self
+            .errors
+            .message
+            .iter()
+            .chain(self.errors.code.iter())
+            .enumerate()
+        {
+            if let Err(m) = Pointer::parse(p) {
+                return bad(format!("/errors/{i}"), m);
+            }
+        }
+        if self.objects.is_empty() && self.generic_object.is_none() {
+            return bad(
+                "/objects".into(),
+                "a connector needs at least one object or a generic_object".into(),
+            );
+        }
+        for (name, object) in &self.objects {
+            if !is_identifier(name) {
+                return bad(
+                    format!("/objects/{name}"),
+                    format!("\"{name}\" is not a valid object name; use lower-case letters, digits and _"),
+                );
+            }
+            object.validate(&format!("/objects/{name}"), self)?;
+        }
+        if let Some(object) = &self.generic_object {
+            object.validate("/generic_object", self)?;
+        }
+        Ok(())
+    }
+}
+
+impl ObjectDef {
+    pub fn validate(&self, at: &str, connector: &Connector) -> Result<(), TetherError> {
+        let bad = |path: String, message: String| Err(TetherError::Connector { path, message });
+        let known_placeholders =
+            |path: &str, text: &str, extra: &[&str]| -> Result<(), TetherError> {
+                for name in template::placeholders(text) {
+                    if !connector.server_options.contains_key(&name)
+                        && !extra.contains(&name.as_str())
+                    {
+                        let mut accepted: Vec<String> =
+                            connector.server_options.keys().cloned().collect();
+                        accepted.extend(extra.iter().map(|s| s.to_string()));
+                        return Err(TetherError::Connector {
+                            path: path.to_string(),
+                            message: format!(
+                                "unknown placeholder {{{name}}}; accepted: {}",
+                                if accepted.is_empty() {
+                                    "none".to_string()
+                                } else {
+                                    accepted.join(", ")
+                                }
+                            ),
+                        });
+                    }
+                }
+                Ok(())
+            };
+        if !self.list.path.starts_with('/') && !self.list.path.starts_with("{path}") {
+            return bad(
+                format!("{at}/list/path"),
+                format!("\"{}\" must start with /", self.list.path),
+            );
+        }
+        known_placeholders(&format!("{at}/list/path"), &self.list.path, &["path"])?;
+        check_pointer(&format!("{at}/list/records"), &self.list.records)?;
+        if let Some(ps) = &self.list.page_size {
+            if ps.default == 0 {
+                return bad(
+                    format!("{at}/list/page_size/default"),
+                    "must be at least 1".into(),
+                );
+            }
+            if let Some(max) = ps.max {
+                if ps.default > max {
+                    return bad(
+                        format!("{at}/list/page_size/default"),
+                        format!("{} is above max {max}", ps.default),
+                    );
+                }
+            }
+        }
+        match &self.list.pagination {
+            PaginationDef::Cursor { cursor, param } => {
+                check_pointer(&format!("{at}/list/pagination/cursor"), cursor)?;
+                if param.is_empty() {
+                    return bad(
+                        format!("{at}/list/pagination/param"),
+                        "must not be empty".into(),
+                    );
+                }
+            }
+            PaginationDef::NextUrl { next_url } => {
+                check_pointer(&format!("{at}/list/pagination/next_url"), next_url)?
+            }
+            PaginationDef::Offset { param, total } => {
+                if param.is_empty() {
+                    return bad(
+                        format!("{at}/list/pagination/param"),
+                        "must not be empty".into(),
+                    );
+                }
+                if let Some(t) = total {
+                    check_pointer(&format!("{at}/list/pagination/total"), t)?;
+                }
+            }
+            PaginationDef::Page {
+                param, total_pages, ..
+            } => {
+                if param.is_empty() {
+                    return bad(
+                        format!("{at}/list/pagination/param"),
+                        "must not be empty".into(),
+                    );
+                }
+                if let Some(t) = total_pages {
+                    check_pointer(&format!("{at}/list/pagination/total_pages"), t)?;
+                }
+            }
+            PaginationDef::None | PaginationDef::LinkHeader => {}
+        }
+        if matches!(
+            self.list.pagination,
+            PaginationDef::Offset { .. } | PaginationDef::Page { .. }
+        ) && self.list.page_size.is_none()
+        {
+            return bad(
+                format!("{at}/list/page_size"),
+                format!(
+                    "{} pagination needs page_size (its param and default)",
+                    self.list.pagination.style()
+                ),
+            );
+        }
+        if let Some(get) = &self.get {
+            if !get.path.starts_with('/') && !get.path.starts_with("{path}") {
+                return bad(
+                    format!("{at}/get/path"),
+                    format!("\"{}\" must start with /", get.path),
+                );
+            }
+            if !get.path.contains("{id}") {
+                return bad(
+                    format!("{at}/get/path"),
+                    format!("\"{}\" must contain {{id}}", get.path),
+                );
+            }
+            known_placeholders(&format!("{at}/get/path"), &get.path, &["path", "id"])?;
+            check_pointer(&format!("{at}/get/record"), &get.record)?;
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, c) in self.columns.iter().enumerate() {
+            let here = format!("{at}/columns/{i}");
+            if !seen.insert(c.name.as_str()) {
+                return bad(
+                    format!("{here}/name"),
+                    format!("column \"{}\" is declared twice", c.name),
+                );
+            }
+            check_pointer(&format!("{here}/pointer"), &c.pointer)?;
+            if !DECLARED_TYPES.contains(&c.type_name.as_str()) {
+                return bad(
+                    format!("{here}/type"),
+                    format!(
+                        "unknown type \"{}\"; accepted: {}",
+                        c.type_name,
+                        DECLARED_TYPES.join(", ")
+                    ),
+                );
+            }
+        }
+        if !self.columns.is_empty() && self.column(&self.id_column).is_none() {
+            return bad(
+                format!("{at}/id_column"),
+                format!("\"{}\" is not one of the object's columns", self.id_column),
+            );
+        }
+        if let Some(t) = &self.other_columns {
+            check_pointer(
+                &format!("{at}/other_columns/pointer"),
+                &t.pointer.replace("{name}", "x"),
+            )?;
+        }
+        for (i, f) in self.filters.iter().enumerate() {
+            let here = format!("{at}/filters/{i}");
+            if !self.columns.is_empty()
+                && self.column(&f.column).is_none()
+                && self.other_columns.is_none()
+            {
+                return bad(
+                    format!("{here}/column"),
+                    format!("\"{}\" is not one of the object's columns", f.column),
+                );
+            }
+            if f.param.is_empty() {
+                return bad(format!("{here}/param"), "must not be empty".into());
+            }
+            if f.op == FilterOp::In && f.separator.is_none() {
+                return bad(
+                    format!("{here}/separator"),
+                    "an \"in\" filter needs a separator".into(),
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_pointer(path: &str, pointer: &str) -> Result<(), TetherError> {
+    Pointer::parse(pointer)
+        .map(|_| ())
+        .map_err(|message| TetherError::Connector {
+            path: path.to_string(),
+            message,
+        })
+}
+
+/// serde_path_to_error prints `objects.contacts.list.pagination`; show it as a JSON pointer.
+fn json_path(dotted: &str) -> String {
+    let mut out = String::new();
+    for part in dotted.split('.') {
+        out.push('/');
+        out.push_str(part.trim_start_matches('[').trim_end_matches(']'));
+    }
+    out
+}
+
+pub fn is_identifier(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !s.starts_with(|c: char| c.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn minimal(extra_object: &str) -> String {
+        format!(
+            r#"{{"name": "demo", "base_url": "https://api.example.com",
+                "objects": {{"items": {{"list": {{"path": "/items"{extra_object}}}}}}}}}"#
+        )
+    }
+
+    fn err_path(text: &str) -> (String, String) {
+        match Connector::from_json(text) {
+            Err(TetherError::Connector { path, message }) => (path, message),
+            other => panic!("expected a connector error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn minimal_connector_loads() {
+        let c = Connector::from_json(&minimal("")).unwrap();
+        assert_eq!(c.objects["items"].list.pagination, PaginationDef::None);
+        assert_eq!(c.objects["items"].id_column, "id");
+    }
+
+    #[test]
+    fn unknown_pagination_style_names_the_path() {
+        let (path, message) = err_path(&minimal(r#", "pagination": {"style": "sideways"}"#));
+        assert_eq!(path, "/objects/items/list/pagination/style");
+        assert!(message.contains("sideways"), "{message}");
+        assert!(
+            message.contains("cursor"),
+            "lists accepted styles: {message}"
+        );
+    }
+
+    #[test]
+    fn unknown_field_names_the_path() {
+        let (path, message) = err_path(&minimal(r#", "recrods": "/data""#));
+        assert_eq!(path, "/objects/items/list/recrods");
+        assert!(message.contains("unknown field `recrods`"), "{message}");
+    }
+
+    #[test]
+    fn bad_pointer_names_the_path() {
+        let (path, message) = err_path(&minimal(r#", "records": "data""#));
+        assert_eq!(path, "/objects/items/list/records");
+        assert!(message.contains("must start with /"), "{message}");
+    }
+
+    #[test]
+    fn offset_pagination_requires_page_size() {
+        let (path, _) = err_path(&minimal(
+            r#", "pagination": {"style": "offset", "param": "offset"}"#,
+        ));
+        assert_eq!(path, "/objects/items/list/page_size");
+    }
+
+    #[test]
+    fn page_size_default_above_max_is_refused() {
+        let (path, message) = err_path(&minimal(
+            r#", "page_size": {"param": "limit", "default": 500, "max": 100}"#,
+        ));
+        assert_eq!(path, "/objects/items/list/page_size/default");
+        assert!(message.contains("above max 100"));
+    }
+
+    #[test]
+    fn undeclared_base_url_placeholder_is_refused() {
+        let text = r#"{"name": "demo", "base_url": "https://api.example.com/stores/{store_hash}",
+                       "objects": {"items": {"list": {"path": "/items"}}}}"#;
+        let (path, message) = err_path(text);
+        assert_eq!(path, "/base_url");
+        assert!(message.contains("{store_hash}"));
+    }
+
+    #[test]
+    fn unknown_column_type_lists_accepted() {
+        let text = r#"{"name": "demo", "base_url": "https://x.test",
+            "objects": {"items": {"list": {"path": "/items"},
+            "columns": [{"name": "id", "type": "uuidish", "pointer": "/id"}]}}}"#;
+        let (path, message) = err_path(text);
+        assert_eq!(path, "/objects/items/columns/0/type");
+        assert!(message.contains("timestamptz"));
+    }
+
+    #[test]
+    fn id_column_must_exist() {
+        let text = r#"{"name": "demo", "base_url": "https://x.test",
+            "objects": {"items": {"id_column": "key", "list": {"path": "/items"},
+            "columns": [{"name": "id", "type": "text", "pointer": "/id"}]}}}"#;
+        assert_eq!(err_path(text).0, "/objects/items/id_column");
+    }
+
+    #[test]
+    fn get_path_needs_id_placeholder() {
+        let (path, _) = err_path(&minimal(r#"}, "get": {"path": "/items/one""#));
+        assert_eq!(path, "/objects/items/get/path");
+    }
+
+    #[test]
+    fn not_json_is_an_error_at_the_root() {
+        let (path, message) = err_path("{not json");
+        assert_eq!(path, "/");
+        assert!(!message.is_empty());
+    }
+
+    #[test]
+    fn bad_name_is_refused() {
+        let (path, _) = err_path(r#"{"name": "Bad Name", "objects": {}}"#);
+        assert_eq!(path, "/name");
+    }
+}

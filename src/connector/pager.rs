@@ -1,0 +1,484 @@
+//! Pagination: given the first list URL and each page's body and headers, the URL of the next page, or
+//! the end. A provider that hands back a cursor or link it already gave (or the same page twice) stops
+//! the scan with an error instead of looping forever. Plain Rust.
+
+use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
+
+use serde_json::Value;
+
+use crate::connector::model::PaginationDef;
+use crate::connector::pointer::Pointer;
+use crate::connector::template;
+
+#[derive(Debug)]
+pub struct Pager {
+    style: PaginationDef,
+    /// Server base URL, against which next links are resolved.
+    base_url: String,
+    /// First list URL (query included); cursor, offset and page parameters are appended to it.
+    list_url: String,
+    next: Option<String>,
+    seen: HashSet<String>,
+    offset: u64,
+    page: u64,
+    max_page_len: usize,
+    last_fingerprint: Option<u64>,
+    pages: u64,
+}
+
+/// Why paging stopped with an error; the scan turns it into a BadResponse naming the request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PagingError(pub String);
+
+impl Pager {
+    pub fn new(base_url: &str, list_url: String, style: PaginationDef) -> Pager {
+        let mut pager = Pager {
+            style,
+            base_url: base_url.to_string(),
+            next: None,
+            seen: HashSet::new(),
+            offset: 0,
+            page: 0,
+            max_page_len: 0,
+            last_fingerprint: None,
+            pages: 0,
+            list_url,
+        };
+        pager.next = Some(match &pager.style {
+            PaginationDef::Offset { param, .. } => pager.with_param(param, "0"),
+            PaginationDef::Page { param, first, .. } => {
+                pager.page = *first;
+                pager.with_param(param, &first.to_string())
+            }
+            _ => pager.list_url.clone(),
+        });
+        pager
+    }
+
+    fn with_param(&self, param: &str, value: &str) -> String {
+        let mut url = self.list_url.clone();
+        template::append_query(&mut url, &[(param.to_string(), value.to_string())]);
+        url
+    }
+
+    /// The next URL to fetch, or None when the listing is complete.
+    pub fn next_url(&self) -> Option<&str> {
+        self.next.as_deref()
+    }
+
+    pub fn pages(&self) -> u64 {
+        self.pages
+    }
+
+    /// Record a fetched page and work out the next URL. `records` is how many records the page held,
+    /// `raw` its body bytes (to notice a provider returning the same page again).
+    pub fn advance(
+        &mut self,
+        body: &Value,
+        headers: &[(String, String)],
+        records: usize,
+        raw: &[u8],
+    ) -> Result<(), PagingError> {
+        self.pages += 1;
+        let style = self.style.clone();
+        self.next = match &style {
+            PaginationDef::None => None,
+            PaginationDef::Cursor { cursor, param } => {
+                match lookup(cursor, body).and_then(scalar_text) {
+                    Some(c) => {
+                        self.remember(&c, "cursor")?;
+                        Some(self.with_param(param, &c))
+                    }
+                    None => None,
+                }
+            }
+            PaginationDef::NextUrl { next_url } => {
+                match lookup(next_url, body).and_then(scalar_text) {
+                    Some(link) => Some(self.follow(&link)?),
+                    None => None,
+                }
+            }
+            PaginationDef::LinkHeader => match next_link(headers) {
+                Some(link) => Some(self.follow(&link)?),
+                None => None,
+            },
+            PaginationDef::Offset { param, total } => {
+                self.check_same_page(raw, records)?;
+                self.offset += records as u64;
+                let total = total
+                    .as_deref()
+                    .and_then(|t| lookup(t, body))
+                    .and_then(as_u64);
+                if self.page_is_last(records) || total.is_some_and(|t| self.offset >= t) {
+                    None
+                } else {
+                    Some(self.with_param(param, &self.offset.to_string()))
+                }
+            }
+            PaginationDef::Page {
+                param,
+                first,
+                total_pages,
+            } => {
+                self.check_same_page(raw, records)?;
+                let total = total_pages
+                    .as_deref()
+                    .and_then(|t| lookup(t, body))
+                    .and_then(as_u64);
+                // Page numbers count from `first`; total_pages counts pages.
+                let pages_done = self.page + 1 - first;
+                if self.page_is_last(records) || total.is_some_and(|t| pages_done >= t) {
+                    None
+                } else {
+                    self.page += 1;
+                    Some(self.with_param(param, &self.page.to_string()))
+                }
+            }
+        };
+        Ok(())
+    }
+
+    /// An empty page ends the listing; so does a page shorter than the longest seen (the effective page
+    /// size, whatever the provider capped it to). A short *first* page is not trusted: the provider may
+    /// cap page sizes below what was asked, so one more request confirms the end.
+    fn page_is_last(&mut self, records: usize) -> bool {
+        if records == 0 {
+            return true;
+        }
+        let short = self.pages > 1 && records < self.max_page_len;
+        self.max_page_len = self.max_page_len.max(records);
+        short
+    }
+
+    fn check_same_page(&mut self, raw: &[u8], records: usize) -> Result<(), PagingError> {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        raw.hash(&mut h);
+        let fp = h.finish();
+        if records > 0 && self.last_fingerprint == Some(fp) {
+            return Err(PagingError(format!(
+                "the provider returned the same page twice (pages {} and {}); it seems to ignore the pagination parameter, so the scan stopped instead of looping",
+                self.pages - 1,
+                self.pages
+            )));
+        }
+        self.last_fingerprint = Some(fp);
+        Ok(())
+    }
+
+    fn follow(&mut self, link: &str) -> Result<String, PagingError> {
+        let url = template::resolve_link(&self.base_url, link).map_err(PagingError)?;
+        self.remember(&url, "next-page link")?;
+        Ok(url)
+    }
+
+    fn remember(&mut self, key: &str, what: &str) -> Result<(), PagingError> {
+        if !self.seen.insert(key.to_string()) {
+            let shown = if key.len() > 200 { &key[..200] } else { key };
+            return Err(PagingError(format!(
+                "the provider returned {what} \"{}\" a second time (after page {}); the scan stopped instead of looping",
+                template::display_path(shown),
+                self.pages
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Read a pointer (validated when the connector loaded) from a page body.
+fn lookup<'v>(text: &str, body: &'v Value) -> Option<&'v Value> {
+    Pointer::parse(text).ok()?.get(body)
+}
+
+fn scalar_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn as_u64(v: &Value) -> Option<u64> {
+    match v {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// The `rel="next"` target of RFC 8288 Link headers (several headers, or several links in one).
+pub fn next_link(headers: &[(String, String)]) -> Option<String> {
+    for (name, value) in headers {
+        if !name.eq_ignore_ascii_case("link") {
+            continue;
+        }
+        let mut rest = value.as_str();
+        while let Some(open) = rest.find('<') {
+            let close = open + rest[open..].find('>')?;
+            let target = &rest[open + 1..close];
+            let after = &rest[close + 1..];
+            let params_end = after.find('<').unwrap_or(after.len());
+            let params = &after[..params_end];
+            let is_next = params.split(';').any(|p| {
+                let p = p.trim().trim_end_matches(',').trim();
+                if let Some(v) = p.strip_prefix("rel=").or_else(|| p.strip_prefix("rel =")) {
+                    v.trim()
+                        .trim_matches('"')
+                        .split_whitespace()
+                        .any(|r| r.eq_ignore_ascii_case("next"))
+                } else {
+                    false
+                }
+            });
+            if is_next {
+                return Some(target.to_string());
+            }
+            rest = after;
+        }
+    }
+    None
+}
+
+/// Take the records out of a list response. An array is the records; an object is one record; null is
+/// none. A missing pointer is an error that names it (usually a wrong `records` option).
+pub fn extract_records(mut body: Value, at: &Pointer) -> Result<Vec<Value>, String> {
+    let found = if at.is_root() {
+        Some(body.take())
+    } else {
+        at.take(&mut body)
+    };
+    match found {
+        Some(Value::Array(items)) => Ok(items),
+        Some(Value::Null) => Ok(Vec::new()),
+        Some(obj @ Value::Object(_)) => Ok(vec![obj]),
+        Some(other) => Err(format!(
+            "expected records (an array) at \"{at}\" in the response, found {}",
+            type_name(&other)
+        )),
+        None => Err(format!(
+            "the response has no records at \"{at}\"; its top-level keys are: {}",
+            match &body {
+                Value::Object(m) => m.keys().take(20).cloned().collect::<Vec<_>>().join(", "),
+                other => type_name(other).to_string(),
+            }
+        )),
+    }
+}
+
+pub fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const BASE: &str = "http://127.0.0.1:9";
+
+    fn pager(style: PaginationDef) -> Pager {
+        Pager::new(BASE, format!("{BASE}/items?limit=2"), style)
+    }
+
+    #[test]
+    fn cursor_pages_until_no_cursor() {
+        let mut p = pager(PaginationDef::Cursor {
+            cursor: "/paging/next/after".into(),
+            param: "after".into(),
+        });
+        assert_eq!(p.next_url(), Some("http://127.0.0.1:9/items?limit=2"));
+        p.advance(&json!({"paging": {"next": {"after": "3"}}}), &[], 2, b"a")
+            .unwrap();
+        assert_eq!(
+            p.next_url(),
+            Some("http://127.0.0.1:9/items?limit=2&after=3")
+        );
+        p.advance(&json!({"results": []}), &[], 1, b"b").unwrap();
+        assert_eq!(p.next_url(), None);
+    }
+
+    #[test]
+    fn repeated_cursor_is_an_error() {
+        let mut p = pager(PaginationDef::Cursor {
+            cursor: "/next".into(),
+            param: "after".into(),
+        });
+        p.advance(&json!({"next": "abc"}), &[], 2, b"1").unwrap();
+        let e = p
+            .advance(&json!({"next": "abc"}), &[], 2, b"2")
+            .unwrap_err();
+        assert!(e.0.contains("cursor \"abc\" a second time"), "{}", e.0);
+    }
+
+    #[test]
+    fn next_url_resolves_and_detects_loops() {
+        let mut p = pager(PaginationDef::NextUrl {
+            next_url: "/next".into(),
+        });
+        p.advance(
+            &json!({"next": "https://api.example.com/items?page=2"}),
+            &[],
+            2,
+            b"1",
+        )
+        .unwrap();
+        assert_eq!(p.next_url(), Some("http://127.0.0.1:9/items?page=2"));
+        p.advance(&json!({"next": "/items?page=3"}), &[], 2, b"2")
+            .unwrap();
+        assert_eq!(p.next_url(), Some("http://127.0.0.1:9/items?page=3"));
+        assert!(p
+            .advance(&json!({"next": "/items?page=2"}), &[], 2, b"3")
+            .is_err());
+        let mut p = pager(PaginationDef::NextUrl {
+            next_url: "/next".into(),
+        });
+        p.advance(&json!({"next": null}), &[], 2, b"1").unwrap();
+        assert_eq!(p.next_url(), None);
+    }
+
+    #[test]
+    fn link_header_parsing() {
+        let h = |v: &str| vec![("Link".to_string(), v.to_string())];
+        assert_eq!(
+            next_link(&h(
+                r#"<https://x.test/a?page_info=p1>; rel="previous", <https://x.test/a?page_info=p2>; rel="next""#
+            )),
+            Some("https://x.test/a?page_info=p2".into())
+        );
+        assert_eq!(
+            next_link(&h(r#"<https://x.test/a?page=1>; rel="prev""#)),
+            None
+        );
+        assert_eq!(
+            next_link(&h("</a?page=3>; rel=next")),
+            Some("/a?page=3".into())
+        );
+        assert_eq!(
+            next_link(&h(r#"<https://x.test/b>; title="x"; rel="last next""#)),
+            Some("https://x.test/b".into())
+        );
+        let mut p = pager(PaginationDef::LinkHeader);
+        p.advance(&Value::Null, &h("</items?page=2>; rel=\"next\""), 2, b"")
+            .unwrap();
+        assert_eq!(p.next_url(), Some("http://127.0.0.1:9/items?page=2"));
+        p.advance(&Value::Null, &[], 2, b"").unwrap();
+        assert_eq!(p.next_url(), None);
+    }
+
+    #[test]
+    fn offset_stops_on_short_or_empty_page_or_total() {
+        let mut p = pager(PaginationDef::Offset {
+            param: "offset".into(),
+            total: None,
+        });
+        assert_eq!(
+            p.next_url(),
+            Some("http://127.0.0.1:9/items?limit=2&offset=0")
+        );
+        p.advance(&json!([]), &[], 2, b"p1").unwrap();
+        assert_eq!(
+            p.next_url(),
+            Some("http://127.0.0.1:9/items?limit=2&offset=2")
+        );
+        p.advance(&json!([]), &[], 1, b"p2").unwrap();
+        assert_eq!(
+            p.next_url(),
+            None,
+            "a short page after a full one ends the listing"
+        );
+
+        let mut p = pager(PaginationDef::Offset {
+            param: "offset".into(),
+            total: Some("/total".into()),
+        });
+        p.advance(&json!({"total": 4}), &[], 2, b"p1").unwrap();
+        p.advance(&json!({"total": 4}), &[], 2, b"p2").unwrap();
+        assert_eq!(p.next_url(), None, "total reached");
+    }
+
+    #[test]
+    fn a_short_first_page_is_confirmed_by_one_more_request() {
+        // The provider capped the page at 1 record although 2 were asked for.
+        let mut p = pager(PaginationDef::Offset {
+            param: "offset".into(),
+            total: None,
+        });
+        p.advance(&json!([]), &[], 1, b"p1").unwrap();
+        assert_eq!(
+            p.next_url(),
+            Some("http://127.0.0.1:9/items?limit=2&offset=1")
+        );
+        p.advance(&json!([]), &[], 1, b"p2").unwrap();
+        assert!(p.next_url().is_some());
+        p.advance(&json!([]), &[], 0, b"p3").unwrap();
+        assert_eq!(p.next_url(), None);
+    }
+
+    #[test]
+    fn page_numbers_and_total_pages() {
+        let mut p = pager(PaginationDef::Page {
+            param: "page".into(),
+            first: 1,
+            total_pages: Some("/meta/total_pages".into()),
+        });
+        assert_eq!(
+            p.next_url(),
+            Some("http://127.0.0.1:9/items?limit=2&page=1")
+        );
+        p.advance(&json!({"meta": {"total_pages": 2}}), &[], 2, b"p1")
+            .unwrap();
+        assert_eq!(
+            p.next_url(),
+            Some("http://127.0.0.1:9/items?limit=2&page=2")
+        );
+        p.advance(&json!({"meta": {"total_pages": 2}}), &[], 2, b"p2")
+            .unwrap();
+        assert_eq!(p.next_url(), None);
+    }
+
+    #[test]
+    fn the_same_page_twice_is_an_error() {
+        let mut p = pager(PaginationDef::Page {
+            param: "page".into(),
+            first: 0,
+            total_pages: None,
+        });
+        p.advance(&json!([1, 2]), &[], 2, b"[1,2]").unwrap();
+        let e = p.advance(&json!([1, 2]), &[], 2, b"[1,2]").unwrap_err();
+        assert!(e.0.contains("same page twice"), "{}", e.0);
+    }
+
+    #[test]
+    fn records_extraction() {
+        let at = |s: &str| Pointer::parse(s).unwrap();
+        assert_eq!(
+            extract_records(json!({"results": [1, 2]}), &at("/results"))
+                .unwrap()
+                .len(),
+            2
+        );
+        assert_eq!(extract_records(json!([1]), &at("")).unwrap().len(), 1);
+        assert_eq!(
+            extract_records(json!({"a": 1}), &at("")).unwrap(),
+            vec![json!({"a": 1})]
+        );
+        assert!(extract_records(json!({"data": null}), &at("/data"))
+            .unwrap()
+            .is_empty());
+        let e = extract_records(json!({"items": []}), &at("/results")).unwrap_err();
+        assert!(
+            e.contains("no records at \"/results\"") && e.contains("items"),
+            "{e}"
+        );
+        assert!(extract_records(json!({"results": "x"}), &at("/results"))
+            .unwrap_err()
+            .contains("a string"));
+    }
+}

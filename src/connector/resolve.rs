@@ -1,0 +1,1292 @@
+//! From options to a `TableDef`: which options each catalog object accepts, their validation (errors list
+//! what is accepted), and how table options tune a connector's object. Plain Rust; `fdw::options` reads
+//! the catalogs and calls in here.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::connector::model::{
+    AuthScheme, ColumnDef, Connector, FilterDef, FilterOp, ObjectDef, PageSizeDef, PaginationDef,
+};
+use crate::connector::pointer::Pointer;
+use crate::connector::template::{self, Encode};
+use crate::error::TetherError;
+
+pub type Options = BTreeMap<String, String>;
+
+/// Server options every connector accepts, with what they do (shown in errors and docs).
+pub const SERVER_OPTIONS: &[(&str, &str)] = &[
+    (
+        "connector",
+        "the connector to use, e.g. 'hubspot' or 'rest' (required)",
+    ),
+    ("base_url", "overrides the connector's base URL"),
+    (
+        "auth",
+        "overrides the connector's auth scheme: none, bearer, basic, api_key_header, api_key_query",
+    ),
+    (
+        "api_key_header",
+        "header carrying api_key for auth 'api_key_header' (default X-API-Key)",
+    ),
+    (
+        "api_key_param",
+        "query parameter carrying api_key for auth 'api_key_query' (default api_key)",
+    ),
+    (
+        "connect_timeout",
+        "time to establish a connection, e.g. '5s' or '500ms' (default: tether.connect_timeout)",
+    ),
+    (
+        "read_timeout",
+        "longest wait for data from the provider, e.g. '30s' (default: tether.read_timeout)",
+    ),
+];
+
+pub const USER_MAPPING_OPTIONS: &[(&str, &str)] = &[
+    ("token", "bearer token (auth 'bearer')"),
+    ("user", "user name (auth 'basic')"),
+    ("password", "password (auth 'basic')"),
+    (
+        "api_key",
+        "API key (auth 'api_key_header' or 'api_key_query')",
+    ),
+];
+
+pub const TABLE_OPTIONS: &[(&str, &str)] = &[
+    ("object", "the connector's object, e.g. 'contacts'"),
+    (
+        "path",
+        "resource path below the base URL, e.g. '/customers' (generic REST tables)",
+    ),
+    (
+        "records",
+        "JSON pointer to the records in a list response, e.g. '/data' ('' for the body itself)",
+    ),
+    ("id_column", "column holding the record id (default id)"),
+    (
+        "pagination",
+        "none, cursor, next_url, link_header, offset or page",
+    ),
+    (
+        "cursor_pointer",
+        "JSON pointer to the next-page cursor (pagination 'cursor')",
+    ),
+    (
+        "cursor_param",
+        "query parameter that sends the cursor back (pagination 'cursor')",
+    ),
+    (
+        "next_url_pointer",
+        "JSON pointer to the next page URL (pagination 'next_url', default /next)",
+    ),
+    (
+        "offset_param",
+        "offset query parameter (pagination 'offset', default offset)",
+    ),
+    (
+        "page_param",
+        "page number query parameter (pagination 'page', default page)",
+    ),
+    (
+        "first_page",
+        "number of the first page (pagination 'page', default 1)",
+    ),
+    (
+        "total_pointer",
+        "JSON pointer to the total record count (pagination 'offset')",
+    ),
+    (
+        "total_pages_pointer",
+        "JSON pointer to the number of pages (pagination 'page')",
+    ),
+    ("page_size", "records per request"),
+    (
+        "page_size_param",
+        "query parameter carrying page_size (default limit, or per_page for 'page')",
+    ),
+    (
+        "get_path",
+        "path of one record with {id}, e.g. '/customers/{id}' ('' disables id lookups)",
+    ),
+    (
+        "filters",
+        "comma-separated columns the API can filter by equality as ?column=value",
+    ),
+    (
+        "query",
+        "extra query string sent with every list request, e.g. 'status=active&sort=id'",
+    ),
+];
+
+pub const COLUMN_OPTIONS: &[(&str, &str)] = &[
+    (
+        "column_name",
+        "name of the connector column (or provider property) this column reads",
+    ),
+    (
+        "json_pointer",
+        "JSON pointer into the record, e.g. '/address/city'",
+    ),
+    (
+        "separator",
+        "for text[] columns: split a delimited string value, e.g. ';'",
+    ),
+];
+
+/// Refuse option names not in `accepted`, listing them (and the closest one).
+pub fn check_names(given: &Options, accepted: &[&str], owner: &str) -> Result<(), TetherError> {
+    for name in given.keys() {
+        if !accepted.contains(&name.as_str()) {
+            let hint = closest(name, accepted).map(|c| format!("did you mean \"{c}\"?"));
+            return Err(TetherError::unknown_option(
+                format!(
+                    "unknown option \"{name}\" for {owner}; accepted options: {}",
+                    accepted.join(", ")
+                ),
+                hint,
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn closest<'a>(name: &str, accepted: &[&'a str]) -> Option<&'a str> {
+    accepted
+        .iter()
+        .map(|c| (edit_distance(name, c), *c))
+        .filter(|(d, c)| *d <= 2.max(c.len() / 4))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = if ca == *cb { 0 } else { 1 };
+            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+fn names(list: &[(&'static str, &str)]) -> Vec<&'static str> {
+    list.iter().map(|(n, _)| *n).collect()
+}
+
+/// `'10s'`, `'500ms'`, `'2min'`, or a bare number of milliseconds.
+pub fn parse_duration(value: &str, option: &str) -> Result<Duration, TetherError> {
+    let v = value.trim();
+    let split = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
+    let (num, unit) = v.split_at(split);
+    let n: u64 = num.parse().map_err(|_| bad_duration(value, option))?;
+    let d = match unit.trim() {
+        "" | "ms" => Duration::from_millis(n),
+        "s" => Duration::from_secs(n),
+        "min" => Duration::from_secs(n.saturating_mul(60)),
+        _ => return Err(bad_duration(value, option)),
+    };
+    if d.is_zero() {
+        return Err(bad_duration(value, option));
+    }
+    Ok(d)
+}
+
+fn bad_duration(value: &str, option: &str) -> TetherError {
+    TetherError::option(
+        format!("invalid value for option {option}: \"{value}\"; expected a positive duration such as '500ms', '10s' or '2min' (a bare number is milliseconds)"),
+        None,
+    )
+}
+
+fn parse_positive(value: &str, option: &str) -> Result<u64, TetherError> {
+    match value.trim().parse::<u64>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(TetherError::option(
+            format!("invalid value for option {option}: \"{value}\"; expected a positive integer"),
+            None,
+        )),
+    }
+}
+
+fn parse_pointer(value: &str, option: &str) -> Result<Pointer, TetherError> {
+    Pointer::parse(value)
+        .map_err(|m| TetherError::option(format!("invalid value for option {option}: {m}"), None))
+}
+
+/// What a server resolves to: its connector and how to reach and authenticate with the API.
+#[derive(Debug, Clone)]
+pub struct ServerDef {
+    pub connector: Arc<Connector>,
+    pub base_url: String,
+    pub auth: AuthScheme,
+    pub api_key_header: String,
+    pub api_key_param: String,
+    pub connect_timeout: Option<Duration>,
+    pub read_timeout: Option<Duration>,
+    pub options: Options,
+}
+
+/// Validate server options and resolve the server. `find` looks a connector up by name.
+pub fn resolve_server(
+    opts: &Options,
+    find: impl Fn(&str) -> Result<Arc<Connector>, TetherError>,
+) -> Result<ServerDef, TetherError> {
+    let connector_name = opts.get("connector").ok_or_else(|| {
+        TetherError::missing_option(
+            "a tether server needs the option connector",
+            Some("for example: CREATE SERVER s FOREIGN DATA WRAPPER tether OPTIONS (connector 'hubspot')".into()),
+        )
+    })?;
+    let connector = find(connector_name)?;
+    let mut accepted = names(SERVER_OPTIONS);
+    accepted.extend(connector.server_options.keys().map(|k| k.as_str()));
+    check_names(
+        opts,
+        &accepted,
+        &format!("a server of connector \"{}\"", connector.name),
+    )?;
+    for (name, def) in &connector.server_options {
+        if def.required && def.default.is_none() && !opts.contains_key(name) {
+            return Err(TetherError::missing_option(
+                format!(
+                    "connector \"{}\" needs the server option {name}: {}",
+                    connector.name, def.description
+                ),
+                None,
+            ));
+        }
+    }
+    let auth = match opts.get("auth") {
+        Some(v) => AuthScheme::parse(v).ok_or_else(|| {
+            TetherError::option(
+                format!(
+                    "invalid value for option auth: \"{v}\"; accepted: {}",
+                    AuthScheme::ALL.join(", ")
+                ),
+                None,
+            )
+        })?,
+        None => connector.auth.scheme,
+    };
+    let lookup = |name: &str| -> Option<(String, Encode)> {
+        opts.get(name)
+            .cloned()
+            .or_else(|| {
+                connector
+                    .server_options
+                    .get(name)
+                    .and_then(|d| d.default.clone())
+            })
+            .map(|v| (v, Encode::Segment))
+    };
+    let base_url = match opts.get("base_url") {
+        Some(url) => template::render(url, "base_url", lookup)?,
+        None => match &connector.base_url {
+            Some(url) => template::render(url, "base_url", lookup)?,
+            None => return Err(TetherError::missing_option(
+                format!(
+                    "connector \"{}\" has no default base URL; set the server option base_url",
+                    connector.name
+                ),
+                Some(
+                    "for example: OPTIONS (connector 'rest', base_url 'https://api.example.com')"
+                        .into(),
+                ),
+            )),
+        },
+    };
+    let base_url = base_url.trim_end_matches('/').to_string();
+    if !(base_url.starts_with("http://") || base_url.starts_with("https://"))
+        || template::split_origin(&base_url).is_none()
+    {
+        return Err(TetherError::option(
+            format!("invalid value for option base_url: \"{base_url}\"; expected an http:// or https:// URL"),
+            None,
+        ));
+    }
+    if base_url.contains('?') || base_url.contains('#') {
+        return Err(TetherError::option(
+            format!("invalid value for option base_url: \"{base_url}\"; it must not contain a query string or fragment"),
+            Some("put static query parameters in the table option query".into()),
+        ));
+    }
+    let connect_timeout = opts
+        .get("connect_timeout")
+        .map(|v| parse_duration(v, "connect_timeout"))
+        .transpose()?;
+    let read_timeout = opts
+        .get("read_timeout")
+        .map(|v| parse_duration(v, "read_timeout"))
+        .transpose()?;
+    Ok(ServerDef {
+        api_key_header: opts
+            .get("api_key_header")
+            .cloned()
+            .or_else(|| connector.auth.header.clone())
+            .unwrap_or_else(|| "X-API-Key".into()),
+        api_key_param: opts
+            .get("api_key_param")
+            .cloned()
+            .or_else(|| connector.auth.param.clone())
+            .unwrap_or_else(|| "api_key".into()),
+        connector,
+        base_url,
+        auth,
+        connect_timeout,
+        read_timeout,
+        options: opts.clone(),
+    })
+}
+
+pub fn validate_user_mapping_options(opts: &Options) -> Result<(), TetherError> {
+    check_names(opts, &names(USER_MAPPING_OPTIONS), "a tether user mapping")
+}
+
+/// Checks that need no server: option names and value syntax. Run by the validator.
+pub fn validate_table_options(opts: &Options) -> Result<(), TetherError> {
+    check_names(opts, &names(TABLE_OPTIONS), "a tether foreign table")?;
+    if !opts.contains_key("object") && !opts.contains_key("path") {
+        return Err(TetherError::missing_option(
+            "a tether foreign table needs the option object (or path, for a generic REST resource)",
+            Some("SELECT * FROM tether.connectors() lists each connector's objects".into()),
+        ));
+    }
+    if let Some(p) = opts.get("path") {
+        template::check_path(p, "path")?;
+    }
+    if let Some(p) = opts.get("get_path") {
+        if !p.is_empty() {
+            template::check_path(&p.replace("{id}", "id"), "get_path")?;
+            if !p.contains("{id}") {
+                return Err(TetherError::option(
+                    format!("invalid value for option get_path: \"{p}\"; it must contain {{id}}"),
+                    Some("or set get_path '' to disable id lookups".into()),
+                ));
+            }
+        }
+    }
+    if let Some(style) = opts.get("pagination") {
+        if !PaginationDef::STYLES.contains(&style.as_str()) {
+            return Err(TetherError::option(
+                format!(
+                    "invalid value for option pagination: \"{style}\"; accepted: {}",
+                    PaginationDef::STYLES.join(", ")
+                ),
+                None,
+            ));
+        }
+    }
+    for key in [
+        "records",
+        "cursor_pointer",
+        "next_url_pointer",
+        "total_pointer",
+        "total_pages_pointer",
+    ] {
+        if let Some(v) = opts.get(key) {
+            parse_pointer(v, key)?;
+        }
+    }
+    for key in ["page_size"] {
+        if let Some(v) = opts.get(key) {
+            parse_positive(v, key)?;
+        }
+    }
+    if let Some(v) = opts.get("first_page") {
+        v.trim().parse::<u64>().map_err(|_| {
+            TetherError::option(format!("invalid value for option first_page: \"{v}\"; expected 0 or a positive integer"), None)
+        })?;
+    }
+    if let Some(q) = opts.get("query") {
+        parse_query(q)?;
+    }
+    Ok(())
+}
+
+pub fn validate_column_options(opts: &Options) -> Result<(), TetherError> {
+    check_names(
+        opts,
+        &names(COLUMN_OPTIONS),
+        "a column of a tether foreign table",
+    )?;
+    if let Some(p) = opts.get("json_pointer") {
+        parse_pointer(p, "json_pointer")?;
+    }
+    if opts.contains_key("column_name") && opts.contains_key("json_pointer") {
+        return Err(TetherError::option(
+            "set column_name or json_pointer on a column, not both",
+            None,
+        ));
+    }
+    if let Some(s) = opts.get("separator") {
+        if s.is_empty() {
+            return Err(TetherError::option(
+                "invalid value for option separator: it must not be empty",
+                None,
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn parse_query(q: &str) -> Result<Vec<(String, String)>, TetherError> {
+    let q = q.trim_start_matches('?');
+    let mut pairs = Vec::new();
+    for part in q.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = part.split_once('=').unwrap_or((part, ""));
+        if k.is_empty() {
+            return Err(TetherError::option(
+                format!("invalid value for option query: \"{q}\"; expected name=value pairs joined by &"),
+                None,
+            ));
+        }
+        pairs.push((
+            template::decode_component(k, true),
+            template::decode_component(v, true),
+        ));
+    }
+    Ok(pairs)
+}
+
+/// One foreign-table column and where its value lives in a record.
+#[derive(Debug, Clone)]
+pub struct ColumnMap {
+    pub name: String,
+    pub pointer: Pointer,
+    /// Name to request through the list's fields parameter (HubSpot `properties`).
+    pub field: Option<String>,
+    pub separator: Option<String>,
+}
+
+/// A foreign table resolved against its server's connector: everything a scan needs but credentials.
+#[derive(Debug, Clone)]
+pub struct TableDef {
+    pub connector_name: String,
+    pub object_name: String,
+    pub object: ObjectDef,
+    pub base_url: String,
+    /// Extra static query parameters from the table option `query`.
+    pub extra_query: Vec<(String, String)>,
+    /// One per foreign-table column, in the order given.
+    pub columns: Vec<ColumnMap>,
+    pub page_size_override: Option<u64>,
+    /// Values for `{placeholders}` in paths (server options and `path`).
+    placeholders: Options,
+}
+
+/// Resolve a table. `columns` are the foreign table's (name, column options), in attribute order;
+/// `table` names it in errors.
+pub fn resolve_table(
+    server: &ServerDef,
+    opts: &Options,
+    columns: &[(String, Options)],
+    table: &str,
+) -> Result<TableDef, TetherError> {
+    validate_table_options(opts).map_err(|e| e.context(&format!("foreign table {table}")))?;
+    let connector = &server.connector;
+    let (object_name, mut object) = match opts.get("object") {
+        Some(name) => match connector.objects.get(name) {
+            Some(o) => (name.clone(), o.clone()),
+            None => {
+                return Err(TetherError::option(
+                    format!(
+                        "connector \"{}\" has no object \"{name}\"; its objects are: {}",
+                        connector.name,
+                        if connector.objects.is_empty() {
+                            "none (use the option path instead)".to_string()
+                        } else {
+                            connector
+                                .objects
+                                .keys()
+                                .cloned()
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        }
+                    ),
+                    Some("SELECT * FROM tether.connectors() lists each connector's objects".into()),
+                ))
+            }
+        },
+        None => match &connector.generic_object {
+            Some(o) => (opts["path"].clone(), o.clone()),
+            None => {
+                return Err(TetherError::missing_option(
+                    format!(
+                        "connector \"{}\" needs the table option object; its objects are: {}",
+                        connector.name,
+                        connector
+                            .objects
+                            .keys()
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    None,
+                ))
+            }
+        },
+    };
+    if object.list.path.contains("{path}") && !opts.contains_key("path") {
+        return Err(TetherError::missing_option(
+            format!(
+                "object \"{object_name}\" of connector \"{}\" needs the table option path",
+                connector.name
+            ),
+            Some("for example: OPTIONS (path '/customers')".into()),
+        ));
+    }
+    apply_overrides(&mut object, opts)?;
+    object
+        .validate(&format!("/objects/{object_name}"), connector)
+        .map_err(|e| {
+            TetherError::option(
+                format!("foreign table {table}: the options make an invalid object: {e}"),
+                None,
+            )
+        })?;
+
+    let mut placeholders = server.options.clone();
+    for (name, def) in &connector.server_options {
+        if let Some(d) = &def.default {
+            placeholders
+                .entry(name.clone())
+                .or_insert_with(|| d.clone());
+        }
+    }
+    if let Some(p) = opts.get("path") {
+        placeholders.insert("path".into(), p.clone());
+    }
+
+    let mut mapped = Vec::with_capacity(columns.len());
+    for (name, copts) in columns {
+        validate_column_options(copts)
+            .map_err(|e| e.context(&format!("column {name} of foreign table {table}")))?;
+        mapped.push(map_column(
+            &object,
+            connector,
+            &object_name,
+            name,
+            copts,
+            table,
+        )?);
+    }
+    Ok(TableDef {
+        connector_name: connector.name.clone(),
+        object_name,
+        extra_query: opts
+            .get("query")
+            .map(|q| parse_query(q))
+            .transpose()?
+            .unwrap_or_default(),
+        page_size_override: opts
+            .get("page_size")
+            .map(|v| parse_positive(v, "page_size"))
+            .transpose()?,
+        object,
+        base_url: server.base_url.clone(),
+        columns: mapped,
+        placeholders,
+    })
+}
+
+/// Table options that tune the connector's object (any connector, not only `rest`).
+fn apply_overrides(object: &mut ObjectDef, opts: &Options) -> Result<(), TetherError> {
+    if let Some(path) = opts.get("path") {
+        if !object.list.path.contains("{path}") {
+            // A connector object read from another path (e.g. a HubSpot custom object).
+            object.list.path = path.clone();
+            if let Some(get) = &mut object.get {
+                get.path = format!("{}/{{id}}", path.split('?').next().unwrap_or(path));
+            }
+        }
+    }
+    if let Some(r) = opts.get("records") {
+        object.list.records = r.clone();
+    }
+    if let Some(id) = opts.get("id_column") {
+        object.id_column = id.clone();
+    }
+    if let Some(g) = opts.get("get_path") {
+        if g.is_empty() {
+            object.get = None;
+        } else {
+            match &mut object.get {
+                Some(get) => get.path = g.clone(),
+                None => {
+                    object.get = Some(crate::connector::model::GetDef {
+                        path: g.clone(),
+                        query: Default::default(),
+                        record: String::new(),
+                    })
+                }
+            }
+        }
+    }
+    let style = opts
+        .get("pagination")
+        .map(String::as_str)
+        .unwrap_or(object.list.pagination.style());
+    let opt = |k: &str| opts.get(k).cloned();
+    let pagination_changed = opts.contains_key("pagination")
+        || [
+            "cursor_pointer",
+            "cursor_param",
+            "next_url_pointer",
+            "offset_param",
+            "page_param",
+            "first_page",
+            "total_pointer",
+            "total_pages_pointer",
+        ]
+        .iter()
+        .any(|k| opts.contains_key(*k));
+    if pagination_changed {
+        let old = object.list.pagination.clone();
+        object.list.pagination = match style {
+            "none" => PaginationDef::None,
+            "link_header" => PaginationDef::LinkHeader,
+            "cursor" => {
+                let (old_cursor, old_param) = match &old {
+                    PaginationDef::Cursor { cursor, param } => {
+                        (Some(cursor.clone()), Some(param.clone()))
+                    }
+                    _ => (None, None),
+                };
+                let cursor = opt("cursor_pointer").or(old_cursor).ok_or_else(|| {
+                    TetherError::missing_option("pagination 'cursor' needs the option cursor_pointer (where the next cursor is in the response)", None)
+                })?;
+                let param = opt("cursor_param").or(old_param).ok_or_else(|| {
+                    TetherError::missing_option("pagination 'cursor' needs the option cursor_param (the query parameter that sends it back)", None)
+                })?;
+                PaginationDef::Cursor { cursor, param }
+            }
+            "next_url" => {
+                let old_ptr = match &old {
+                    PaginationDef::NextUrl { next_url } => Some(next_url.clone()),
+                    _ => None,
+                };
+                PaginationDef::NextUrl {
+                    next_url: opt("next_url_pointer")
+                        .or(old_ptr)
+                        .unwrap_or_else(|| "/next".into()),
+                }
+            }
+            "offset" => {
+                let (old_param, old_total) = match &old {
+                    PaginationDef::Offset { param, total } => (Some(param.clone()), total.clone()),
+                    _ => (None, None),
+                };
+                PaginationDef::Offset {
+                    param: opt("offset_param")
+                        .or(old_param)
+                        .unwrap_or_else(|| "offset".into()),
+                    total: opt("total_pointer").or(old_total),
+                }
+            }
+            "page" => {
+                let (old_param, old_first, old_total) = match &old {
+                    PaginationDef::Page {
+                        param,
+                        first,
+                        total_pages,
+                    } => (Some(param.clone()), Some(*first), total_pages.clone()),
+                    _ => (None, None, None),
+                };
+                let first = match opt("first_page") {
+                    Some(v) => v.trim().parse().unwrap_or(1),
+                    None => old_first.unwrap_or(1),
+                };
+                PaginationDef::Page {
+                    param: opt("page_param")
+                        .or(old_param)
+                        .unwrap_or_else(|| "page".into()),
+                    first,
+                    total_pages: opt("total_pages_pointer").or(old_total),
+                }
+            }
+            other => {
+                return Err(TetherError::option(
+                    format!(
+                        "invalid value for option pagination: \"{other}\"; accepted: {}",
+                        PaginationDef::STYLES.join(", ")
+                    ),
+                    None,
+                ))
+            }
+        };
+        for (key, applies) in [
+            ("cursor_pointer", "cursor"),
+            ("cursor_param", "cursor"),
+            ("next_url_pointer", "next_url"),
+            ("offset_param", "offset"),
+            ("total_pointer", "offset"),
+            ("page_param", "page"),
+            ("first_page", "page"),
+            ("total_pages_pointer", "page"),
+        ] {
+            if opts.contains_key(key) && style != applies {
+                return Err(TetherError::option(
+                    format!("option {key} applies to pagination '{applies}', but this table uses pagination '{style}'"),
+                    Some(format!("add pagination '{applies}' or remove {key}")),
+                ));
+            }
+        }
+    }
+    if opts.contains_key("page_size") || opts.contains_key("page_size_param") {
+        let default_param = if style == "page" { "per_page" } else { "limit" };
+        let current = object.list.page_size.clone();
+        let param = opt("page_size_param")
+            .or_else(|| current.as_ref().map(|p| p.param.clone()))
+            .unwrap_or_else(|| default_param.into());
+        let default = match opts.get("page_size") {
+            Some(v) => parse_positive(v, "page_size")?,
+            None => current.as_ref().map(|p| p.default).unwrap_or(100),
+        };
+        let max = current.as_ref().and_then(|p| p.max);
+        if let Some(max) = max {
+            if default > max {
+                return Err(TetherError::option(
+                    format!("invalid value for option page_size: {default}; this API accepts at most {max}"),
+                    None,
+                ));
+            }
+        }
+        object.list.page_size = Some(PageSizeDef {
+            param,
+            default,
+            max,
+        });
+    } else if matches!(
+        object.list.pagination,
+        PaginationDef::Offset { .. } | PaginationDef::Page { .. }
+    ) && object.list.page_size.is_none()
+    {
+        let param = if style == "page" { "per_page" } else { "limit" };
+        object.list.page_size = Some(PageSizeDef {
+            param: param.into(),
+            default: 100,
+            max: None,
+        });
+    }
+    if let Some(f) = opts.get("filters") {
+        for column in f.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+            object.filters.push(FilterDef {
+                column: column.to_string(),
+                op: FilterOp::Eq,
+                param: column.to_string(),
+                separator: None,
+                default: None,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn map_column(
+    object: &ObjectDef,
+    connector: &Connector,
+    object_name: &str,
+    name: &str,
+    copts: &Options,
+    table: &str,
+) -> Result<ColumnMap, TetherError> {
+    let separator_opt = copts.get("separator").cloned();
+    if let Some(p) = copts.get("json_pointer") {
+        let pointer = parse_pointer(p, "json_pointer")?;
+        // A pointer that matches the object's template (HubSpot /properties/x) still requests its field.
+        let field = object.other_columns.as_ref().and_then(|t| {
+            let (pre, post) = t.pointer.split_once("{name}")?;
+            let inner = p.strip_prefix(pre)?.strip_suffix(post)?;
+            if inner.is_empty() || inner.contains('/') {
+                return None;
+            }
+            t.field.as_ref().map(|f| f.replace("{name}", inner))
+        });
+        return Ok(ColumnMap {
+            name: name.to_string(),
+            pointer,
+            field,
+            separator: separator_opt,
+        });
+    }
+    let source = copts.get("column_name").map(String::as_str).unwrap_or(name);
+    if let Some(ColumnDef {
+        pointer,
+        field,
+        separator,
+        ..
+    }) = object.column(source)
+    {
+        return Ok(ColumnMap {
+            name: name.to_string(),
+            pointer: parse_pointer(pointer, "pointer")?,
+            field: field.clone(),
+            separator: separator_opt.or_else(|| separator.clone()),
+        });
+    }
+    if let Some(t) = &object.other_columns {
+        let pointer_text = t
+            .pointer
+            .replace("{name}", &source.replace('~', "~0").replace('/', "~1"));
+        return Ok(ColumnMap {
+            name: name.to_string(),
+            pointer: parse_pointer(&pointer_text, "pointer")?,
+            field: t.field.as_ref().map(|f| f.replace("{name}", source)),
+            separator: separator_opt,
+        });
+    }
+    Err(TetherError::option(
+        format!(
+            "column \"{name}\" of foreign table {table} does not match a column of object \"{object_name}\" of connector \"{}\"; its columns are: {}",
+            connector.name,
+            object.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+        ),
+        Some("rename the column, or set its option column_name or json_pointer".into()),
+    ))
+}
+
+impl TableDef {
+    fn render_path(&self, template_text: &str, id: Option<&str>) -> Result<String, TetherError> {
+        template::render(template_text, "path", |name| match name {
+            "id" => id.map(|v| (v.to_string(), Encode::Segment)),
+            "path" => self
+                .placeholders
+                .get("path")
+                .map(|v| (v.clone(), Encode::Path)),
+            other => self
+                .placeholders
+                .get(other)
+                .map(|v| (v.clone(), Encode::Segment)),
+        })
+    }
+
+    /// The page size to request: the table option, else the connector's default, capped by the max and
+    /// by a pushed-down LIMIT.
+    pub fn page_size(&self, limit: Option<u64>) -> Option<u64> {
+        let ps = self.object.list.page_size.as_ref()?;
+        let mut size = self.page_size_override.unwrap_or(ps.default);
+        if let Some(max) = ps.max {
+            size = size.min(max);
+        }
+        if let Some(limit) = limit {
+            size = size.min(limit.max(1));
+        }
+        Some(size)
+    }
+
+    /// Fields to request for the columns at `needed` (indexes into `columns`), deduplicated in order.
+    pub fn fields(&self, needed: &[usize]) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for &i in needed {
+            if let Some(f) = self.columns.get(i).and_then(|c| c.field.as_ref()) {
+                if !out.contains(f) {
+                    out.push(f.clone());
+                }
+            }
+        }
+        out
+    }
+
+    fn fields_pair(&self, fields: &[String]) -> Option<(String, String)> {
+        let fp = self.object.list.fields_param.as_ref()?;
+        if fields.is_empty() {
+            return None;
+        }
+        Some((fp.param.clone(), fields.join(&fp.separator)))
+    }
+
+    /// The first list request: static query, pushed filters, fields and page size.
+    pub fn list_url(
+        &self,
+        filters: &[(String, String)],
+        fields: &[String],
+        page_size: Option<u64>,
+    ) -> Result<String, TetherError> {
+        let mut url = format!(
+            "{}{}",
+            self.base_url,
+            self.render_path(&self.object.list.path, None)?
+        );
+        let mut pairs: Vec<(String, String)> = self
+            .object
+            .list
+            .query
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        pairs.extend(self.extra_query.iter().cloned());
+        pairs.extend(filters.iter().cloned());
+        pairs.extend(self.fields_pair(fields));
+        if let (Some(ps), Some(size)) = (&self.object.list.page_size, page_size) {
+            pairs.push((ps.param.clone(), size.to_string()));
+        }
+        template::append_query(&mut url, &pairs);
+        Ok(url)
+    }
+
+    /// The URL of one record, or None when the object has no get endpoint.
+    pub fn get_url(&self, id: &str, fields: &[String]) -> Result<Option<String>, TetherError> {
+        let Some(get) = &self.object.get else {
+            return Ok(None);
+        };
+        let mut url = format!(
+            "{}{}",
+            self.base_url,
+            self.render_path(&get.path, Some(id))?
+        );
+        let mut pairs: Vec<(String, String)> = get
+            .query
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        pairs.extend(self.fields_pair(fields));
+        template::append_query(&mut url, &pairs);
+        Ok(Some(url))
+    }
+
+    /// Index (into `columns`) of the id column, if the foreign table has it.
+    pub fn id_index(&self) -> Option<usize> {
+        let id = &self.object.id_column;
+        let id_def = self.object.column(id);
+        self.columns.iter().position(|c| match id_def {
+            Some(def) => Pointer::parse(&def.pointer)
+                .map(|p| p == c.pointer)
+                .unwrap_or(false),
+            None => c.name == *id,
+        })
+    }
+
+    /// The pushable filter on the column at `index` with operator `op`, if the connector declares one.
+    pub fn filter_for(&self, index: usize, op: FilterOp) -> Option<&FilterDef> {
+        let col = self.columns.get(index)?;
+        self.object.filters.iter().find(|f| {
+            f.op == op
+                && (match self.object.column(&f.column) {
+                    Some(def) => Pointer::parse(&def.pointer)
+                        .map(|p| p == col.pointer)
+                        .unwrap_or(false),
+                    None => f.column == col.name,
+                })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connector;
+
+    fn o(pairs: &[(&str, &str)]) -> Options {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn server(pairs: &[(&str, &str)]) -> Result<ServerDef, TetherError> {
+        resolve_server(&o(pairs), connector::find)
+    }
+
+    fn cols(names: &[&str]) -> Vec<(String, Options)> {
+        names
+            .iter()
+            .map(|n| (n.to_string(), Options::new()))
+            .collect()
+    }
+
+    #[test]
+    fn server_needs_a_known_connector() {
+        assert!(server(&[])
+            .unwrap_err()
+            .to_string()
+            .contains("needs the option connector"));
+        let e = server(&[("connector", "nope")]).unwrap_err().to_string();
+        assert!(e.contains("available connectors: hubspot, rest"), "{e}");
+    }
+
+    #[test]
+    fn unknown_server_option_lists_accepted_and_suggests() {
+        let e = server(&[("connector", "hubspot"), ("base_ulr", "http://x")]).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("accepted options: connector, base_url"),
+            "{e}"
+        );
+        assert_eq!(e.hint(), Some("did you mean \"base_url\"?"));
+    }
+
+    #[test]
+    fn rest_needs_base_url_and_hubspot_has_one() {
+        let e = server(&[("connector", "rest")]).unwrap_err().to_string();
+        assert!(e.contains("set the server option base_url"), "{e}");
+        assert_eq!(
+            server(&[("connector", "hubspot")]).unwrap().base_url,
+            "https://api.hubapi.com"
+        );
+        let s = server(&[
+            ("connector", "hubspot"),
+            ("base_url", "http://127.0.0.1:9/"),
+        ])
+        .unwrap();
+        assert_eq!(s.base_url, "http://127.0.0.1:9");
+    }
+
+    #[test]
+    fn bad_server_values_are_refused() {
+        assert!(server(&[("connector", "rest"), ("base_url", "ftp://x")]).is_err());
+        assert!(server(&[("connector", "rest"), ("base_url", "http://x?a=1")]).is_err());
+        let e = server(&[("connector", "hubspot"), ("auth", "oauth3")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("accepted: none, bearer"), "{e}");
+        let e = server(&[("connector", "hubspot"), ("read_timeout", "soon")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("'500ms'"), "{e}");
+        let s = server(&[
+            ("connector", "hubspot"),
+            ("read_timeout", "2s"),
+            ("connect_timeout", "250"),
+        ])
+        .unwrap();
+        assert_eq!(s.read_timeout, Some(Duration::from_secs(2)));
+        assert_eq!(s.connect_timeout, Some(Duration::from_millis(250)));
+    }
+
+    #[test]
+    fn table_needs_object_and_lists_objects() {
+        let s = server(&[("connector", "hubspot")]).unwrap();
+        let e = resolve_table(&s, &o(&[]), &cols(&["id"]), "t")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("needs the option object"), "{e}");
+        let e = resolve_table(&s, &o(&[("object", "deals")]), &cols(&["id"]), "t")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("its objects are: companies, contacts"), "{e}");
+        let e = resolve_table(
+            &s,
+            &o(&[("object", "contacts"), ("colour", "x")]),
+            &cols(&["id"]),
+            "t",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("unknown option \"colour\""), "{e}");
+    }
+
+    #[test]
+    fn hubspot_columns_map_to_properties_and_fields() {
+        let s = server(&[("connector", "hubspot")]).unwrap();
+        let mut columns = cols(&["id", "email", "favourite_colour", "created_at"]);
+        columns.push(("mail".into(), o(&[("column_name", "email")])));
+        columns.push((
+            "score".into(),
+            o(&[("json_pointer", "/properties/hs_score")]),
+        ));
+        let t = resolve_table(&s, &o(&[("object", "contacts")]), &columns, "crm.contacts").unwrap();
+        assert_eq!(t.columns[1].pointer.to_string(), "/properties/email");
+        assert_eq!(
+            t.columns[2].pointer.to_string(),
+            "/properties/favourite_colour"
+        );
+        assert_eq!(t.columns[2].field.as_deref(), Some("favourite_colour"));
+        assert_eq!(t.columns[3].field, None);
+        assert_eq!(t.columns[4].pointer.to_string(), "/properties/email");
+        assert_eq!(t.columns[5].field.as_deref(), Some("hs_score"));
+        assert_eq!(t.id_index(), Some(0));
+        assert_eq!(
+            t.fields(&[0, 1, 2, 4, 5]),
+            vec!["email", "favourite_colour", "hs_score"]
+        );
+        let url = t
+            .list_url(&[], &t.fields(&[1, 2]), t.page_size(None))
+            .unwrap();
+        assert_eq!(url, "https://api.hubapi.com/crm/v3/objects/contacts?properties=email,favourite_colour&limit=100");
+        assert_eq!(t.page_size(Some(5)), Some(5));
+        assert_eq!(t.page_size(Some(0)), Some(1));
+        let get = t
+            .get_url("12/../3", &["email".to_string()])
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            get,
+            "https://api.hubapi.com/crm/v3/objects/contacts/12%2F..%2F3?properties=email"
+        );
+    }
+
+    #[test]
+    fn hubspot_page_size_is_capped() {
+        let s = server(&[("connector", "hubspot")]).unwrap();
+        let e = resolve_table(
+            &s,
+            &o(&[("object", "contacts"), ("page_size", "500")]),
+            &cols(&["id"]),
+            "t",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("at most 100"), "{e}");
+    }
+
+    #[test]
+    fn rest_table_options_choose_pagination() {
+        let s = server(&[
+            ("connector", "rest"),
+            ("base_url", "http://127.0.0.1:1/api"),
+        ])
+        .unwrap();
+        let t = resolve_table(
+            &s,
+            &o(&[
+                ("path", "/items"),
+                ("pagination", "page"),
+                ("page_size", "25"),
+                ("records", "/data"),
+                ("total_pages_pointer", "/meta/pages"),
+            ]),
+            &cols(&["id", "name"]),
+            "t",
+        )
+        .unwrap();
+        assert_eq!(
+            t.object.list.pagination,
+            PaginationDef::Page {
+                param: "page".into(),
+                first: 1,
+                total_pages: Some("/meta/pages".into())
+            }
+        );
+        assert_eq!(
+            t.list_url(&[], &[], t.page_size(None)).unwrap(),
+            "http://127.0.0.1:1/api/items?per_page=25"
+        );
+        assert_eq!(
+            t.get_url("7", &[]).unwrap().unwrap(),
+            "http://127.0.0.1:1/api/items/7"
+        );
+        assert_eq!(t.columns[1].pointer.to_string(), "/name");
+
+        let e = resolve_table(
+            &s,
+            &o(&[("path", "/items"), ("pagination", "cursor")]),
+            &cols(&["id"]),
+            "t",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("cursor_pointer"), "{e}");
+        let e = resolve_table(
+            &s,
+            &o(&[("path", "/items"), ("offset_param", "skip")]),
+            &cols(&["id"]),
+            "t",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("applies to pagination 'offset'"), "{e}");
+    }
+
+    #[test]
+    fn rest_filters_and_query_options() {
+        let s = server(&[("connector", "rest"), ("base_url", "http://127.0.0.1:1")]).unwrap();
+        let t = resolve_table(
+            &s,
+            &o(&[
+                ("path", "/items?kind=a"),
+                ("filters", "status, email"),
+                ("query", "sort=id&x=a%20b"),
+                ("get_path", ""),
+            ]),
+            &cols(&["id", "status", "email"]),
+            "t",
+        )
+        .unwrap();
+        assert!(t.filter_for(1, FilterOp::Eq).is_some());
+        assert!(t.filter_for(0, FilterOp::Eq).is_none());
+        assert!(t.get_url("1", &[]).unwrap().is_none());
+        let url = t
+            .list_url(&[("status".into(), "active".into())], &[], None)
+            .unwrap();
+        assert_eq!(
+            url,
+            "http://127.0.0.1:1/items?kind=a&sort=id&x=a%20b&status=active"
+        );
+    }
+
+    #[test]
+    fn path_escapes_and_bad_values_are_refused() {
+        for opts in [
+            o(&[("path", "http://evil.test/x")]),
+            o(&[("path", "/a/../b")]),
+            o(&[("path", "/a"), ("page_size", "0")]),
+            o(&[("path", "/a"), ("pagination", "sideways")]),
+            o(&[("path", "/a"), ("records", "data")]),
+            o(&[("path", "/a"), ("get_path", "/a/one")]),
+        ] {
+            assert!(
+                validate_table_options(&opts).is_err(),
+                "{opts:?} should be refused"
+            );
+        }
+    }
+
+    #[test]
+    fn column_options_are_checked() {
+        assert!(validate_column_options(&o(&[("json_pointer", "no-slash")])).is_err());
+        assert!(
+            validate_column_options(&o(&[("json_pointer", "/a"), ("column_name", "b")])).is_err()
+        );
+        let e = validate_column_options(&o(&[("jsonpointer", "/a")])).unwrap_err();
+        assert_eq!(e.hint(), Some("did you mean \"json_pointer\"?"));
+    }
+
+    #[test]
+    fn unmapped_column_is_refused_when_connector_has_no_template() {
+        let mut c = (*connector::find("hubspot").unwrap()).clone();
+        c.objects.get_mut("contacts").unwrap().other_columns = None;
+        let s = ServerDef {
+            connector: Arc::new(c),
+            ..server(&[("connector", "hubspot")]).unwrap()
+        };
+        let e = resolve_table(
+            &s,
+            &o(&[("object", "contacts")]),
+            &cols(&["id", "shoe_size"]),
+            "crm.contacts",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("column \"shoe_size\" of foreign table crm.contacts"),
+            "{e}"
+        );
+        assert!(e.contains("its columns are: id, email"), "{e}");
+    }
+
+    #[test]
+    fn user_mapping_options() {
+        assert!(validate_user_mapping_options(&o(&[("token", "t")])).is_ok());
+        let e = validate_user_mapping_options(&o(&[("tokn", "t")])).unwrap_err();
+        assert!(e
+            .to_string()
+            .contains("accepted options: token, user, password, api_key"));
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(
+            parse_duration("1min", "x").unwrap(),
+            Duration::from_secs(60)
+        );
+        assert!(parse_duration("0", "x").is_err());
+        assert!(parse_duration("-1s", "x").is_err());
+        assert!(parse_duration("1h", "x").is_err());
+    }
+}

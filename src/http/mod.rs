@@ -1,0 +1,654 @@
+//! The HTTP engine: one ureq agent (connection pool) per backend, auth, timeouts, and the one path from a
+//! provider's error answer to a `TetherError` carrying the provider's own message. `wait` runs requests on
+//! helper threads with an interruptible wait; `pages` streams a paginated listing.
+//!
+//! Plain Rust: nothing here calls Postgres, so it can run on helper threads and under `cargo test`.
+
+pub mod pages;
+pub mod wait;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use once_cell::sync::Lazy;
+use serde_json::Value;
+
+use crate::connector::model::{AuthScheme, ErrorDef};
+use crate::connector::pointer::Pointer;
+use crate::connector::resolve::{Options, ServerDef};
+use crate::connector::template;
+use crate::error::TetherError;
+
+/// Largest response body read into memory (one page).
+pub const MAX_RESPONSE_BYTES: u64 = 256 * 1024 * 1024;
+/// How much of a provider's error body goes into DETAIL.
+const MAX_DETAIL_BODY: usize = 2000;
+
+static AGENT: Lazy<ureq::Agent> = Lazy::new(|| {
+    ureq::Agent::config_builder()
+        // Error statuses are answers to read (the provider's message), not transport failures.
+        .http_status_as_error(false)
+        // A redirect could carry credentials to another host: report it instead of following it.
+        .max_redirects(0)
+        .max_redirects_will_error(false)
+        .user_agent(concat!("tether/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .new_agent()
+});
+
+/// The backend's agent: keep-alive connections are reused across statements.
+pub fn agent() -> &'static ureq::Agent {
+    &AGENT
+}
+
+/// Credentials from a user mapping, applied per request; never logged or shown.
+#[derive(Clone)]
+pub struct Credentials {
+    scheme: AuthScheme,
+    token: Option<String>,
+    user: Option<String>,
+    password: Option<String>,
+    api_key: Option<String>,
+    api_key_header: String,
+    api_key_param: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Credentials({}, redacted)", self.scheme.as_str())
+    }
+}
+
+impl Credentials {
+    /// Credentials for `server` from its user mapping options (None when there is no mapping).
+    pub fn new(
+        server: &ServerDef,
+        server_name: &str,
+        mapping: Option<&Options>,
+    ) -> Result<Credentials, TetherError> {
+        let get = |k: &str| mapping.and_then(|m| m.get(k)).cloned();
+        let creds = Credentials {
+            scheme: server.auth,
+            token: get("token"),
+            user: get("user"),
+            password: get("password"),
+            api_key: get("api_key"),
+            api_key_header: server.api_key_header.clone(),
+            api_key_param: server.api_key_param.clone(),
+        };
+        let missing = match creds.scheme {
+            AuthScheme::None => None,
+            AuthScheme::Bearer if creds.token.is_none() => Some("token"),
+            AuthScheme::Basic if creds.user.is_none() => Some("user"),
+            AuthScheme::ApiKeyHeader | AuthScheme::ApiKeyQuery if creds.api_key.is_none() => {
+                Some("api_key")
+            }
+            _ => None,
+        };
+        if let Some(option) = missing {
+            let (message, hint) = match mapping {
+                None => (
+                    format!("no user mapping for the current user on server \"{server_name}\", which uses {} auth", creds.scheme.as_str()),
+                    format!("CREATE USER MAPPING FOR CURRENT_USER SERVER {server_name} OPTIONS ({option} '...')"),
+                ),
+                Some(_) => (
+                    format!("the user mapping for server \"{server_name}\" has no option {option}, needed by {} auth", creds.scheme.as_str()),
+                    format!("ALTER USER MAPPING FOR CURRENT_USER SERVER {server_name} OPTIONS (ADD {option} '...')"),
+                ),
+            };
+            return Err(TetherError::missing_option(message, Some(hint)));
+        }
+        Ok(creds)
+    }
+
+    pub fn none() -> Credentials {
+        Credentials {
+            scheme: AuthScheme::None,
+            token: None,
+            user: None,
+            password: None,
+            api_key: None,
+            api_key_header: String::new(),
+            api_key_param: String::new(),
+        }
+    }
+
+    fn apply(&self, url: &mut String, headers: &mut Vec<(String, String)>) {
+        match self.scheme {
+            AuthScheme::None => {}
+            AuthScheme::Bearer => headers.push((
+                "Authorization".into(),
+                format!("Bearer {}", self.token.as_deref().unwrap_or("")),
+            )),
+            AuthScheme::Basic => {
+                use base64::Engine;
+                let raw = format!(
+                    "{}:{}",
+                    self.user.as_deref().unwrap_or(""),
+                    self.password.as_deref().unwrap_or("")
+                );
+                let encoded = base64::engine::general_purpose::STANDARD.encode(raw);
+                headers.push(("Authorization".into(), format!("Basic {encoded}")));
+            }
+            AuthScheme::ApiKeyHeader => headers.push((
+                self.api_key_header.clone(),
+                self.api_key.clone().unwrap_or_default(),
+            )),
+            AuthScheme::ApiKeyQuery => template::append_query(
+                url,
+                &[(
+                    self.api_key_param.clone(),
+                    self.api_key.clone().unwrap_or_default(),
+                )],
+            ),
+        }
+    }
+
+    /// Values that must never appear in messages (also in their encoded forms).
+    fn secrets(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for s in [&self.token, &self.password, &self.api_key]
+            .into_iter()
+            .flatten()
+        {
+            if s.len() >= 4 {
+                out.push(s.clone());
+                out.push(template::encode_query(s));
+            }
+        }
+        if self.scheme == AuthScheme::Basic {
+            use base64::Engine;
+            let raw = format!(
+                "{}:{}",
+                self.user.as_deref().unwrap_or(""),
+                self.password.as_deref().unwrap_or("")
+            );
+            out.push(base64::engine::general_purpose::STANDARD.encode(raw));
+        }
+        out
+    }
+}
+
+/// Everything needed to send requests to one server as one user. Shared with helper threads.
+#[derive(Debug)]
+pub struct Endpoint {
+    pub connector: String,
+    pub server_name: String,
+    pub base_url: String,
+    pub credentials: Credentials,
+    pub headers: Vec<(String, String)>,
+    pub connect_timeout: Duration,
+    pub read_timeout: Duration,
+    pub errors: ErrorDef,
+}
+
+impl Endpoint {
+    pub fn new(
+        server: &ServerDef,
+        server_name: &str,
+        credentials: Credentials,
+        default_connect: Duration,
+        default_read: Duration,
+    ) -> Arc<Endpoint> {
+        Arc::new(Endpoint {
+            connector: server.connector.name.clone(),
+            server_name: server_name.to_string(),
+            base_url: server.base_url.clone(),
+            credentials,
+            headers: server
+                .connector
+                .headers
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            connect_timeout: server.connect_timeout.unwrap_or(default_connect),
+            read_timeout: server.read_timeout.unwrap_or(default_read),
+            errors: server.connector.errors.clone(),
+        })
+    }
+
+    /// Replace secrets in text meant for users.
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for s in self.credentials.secrets() {
+            if out.contains(&s) {
+                out = out.replace(&s, "[redacted]");
+            }
+        }
+        out
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Send one request and read the whole response. Blocking: call it on a helper thread (see `wait`).
+/// A non-2xx answer is an error carrying the provider's message, unless `raw` is set.
+pub fn send(
+    endpoint: &Endpoint,
+    method: &str,
+    url: &str,
+    body: Option<(Vec<u8>, &str)>,
+) -> Result<HttpResponse, TetherError> {
+    let shown = format!("{method} {}", template::display_path(url));
+    let mut full_url = url.to_string();
+    let mut headers: Vec<(String, String)> = vec![("Accept".into(), "application/json".into())];
+    headers.extend(endpoint.headers.iter().cloned());
+    endpoint.credentials.apply(&mut full_url, &mut headers);
+
+    let mut builder = ureq::http::Request::builder().method(method).uri(&full_url);
+    for (k, v) in &headers {
+        builder = builder.header(k, v);
+    }
+    let (payload, has_body) = match body {
+        Some((bytes, content_type)) => {
+            builder = builder.header("Content-Type", content_type);
+            (bytes, true)
+        }
+        None => (Vec::new(), false),
+    };
+    let transport = |message: String, connect: bool| TetherError::Transport {
+        connector: endpoint.connector.clone(),
+        message,
+        detail: format!(
+            "while sending {shown} to server \"{}\"",
+            endpoint.server_name
+        ),
+        connect,
+    };
+    let request = builder.body(payload).map_err(|e| {
+        transport(
+            endpoint.redact(&format!("could not build the request: {e}")),
+            false,
+        )
+    })?;
+    let agent = agent();
+    let request = agent
+        .configure_request(request)
+        .timeout_connect(Some(endpoint.connect_timeout))
+        .timeout_resolve(Some(endpoint.connect_timeout))
+        .timeout_per_read(Some(endpoint.read_timeout))
+        .timeout_per_write(Some(endpoint.read_timeout))
+        .build();
+    let result = if has_body {
+        agent.run(request)
+    } else {
+        let (parts, _) = request.into_parts();
+        agent.run(ureq::http::Request::from_parts(parts, ()))
+    };
+    let mut response = result.map_err(|e| transport_error(endpoint, e, &transport))?;
+    let status = response.status().as_u16();
+    let headers: Vec<(String, String)> = response
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let body = response
+        .body_mut()
+        .with_config()
+        .limit(MAX_RESPONSE_BYTES)
+        .read_to_vec()
+        .map_err(|e| match e {
+            ureq::Error::BodyExceedsLimit(n) => TetherError::BadResponse {
+                connector: endpoint.connector.clone(),
+                message: format!("the response to {shown} is larger than {n} bytes"),
+                detail: "ask for smaller pages with the table option page_size".into(),
+            },
+            other => transport_error(endpoint, other, &transport),
+        })?;
+    let response = HttpResponse {
+        status,
+        headers,
+        body,
+    };
+    if !(200..300).contains(&status) {
+        return Err(provider_error(endpoint, &shown, &response));
+    }
+    Ok(response)
+}
+
+fn transport_error(
+    endpoint: &Endpoint,
+    e: ureq::Error,
+    transport: &dyn Fn(String, bool) -> TetherError,
+) -> TetherError {
+    use ureq::Timeout;
+    let host = template::split_origin(&endpoint.base_url)
+        .map(|(o, _)| o)
+        .unwrap_or("the provider");
+    let secs = |d: Duration| {
+        if d.as_millis() % 1000 == 0 {
+            format!("{}s", d.as_secs())
+        } else {
+            format!("{}ms", d.as_millis())
+        }
+    };
+    match e {
+        ureq::Error::Timeout(Timeout::Connect | Timeout::Resolve) => transport(
+            format!(
+                "could not connect to {host} within connect_timeout ({})",
+                secs(endpoint.connect_timeout)
+            ),
+            true,
+        ),
+        ureq::Error::Timeout(_) => transport(
+            format!(
+                "the provider did not answer within read_timeout ({})",
+                secs(endpoint.read_timeout)
+            ),
+            false,
+        ),
+        ureq::Error::HostNotFound => {
+            transport(format!("could not resolve the host of {host}"), true)
+        }
+        ureq::Error::ConnectionFailed => transport(format!("could not connect to {host}"), true),
+        ureq::Error::Io(io) => {
+            let connect = matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionRefused
+                    | std::io::ErrorKind::AddrNotAvailable
+                    | std::io::ErrorKind::NotFound
+            );
+            if connect {
+                transport(format!("could not connect to {host}: {io}"), true)
+            } else {
+                transport(format!("connection to {host} failed: {io}"), false)
+            }
+        }
+        ureq::Error::Tls(m) => transport(format!("TLS failure talking to {host}: {m}"), true),
+        ureq::Error::Rustls(e) => transport(format!("TLS failure talking to {host}: {e}"), true),
+        other => transport(
+            endpoint.redact(&format!("request to {host} failed: {other}")),
+            false,
+        ),
+    }
+}
+
+/// The one mapping from a provider's error answer to a TetherError: the provider's own message (found
+/// through the connector's error pointers), the status, the body in DETAIL (redacted, truncated).
+pub fn provider_error(endpoint: &Endpoint, shown: &str, response: &HttpResponse) -> TetherError {
+    let status = response.status;
+    let text = String::from_utf8_lossy(&response.body);
+    let parsed: Option<Value> = serde_json::from_slice(&response.body).ok();
+    let found = |pointers: &[String]| -> Option<String> {
+        let doc = parsed.as_ref()?;
+        pointers
+            .iter()
+            .find_map(|p| match Pointer::parse(p).ok()?.get(doc)? {
+                Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+                _ => None,
+            })
+    };
+    let provider_message = found(&endpoint.errors.message);
+    let code = found(&endpoint.errors.code);
+    let message = match (&provider_message, status) {
+        (Some(m), _) => m.clone(),
+        (None, 300..=399) => format!(
+            "the provider redirected {shown} to {}",
+            response.header("location").unwrap_or("another location")
+        ),
+        (None, _) => format!("HTTP {status} {}", reason(status)),
+    };
+    let mut body = endpoint.redact(text.trim());
+    if body.len() > MAX_DETAIL_BODY {
+        let mut end = MAX_DETAIL_BODY;
+        while !body.is_char_boundary(end) {
+            end -= 1;
+        }
+        body.truncate(end);
+        body.push_str("... (truncated)");
+    }
+    let mut detail = format!("HTTP {status} from {}", endpoint.redact(shown));
+    if let Some(code) = &code {
+        detail.push_str(&format!(" ({code})"));
+    }
+    if !body.is_empty() {
+        detail.push_str(": ");
+        detail.push_str(&body);
+    }
+    let hint = match status {
+        300..=399 => Some("set the server's base_url to the provider's current address".to_string()),
+        401 => Some(format!(
+            "check the credentials in the user mapping for server \"{}\" (ALTER USER MAPPING ... OPTIONS (SET token '...'))",
+            endpoint.server_name
+        )),
+        403 => Some("the credentials are valid but lack a permission (scope) for this object".to_string()),
+        429 => Some("the provider's rate limit was exhausted; retry later or lower the request rate".to_string()),
+        _ => None,
+    };
+    TetherError::Provider {
+        connector: endpoint.connector.clone(),
+        status,
+        message: endpoint.redact(&message),
+        detail,
+        hint,
+    }
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        300..=399 => "Redirect",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        409 => "Conflict",
+        410 => "Gone",
+        413 => "Payload Too Large",
+        415 => "Unsupported Media Type",
+        422 => "Unprocessable Entity",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => "",
+    }
+}
+
+/// Parse a 2xx body as JSON; a malformed body is an error naming the request and showing its start.
+pub fn parse_json(endpoint: &Endpoint, shown: &str, body: &[u8]) -> Result<Value, TetherError> {
+    if body.iter().all(|b| b.is_ascii_whitespace()) {
+        return Ok(Value::Null);
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        let text = String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
+        TetherError::BadResponse {
+            connector: endpoint.connector.clone(),
+            message: format!("the provider returned malformed JSON for {shown}: {e}"),
+            detail: format!("response body starts with: {}", endpoint.redact(&text)),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connector;
+    use crate::connector::resolve::resolve_server;
+
+    fn endpoint(auth: &[(&str, &str)], mapping: &[(&str, &str)]) -> Endpoint {
+        let mut opts: Options = [("connector", "rest"), ("base_url", "http://127.0.0.1:1")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        opts.extend(auth.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let server = resolve_server(&opts, connector::find).unwrap();
+        let m: Options = mapping
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let creds = Credentials::new(&server, "s", Some(&m)).unwrap();
+        Arc::try_unwrap(Endpoint::new(
+            &server,
+            "s",
+            creds,
+            Duration::from_secs(1),
+            Duration::from_secs(1),
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn auth_schemes_are_applied() {
+        let cases: Vec<(&[(&str, &str)], &[(&str, &str)], &str, Option<(&str, &str)>)> = vec![
+            (
+                &[("auth", "bearer")],
+                &[("token", "tok-1234")],
+                "http://x/a",
+                Some(("Authorization", "Bearer tok-1234")),
+            ),
+            (
+                &[("auth", "basic")],
+                &[("user", "u"), ("password", "p")],
+                "http://x/a",
+                Some(("Authorization", "Basic dTpw")),
+            ),
+            (
+                &[("auth", "api_key_header"), ("api_key_header", "X-Key")],
+                &[("api_key", "k-1234")],
+                "http://x/a",
+                Some(("X-Key", "k-1234")),
+            ),
+            (
+                &[("auth", "api_key_query")],
+                &[("api_key", "k 1234")],
+                "http://x/a?api_key=k%201234",
+                None,
+            ),
+        ];
+        for (auth, mapping, expected_url, expected_header) in cases {
+            let e = endpoint(auth, mapping);
+            let mut url = "http://x/a".to_string();
+            let mut headers = Vec::new();
+            e.credentials.apply(&mut url, &mut headers);
+            assert_eq!(url, expected_url);
+            match expected_header {
+                Some((k, v)) => assert_eq!(headers, vec![(k.to_string(), v.to_string())]),
+                None => assert!(headers.is_empty()),
+            }
+        }
+    }
+
+    #[test]
+    fn missing_credentials_are_a_clear_error() {
+        let opts: Options = [("connector", "hubspot")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let server = resolve_server(&opts, connector::find).unwrap();
+        let e = Credentials::new(&server, "hs", None).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("no user mapping for the current user on server \"hs\""),
+            "{e}"
+        );
+        assert!(e
+            .hint()
+            .unwrap()
+            .contains("CREATE USER MAPPING FOR CURRENT_USER SERVER hs OPTIONS (token"));
+        let e = Credentials::new(&server, "hs", Some(&Options::new())).unwrap_err();
+        assert!(e.to_string().contains("has no option token"), "{e}");
+    }
+
+    #[test]
+    fn provider_error_uses_the_connector_message_and_redacts() {
+        let e = endpoint(&[("auth", "bearer")], &[("token", "sekrit-token")]);
+        let body = br#"{"status":"error","message":"Authentication credentials not found. token sekrit-token","category":"INVALID_AUTHENTICATION"}"#;
+        let resp = HttpResponse {
+            status: 401,
+            headers: vec![],
+            body: body.to_vec(),
+        };
+        let err = provider_error(&e, "GET /crm/v3/objects/contacts", &resp);
+        let text = err.to_string();
+        assert!(
+            text.starts_with("[rest] Authentication credentials not found."),
+            "{text}"
+        );
+        assert!(!text.contains("sekrit"), "{text}");
+        let detail = err.detail().unwrap();
+        assert!(
+            detail.starts_with("HTTP 401 from GET /crm/v3/objects/contacts"),
+            "{detail}"
+        );
+        assert!(
+            !detail.contains("sekrit") && detail.contains("[redacted]"),
+            "{detail}"
+        );
+        assert_eq!(err.sqlstate().code(), "28000");
+        assert!(err
+            .hint()
+            .unwrap()
+            .contains("user mapping for server \"s\""));
+    }
+
+    #[test]
+    fn provider_error_without_a_message_uses_the_status() {
+        let e = endpoint(&[], &[]);
+        let resp = HttpResponse {
+            status: 503,
+            headers: vec![],
+            body: b"<html>down</html>".to_vec(),
+        };
+        let err = provider_error(&e, "GET /items", &resp);
+        assert_eq!(err.to_string(), "[rest] HTTP 503 Service Unavailable");
+        assert!(err.detail().unwrap().ends_with("<html>down</html>"));
+        let long = HttpResponse {
+            status: 400,
+            headers: vec![],
+            body: vec![b'x'; 5000],
+        };
+        assert!(provider_error(&e, "GET /items", &long)
+            .detail()
+            .unwrap()
+            .ends_with("(truncated)"));
+    }
+
+    #[test]
+    fn redirects_are_reported_not_followed() {
+        let e = endpoint(&[], &[]);
+        let resp = HttpResponse {
+            status: 301,
+            headers: vec![("Location".into(), "https://new.test/x".into())],
+            body: vec![],
+        };
+        let err = provider_error(&e, "GET /items", &resp);
+        assert!(
+            err.to_string()
+                .contains("redirected GET /items to https://new.test/x"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn malformed_json_is_reported_with_its_start() {
+        let e = endpoint(&[], &[]);
+        let err = parse_json(&e, "GET /items", br#"{"results": [1, 2"#).unwrap_err();
+        assert!(
+            err.to_string().contains("malformed JSON for GET /items"),
+            "{err}"
+        );
+        assert!(err.detail().unwrap().contains(r#"{"results": [1, 2"#));
+        assert_eq!(parse_json(&e, "GET /x", b"  ").unwrap(), Value::Null);
+    }
+}
