@@ -105,53 +105,25 @@ impl SqlState {
 pub enum TetherError {
     /// Bad options or arguments from the user.
     #[error("{message}")]
-    Option {
-        message: String,
-        hint: Option<String>,
-        state: SqlState,
-    },
+    Option { message: String, hint: Option<String>, state: SqlState },
     /// A connector document that does not validate.
     #[error("invalid connector at {path}: {message}")]
     Connector { path: String, message: String },
     /// The provider answered with an error status.
     #[error("[{connector}] {message}")]
-    Provider {
-        connector: String,
-        status: u16,
-        message: String,
-        detail: String,
-        hint: Option<String>,
-    },
+    Provider { connector: String, status: u16, message: String, detail: String, hint: Option<String> },
     /// The request did not complete.
     #[error("[{connector}] {message}")]
-    Transport {
-        connector: String,
-        message: String,
-        detail: String,
-        connect: bool,
-    },
+    Transport { connector: String, message: String, detail: String, connect: bool },
     /// A 2xx answer Tether cannot use.
     #[error("[{connector}] {message}")]
-    BadResponse {
-        connector: String,
-        message: String,
-        detail: String,
-    },
+    BadResponse { connector: String, message: String, detail: String },
     /// A provider value that does not fit its column.
     #[error("[{connector}] {message}")]
-    Conversion {
-        connector: String,
-        message: String,
-        detail: String,
-        hint: String,
-        out_of_range: bool,
-    },
+    Conversion { connector: String, message: String, detail: String, hint: String, out_of_range: bool },
     /// The SQL asks for something Tether does not do.
     #[error("{message}")]
-    Unsupported {
-        message: String,
-        hint: Option<String>,
-    },
+    Unsupported { message: String, hint: Option<String> },
     /// A bug: never expected, always reported.
     #[error("internal error in tether: {0}")]
     Internal(String),
@@ -160,27 +132,15 @@ pub enum TetherError {
 impl TetherError {
     /// A bad option value (or a bad combination of options).
     pub fn option(message: impl Into<String>, hint: Option<String>) -> TetherError {
-        TetherError::Option {
-            message: message.into(),
-            hint,
-            state: SqlState::InvalidOptionValue,
-        }
+        TetherError::Option { message: message.into(), hint, state: SqlState::InvalidOptionValue }
     }
 
     pub fn unknown_option(message: impl Into<String>, hint: Option<String>) -> TetherError {
-        TetherError::Option {
-            message: message.into(),
-            hint,
-            state: SqlState::InvalidOptionName,
-        }
+        TetherError::Option { message: message.into(), hint, state: SqlState::InvalidOptionName }
     }
 
     pub fn missing_option(message: impl Into<String>, hint: Option<String>) -> TetherError {
-        TetherError::Option {
-            message: message.into(),
-            hint,
-            state: SqlState::OptionNotFound,
-        }
+        TetherError::Option { message: message.into(), hint, state: SqlState::OptionNotFound }
     }
 
     pub fn sqlstate(&self) -> SqlState {
@@ -191,9 +151,7 @@ impl TetherError {
             TetherError::Transport { connect: true, .. } => SqlState::UnableToConnect,
             TetherError::Transport { connect: false, .. } => SqlState::ConnectionFailure,
             TetherError::BadResponse { .. } => SqlState::BadResponse,
-            TetherError::Conversion {
-                out_of_range: true, ..
-            } => SqlState::OutOfRange,
+            TetherError::Conversion { out_of_range: true, .. } => SqlState::OutOfRange,
             TetherError::Conversion { .. } => SqlState::InvalidText,
             TetherError::Unsupported { .. } => SqlState::FeatureNotSupported,
             TetherError::Internal(_) => SqlState::Internal,
@@ -205,9 +163,7 @@ impl TetherError {
             TetherError::Provider { detail, .. }
             | TetherError::Transport { detail, .. }
             | TetherError::BadResponse { detail, .. }
-            | TetherError::Conversion { detail, .. } => {
-                Some(detail.as_str()).filter(|d| !d.is_empty())
-            }
+            | TetherError::Conversion { detail, .. } => Some(detail.as_str()).filter(|d| !d.is_empty()),
             _ => None,
         }
     }
@@ -218,16 +174,16 @@ impl TetherError {
             | TetherError::Provider { hint, .. }
             | TetherError::Unsupported { hint, .. } => hint.as_deref(),
             TetherError::Conversion { hint, .. } => Some(hint.as_str()),
-            TetherError::Connector { .. } => {
-                Some("see docs/connectors.md for the connector format")
-            }
+            TetherError::Connector { .. } => Some("see docs/connectors.md for the connector format"),
             TetherError::Transport { connect: true, .. } => {
                 Some("check the server's base_url and that the provider is reachable from the database host")
             }
             TetherError::Transport { connect: false, .. } => {
                 Some("the provider may be slow or down; the read_timeout server option sets how long to wait")
             }
-            TetherError::Internal(_) => Some("this is a bug in tether; please report it with the statement that failed"),
+            TetherError::Internal(_) => {
+                Some("this is a bug in tether; please report it with the statement that failed")
+            }
             TetherError::BadResponse { .. } => None,
         }
     }
@@ -235,15 +191,9 @@ impl TetherError {
     /// Prefix the message with where the error happened (e.g. the option's owner).
     pub fn context(self, prefix: &str) -> TetherError {
         match self {
-            TetherError::Option {
-                message,
-                hint,
-                state,
-            } => TetherError::Option {
-                message: format!("{prefix}: {message}"),
-                hint,
-                state,
-            },
+            TetherError::Option { message, hint, state } => {
+                TetherError::Option { message: format!("{prefix}: {message}"), hint, state }
+            }
             other => other,
         }
     }

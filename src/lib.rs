@@ -2,6 +2,28 @@
 
 pub mod connector;
 pub mod error;
+pub mod fdw;
+pub mod gucs;
 pub mod http;
 
 ::pgrx::pg_module_magic!();
+
+pgrx::extension_sql_file!(
+    "../sql/fdw.sql",
+    name = "fdw",
+    requires = [fdw::tether_fdw_handler, fdw::tether_fdw_validator, fdw::options::validate_foreign_table]
+);
+
+#[pgrx::pg_guard]
+pub extern "C-unwind" fn _PG_init() {
+    gucs::init();
+}
+
+#[cfg(test)]
+pub mod pg_test {
+    pub fn setup(_options: Vec<&str>) {}
+
+    pub fn postgresql_conf_options() -> Vec<&'static str> {
+        vec![]
+    }
+}

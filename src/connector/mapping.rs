@@ -92,23 +92,11 @@ fn fail(value: &Value, target: &Target, reason: impl Into<String>) -> Conversion
         shown.truncate(end);
         shown.push_str("...");
     }
-    ConversionError {
-        value: shown,
-        target: target.name().to_string(),
-        reason: reason.into(),
-        out_of_range: false,
-    }
+    ConversionError { value: shown, target: target.name().to_string(), reason: reason.into(), out_of_range: false }
 }
 
 fn out_of_range(value: &Value, target: &Target) -> ConversionError {
-    ConversionError {
-        out_of_range: true,
-        ..fail(
-            value,
-            target,
-            format!("out of range for type {}", target.name()),
-        )
-    }
+    ConversionError { out_of_range: true, ..fail(value, target, format!("out of range for type {}", target.name())) }
 }
 
 /// Convert one JSON value (None = field absent) to the column's target type.
@@ -230,12 +218,7 @@ fn to_int(value: &Value, target: &Target, min: i64, max: i64) -> Result<Cell, Co
             let t = s.trim();
             match t.parse::<i64>() {
                 Ok(i) => i,
-                Err(_)
-                    if !t.is_empty()
-                        && t.trim_start_matches(['-', '+'])
-                            .bytes()
-                            .all(|b| b.is_ascii_digit()) =>
-                {
+                Err(_) if !t.is_empty() && t.trim_start_matches(['-', '+']).bytes().all(|b| b.is_ascii_digit()) => {
                     return Err(out_of_range(value, target))
                 }
                 Err(_) => return Err(fail(value, target, "not an integer")),
@@ -261,10 +244,7 @@ fn parse_float(s: &str) -> Option<f64> {
 
 /// `[+-]digits[.digits][e[+-]digits]`, or NaN / Infinity as numeric accepts them.
 pub fn is_numeric_literal(s: &str) -> bool {
-    if matches!(
-        s.to_ascii_lowercase().as_str(),
-        "nan" | "infinity" | "+infinity" | "-infinity"
-    ) {
+    if matches!(s.to_ascii_lowercase().as_str(), "nan" | "infinity" | "+infinity" | "-infinity") {
         return true;
     }
     let b = s.as_bytes();
@@ -318,11 +298,7 @@ fn epoch_micros(value: &Value) -> Option<i64> {
     if !f.is_finite() {
         return None;
     }
-    let micros = if f.abs() >= EPOCH_MILLIS_THRESHOLD {
-        f * 1_000.0
-    } else {
-        f * 1_000_000.0
-    };
+    let micros = if f.abs() >= EPOCH_MILLIS_THRESHOLD { f * 1_000.0 } else { f * 1_000_000.0 };
     let pg = micros - (UNIX_TO_PG_DAYS * MICROS_PER_DAY) as f64;
     if pg.abs() > 9.2e18 {
         return None;
@@ -439,12 +415,7 @@ pub fn format_timestamp(pg_micros: i64) -> String {
     let (y, m, d) = civil_from_days(days);
     let secs = rem / MICROS_PER_SECOND;
     let frac = rem % MICROS_PER_SECOND;
-    let base = format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    );
+    let base = format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60);
     if frac == 0 {
         format!("{base}Z")
     } else {
@@ -487,20 +458,14 @@ mod tests {
     #[test]
     fn missing_and_null_are_null() {
         assert_eq!(convert(None, &Target::Int4).unwrap(), Cell::Null);
-        assert_eq!(
-            convert(Some(Value::Null), &Target::Text).unwrap(),
-            Cell::Null
-        );
+        assert_eq!(convert(Some(Value::Null), &Target::Text).unwrap(), Cell::Null);
     }
 
     #[test]
     fn text_takes_any_value() {
         assert_eq!(ok(json!("hi"), Target::Text), Cell::Text("hi".into()));
         assert_eq!(ok(json!(12), Target::Text), Cell::Text("12".into()));
-        assert_eq!(
-            ok(json!({"a": [1]}), Target::Text),
-            Cell::Text(r#"{"a":[1]}"#.into())
-        );
+        assert_eq!(ok(json!({"a": [1]}), Target::Text), Cell::Text(r#"{"a":[1]}"#.into()));
     }
 
     #[test]
@@ -515,22 +480,14 @@ mod tests {
         let e = err(json!("abc"), Target::Int4);
         assert_eq!(e.value, "\"abc\"");
         assert_eq!(e.target, "integer");
-        assert!(err(json!(true), Target::Int4)
-            .reason
-            .contains("expected an integer"));
+        assert!(err(json!(true), Target::Int4).reason.contains("expected an integer"));
     }
 
     #[test]
     fn numeric_keeps_decimal_text() {
-        assert_eq!(
-            ok(json!("12.50"), Target::Numeric),
-            Cell::Numeric("12.50".into())
-        );
+        assert_eq!(ok(json!("12.50"), Target::Numeric), Cell::Numeric("12.50".into()));
         assert_eq!(ok(json!(0.1), Target::Numeric), Cell::Numeric("0.1".into()));
-        assert_eq!(
-            ok(json!("-1e3"), Target::Numeric),
-            Cell::Numeric("-1e3".into())
-        );
+        assert_eq!(ok(json!("-1e3"), Target::Numeric), Cell::Numeric("-1e3".into()));
         err(json!("12,50"), Target::Numeric);
         err(json!("."), Target::Numeric);
         err(json!([1]), Target::Numeric);
@@ -559,10 +516,7 @@ mod tests {
     fn dates_from_strings_and_epochs() {
         assert_eq!(ok(json!("2000-01-01"), Target::Date), Cell::Date(0));
         assert_eq!(ok(json!("2000-03-01"), Target::Date), Cell::Date(60));
-        assert_eq!(
-            ok(json!("1999-12-31T23:00:00Z"), Target::Date),
-            Cell::Date(-1)
-        );
+        assert_eq!(ok(json!("1999-12-31T23:00:00Z"), Target::Date), Cell::Date(-1));
         assert_eq!(ok(json!(946684800), Target::Date), Cell::Date(0));
         err(json!("2023-02-29"), Target::Date);
         err(json!("31/01/2024"), Target::Date);
@@ -572,53 +526,22 @@ mod tests {
     fn timestamps_in_every_provider_format() {
         let noon = 12 * 3600 * MICROS_PER_SECOND;
         // HubSpot / Airtable
-        assert_eq!(
-            ok(json!("2000-01-01T12:00:00.000Z"), Target::Timestamptz),
-            Cell::Timestamp(noon)
-        );
+        assert_eq!(ok(json!("2000-01-01T12:00:00.000Z"), Target::Timestamptz), Cell::Timestamp(noon));
         // BigCommerce
-        assert_eq!(
-            ok(json!("2000-01-01T12:00:00Z"), Target::Timestamptz),
-            Cell::Timestamp(noon)
-        );
+        assert_eq!(ok(json!("2000-01-01T12:00:00Z"), Target::Timestamptz), Cell::Timestamp(noon));
         // Shopify
-        assert_eq!(
-            ok(json!("2000-01-01T07:00:00-05:00"), Target::Timestamptz),
-            Cell::Timestamp(noon)
-        );
+        assert_eq!(ok(json!("2000-01-01T07:00:00-05:00"), Target::Timestamptz), Cell::Timestamp(noon));
         // Salesforce
-        assert_eq!(
-            ok(json!("2000-01-01T12:00:00.000+0000"), Target::Timestamptz),
-            Cell::Timestamp(noon)
-        );
-        assert_eq!(
-            ok(json!("2000-01-01 13:00:00+01"), Target::Timestamptz),
-            Cell::Timestamp(noon)
-        );
+        assert_eq!(ok(json!("2000-01-01T12:00:00.000+0000"), Target::Timestamptz), Cell::Timestamp(noon));
+        assert_eq!(ok(json!("2000-01-01 13:00:00+01"), Target::Timestamptz), Cell::Timestamp(noon));
         // Stripe: epoch seconds; HubSpot: epoch millis as a string
-        assert_eq!(
-            ok(json!(946728000), Target::Timestamptz),
-            Cell::Timestamp(noon)
-        );
-        assert_eq!(
-            ok(json!("946728000000"), Target::Timestamptz),
-            Cell::Timestamp(noon)
-        );
-        assert_eq!(
-            ok(json!("2000-01-01T12:00:00.123456789Z"), Target::Timestamptz),
-            Cell::Timestamp(noon + 123_456)
-        );
-        assert_eq!(
-            ok(json!("2000-01-01T12:00"), Target::Timestamptz),
-            Cell::Timestamp(noon)
-        );
-        for bad in [
-            "2000-01-01T25:00:00Z",
-            "2000-01-01T12:00:00+2",
-            "2000-13-01",
-            "yesterday",
-            "2000-01-01T12:00:00Zjunk",
-        ] {
+        assert_eq!(ok(json!(946728000), Target::Timestamptz), Cell::Timestamp(noon));
+        assert_eq!(ok(json!("946728000000"), Target::Timestamptz), Cell::Timestamp(noon));
+        assert_eq!(ok(json!("2000-01-01T12:00:00.123456789Z"), Target::Timestamptz), Cell::Timestamp(noon + 123_456));
+        assert_eq!(ok(json!("2000-01-01T12:00"), Target::Timestamptz), Cell::Timestamp(noon));
+        for bad in
+            ["2000-01-01T25:00:00Z", "2000-01-01T12:00:00+2", "2000-13-01", "yesterday", "2000-01-01T12:00:00Zjunk"]
+        {
             err(json!(bad), Target::Timestamptz);
         }
     }
@@ -635,32 +558,16 @@ mod tests {
 
     #[test]
     fn json_and_arrays() {
-        assert_eq!(
-            ok(json!({"a": 1}), Target::Jsonb),
-            Cell::Json(json!({"a": 1}))
-        );
+        assert_eq!(ok(json!({"a": 1}), Target::Jsonb), Cell::Json(json!({"a": 1})));
         assert_eq!(
             ok(json!(["a", 1, null]), Target::TextArray { separator: None }),
             Cell::TextArray(vec![Some("a".into()), Some("1".into()), None])
         );
         assert_eq!(
-            ok(
-                json!("red;blue"),
-                Target::TextArray {
-                    separator: Some(";".into())
-                }
-            ),
+            ok(json!("red;blue"), Target::TextArray { separator: Some(";".into()) }),
             Cell::TextArray(vec![Some("red".into()), Some("blue".into())])
         );
-        assert_eq!(
-            ok(
-                json!(""),
-                Target::TextArray {
-                    separator: Some(";".into())
-                }
-            ),
-            Cell::TextArray(vec![])
-        );
+        assert_eq!(ok(json!(""), Target::TextArray { separator: Some(";".into()) }), Cell::TextArray(vec![]));
         let e = err(json!("red;blue"), Target::TextArray { separator: None });
         assert!(e.reason.contains("separator"));
     }

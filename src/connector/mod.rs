@@ -22,19 +22,15 @@ use crate::error::TetherError;
 
 /// Connector files shipped with Tether, embedded so a server needs nothing but the extension.
 const BUILTIN_FILES: &[(&str, &str)] = &[
-    (
-        "hubspot.json",
-        include_str!("../../connectors/hubspot.json"),
-    ),
+    ("hubspot.json", include_str!("../../connectors/hubspot.json")),
     ("rest.json", include_str!("../../connectors/rest.json")),
 ];
 
 static BUILTIN: Lazy<Result<BTreeMap<String, Arc<Connector>>, TetherError>> = Lazy::new(|| {
     let mut map = BTreeMap::new();
     for (file, text) in BUILTIN_FILES {
-        let connector = Connector::from_json(text).map_err(|e| {
-            TetherError::Internal(format!("built-in connector file {file} does not load: {e}"))
-        })?;
+        let connector = Connector::from_json(text)
+            .map_err(|e| TetherError::Internal(format!("built-in connector file {file} does not load: {e}")))?;
         map.insert(connector.name.clone(), Arc::new(connector));
     }
     Ok(map)
@@ -68,11 +64,7 @@ mod tests {
         let all = builtins().unwrap();
         assert!(all.contains_key("hubspot"));
         assert!(all.contains_key("rest"));
-        assert_eq!(
-            all.len(),
-            BUILTIN_FILES.len(),
-            "each file defines a distinct connector"
-        );
+        assert_eq!(all.len(), BUILTIN_FILES.len(), "each file defines a distinct connector");
     }
 
     #[test]

@@ -52,8 +52,7 @@ pub enum AuthScheme {
 }
 
 impl AuthScheme {
-    pub const ALL: &'static [&'static str] =
-        &["none", "bearer", "basic", "api_key_header", "api_key_query"];
+    pub const ALL: &'static [&'static str] = &["none", "bearer", "basic", "api_key_header", "api_key_query"];
 
     pub fn parse(s: &str) -> Option<AuthScheme> {
         Some(match s {
@@ -103,27 +102,16 @@ pub struct ErrorDef {
 
 impl ErrorDef {
     fn default_message() -> Vec<String> {
-        [
-            "/message",
-            "/error/message",
-            "/error",
-            "/errors/0/message",
-            "/0/message",
-            "/title",
-            "/detail",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
+        ["/message", "/error/message", "/error", "/errors/0/message", "/0/message", "/title", "/detail"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
     }
 }
 
 impl Default for ErrorDef {
     fn default() -> Self {
-        ErrorDef {
-            message: ErrorDef::default_message(),
-            code: Vec::new(),
-        }
+        ErrorDef { message: ErrorDef::default_message(), code: Vec::new() }
     }
 }
 
@@ -246,14 +234,7 @@ pub enum PaginationDef {
 }
 
 impl PaginationDef {
-    pub const STYLES: &'static [&'static str] = &[
-        "none",
-        "cursor",
-        "next_url",
-        "link_header",
-        "offset",
-        "page",
-    ];
+    pub const STYLES: &'static [&'static str] = &["none", "cursor", "next_url", "link_header", "offset", "page"];
 
     fn default_first_page() -> u64 {
         1
@@ -380,11 +361,7 @@ impl Connector {
         let connector: Connector = serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();
             TetherError::Connector {
-                path: if path == "." || path == "?" {
-                    "/".to_string()
-                } else {
-                    json_path(&path)
-                },
+                path: if path == "." || path == "?" { "/".to_string() } else { json_path(&path) },
                 message: e.into_inner().to_string(),
             }
         })?;
@@ -398,18 +375,12 @@ impl Connector {
         if !is_identifier(&self.name) {
             return bad(
                 "/name".into(),
-                format!(
-                    "\"{}\" is not a valid connector name; use lower-case letters, digits and _",
-                    self.name
-                ),
+                format!("\"{}\" is not a valid connector name; use lower-case letters, digits and _", self.name),
             );
         }
         if let Some(base) = &self.base_url {
             if !(base.starts_with("http://") || base.starts_with("https://")) {
-                return bad(
-                    "/base_url".into(),
-                    format!("\"{base}\" must start with http:// or https://"),
-                );
+                return bad("/base_url".into(), format!("\"{base}\" must start with http:// or https://"));
             }
             for name in template::placeholders(base) {
                 if !self.server_options.contains_key(&name) {
@@ -420,22 +391,13 @@ impl Connector {
                 }
             }
         }
-        for (i, p) in self
-            .errors
-            .message
-            .iter()
-            .chain(self.errors.code.iter())
-            .enumerate()
-        {
+        for (i, p) in self.errors.message.iter().chain(self.errors.code.iter()).enumerate() {
             if let Err(m) = Pointer::parse(p) {
                 return bad(format!("/errors/{i}"), m);
             }
         }
         if self.objects.is_empty() && self.generic_object.is_none() {
-            return bad(
-                "/objects".into(),
-                "a connector needs at least one object or a generic_object".into(),
-            );
+            return bad("/objects".into(), "a connector needs at least one object or a generic_object".into());
         }
         for (name, object) in &self.objects {
             if !is_identifier(name) {
@@ -456,51 +418,34 @@ impl Connector {
 impl ObjectDef {
     pub fn validate(&self, at: &str, connector: &Connector) -> Result<(), TetherError> {
         let bad = |path: String, message: String| Err(TetherError::Connector { path, message });
-        let known_placeholders =
-            |path: &str, text: &str, extra: &[&str]| -> Result<(), TetherError> {
-                for name in template::placeholders(text) {
-                    if !connector.server_options.contains_key(&name)
-                        && !extra.contains(&name.as_str())
-                    {
-                        let mut accepted: Vec<String> =
-                            connector.server_options.keys().cloned().collect();
-                        accepted.extend(extra.iter().map(|s| s.to_string()));
-                        return Err(TetherError::Connector {
-                            path: path.to_string(),
-                            message: format!(
-                                "unknown placeholder {{{name}}}; accepted: {}",
-                                if accepted.is_empty() {
-                                    "none".to_string()
-                                } else {
-                                    accepted.join(", ")
-                                }
-                            ),
-                        });
-                    }
+        let known_placeholders = |path: &str, text: &str, extra: &[&str]| -> Result<(), TetherError> {
+            for name in template::placeholders(text) {
+                if !connector.server_options.contains_key(&name) && !extra.contains(&name.as_str()) {
+                    let mut accepted: Vec<String> = connector.server_options.keys().cloned().collect();
+                    accepted.extend(extra.iter().map(|s| s.to_string()));
+                    return Err(TetherError::Connector {
+                        path: path.to_string(),
+                        message: format!(
+                            "unknown placeholder {{{name}}}; accepted: {}",
+                            if accepted.is_empty() { "none".to_string() } else { accepted.join(", ") }
+                        ),
+                    });
                 }
-                Ok(())
-            };
+            }
+            Ok(())
+        };
         if !self.list.path.starts_with('/') && !self.list.path.starts_with("{path}") {
-            return bad(
-                format!("{at}/list/path"),
-                format!("\"{}\" must start with /", self.list.path),
-            );
+            return bad(format!("{at}/list/path"), format!("\"{}\" must start with /", self.list.path));
         }
         known_placeholders(&format!("{at}/list/path"), &self.list.path, &["path"])?;
         check_pointer(&format!("{at}/list/records"), &self.list.records)?;
         if let Some(ps) = &self.list.page_size {
             if ps.default == 0 {
-                return bad(
-                    format!("{at}/list/page_size/default"),
-                    "must be at least 1".into(),
-                );
+                return bad(format!("{at}/list/page_size/default"), "must be at least 1".into());
             }
             if let Some(max) = ps.max {
                 if ps.default > max {
-                    return bad(
-                        format!("{at}/list/page_size/default"),
-                        format!("{} is above max {max}", ps.default),
-                    );
+                    return bad(format!("{at}/list/page_size/default"), format!("{} is above max {max}", ps.default));
                 }
             }
         }
@@ -508,34 +453,21 @@ impl ObjectDef {
             PaginationDef::Cursor { cursor, param } => {
                 check_pointer(&format!("{at}/list/pagination/cursor"), cursor)?;
                 if param.is_empty() {
-                    return bad(
-                        format!("{at}/list/pagination/param"),
-                        "must not be empty".into(),
-                    );
+                    return bad(format!("{at}/list/pagination/param"), "must not be empty".into());
                 }
             }
-            PaginationDef::NextUrl { next_url } => {
-                check_pointer(&format!("{at}/list/pagination/next_url"), next_url)?
-            }
+            PaginationDef::NextUrl { next_url } => check_pointer(&format!("{at}/list/pagination/next_url"), next_url)?,
             PaginationDef::Offset { param, total } => {
                 if param.is_empty() {
-                    return bad(
-                        format!("{at}/list/pagination/param"),
-                        "must not be empty".into(),
-                    );
+                    return bad(format!("{at}/list/pagination/param"), "must not be empty".into());
                 }
                 if let Some(t) = total {
                     check_pointer(&format!("{at}/list/pagination/total"), t)?;
                 }
             }
-            PaginationDef::Page {
-                param, total_pages, ..
-            } => {
+            PaginationDef::Page { param, total_pages, .. } => {
                 if param.is_empty() {
-                    return bad(
-                        format!("{at}/list/pagination/param"),
-                        "must not be empty".into(),
-                    );
+                    return bad(format!("{at}/list/pagination/param"), "must not be empty".into());
                 }
                 if let Some(t) = total_pages {
                     check_pointer(&format!("{at}/list/pagination/total_pages"), t)?;
@@ -543,31 +475,20 @@ impl ObjectDef {
             }
             PaginationDef::None | PaginationDef::LinkHeader => {}
         }
-        if matches!(
-            self.list.pagination,
-            PaginationDef::Offset { .. } | PaginationDef::Page { .. }
-        ) && self.list.page_size.is_none()
+        if matches!(self.list.pagination, PaginationDef::Offset { .. } | PaginationDef::Page { .. })
+            && self.list.page_size.is_none()
         {
             return bad(
                 format!("{at}/list/page_size"),
-                format!(
-                    "{} pagination needs page_size (its param and default)",
-                    self.list.pagination.style()
-                ),
+                format!("{} pagination needs page_size (its param and default)", self.list.pagination.style()),
             );
         }
         if let Some(get) = &self.get {
             if !get.path.starts_with('/') && !get.path.starts_with("{path}") {
-                return bad(
-                    format!("{at}/get/path"),
-                    format!("\"{}\" must start with /", get.path),
-                );
+                return bad(format!("{at}/get/path"), format!("\"{}\" must start with /", get.path));
             }
             if !get.path.contains("{id}") {
-                return bad(
-                    format!("{at}/get/path"),
-                    format!("\"{}\" must contain {{id}}", get.path),
-                );
+                return bad(format!("{at}/get/path"), format!("\"{}\" must contain {{id}}", get.path));
             }
             known_placeholders(&format!("{at}/get/path"), &get.path, &["path", "id"])?;
             check_pointer(&format!("{at}/get/record"), &get.record)?;
@@ -576,20 +497,13 @@ impl ObjectDef {
         for (i, c) in self.columns.iter().enumerate() {
             let here = format!("{at}/columns/{i}");
             if !seen.insert(c.name.as_str()) {
-                return bad(
-                    format!("{here}/name"),
-                    format!("column \"{}\" is declared twice", c.name),
-                );
+                return bad(format!("{here}/name"), format!("column \"{}\" is declared twice", c.name));
             }
             check_pointer(&format!("{here}/pointer"), &c.pointer)?;
             if !DECLARED_TYPES.contains(&c.type_name.as_str()) {
                 return bad(
                     format!("{here}/type"),
-                    format!(
-                        "unknown type \"{}\"; accepted: {}",
-                        c.type_name,
-                        DECLARED_TYPES.join(", ")
-                    ),
+                    format!("unknown type \"{}\"; accepted: {}", c.type_name, DECLARED_TYPES.join(", ")),
                 );
             }
         }
@@ -600,30 +514,18 @@ impl ObjectDef {
             );
         }
         if let Some(t) = &self.other_columns {
-            check_pointer(
-                &format!("{at}/other_columns/pointer"),
-                &t.pointer.replace("{name}", "x"),
-            )?;
+            check_pointer(&format!("{at}/other_columns/pointer"), &t.pointer.replace("{name}", "x"))?;
         }
         for (i, f) in self.filters.iter().enumerate() {
             let here = format!("{at}/filters/{i}");
-            if !self.columns.is_empty()
-                && self.column(&f.column).is_none()
-                && self.other_columns.is_none()
-            {
-                return bad(
-                    format!("{here}/column"),
-                    format!("\"{}\" is not one of the object's columns", f.column),
-                );
+            if !self.columns.is_empty() && self.column(&f.column).is_none() && self.other_columns.is_none() {
+                return bad(format!("{here}/column"), format!("\"{}\" is not one of the object's columns", f.column));
             }
             if f.param.is_empty() {
                 return bad(format!("{here}/param"), "must not be empty".into());
             }
             if f.op == FilterOp::In && f.separator.is_none() {
-                return bad(
-                    format!("{here}/separator"),
-                    "an \"in\" filter needs a separator".into(),
-                );
+                return bad(format!("{here}/separator"), "an \"in\" filter needs a separator".into());
             }
         }
         Ok(())
@@ -631,12 +533,7 @@ impl ObjectDef {
 }
 
 fn check_pointer(path: &str, pointer: &str) -> Result<(), TetherError> {
-    Pointer::parse(pointer)
-        .map(|_| ())
-        .map_err(|message| TetherError::Connector {
-            path: path.to_string(),
-            message,
-        })
+    Pointer::parse(pointer).map(|_| ()).map_err(|message| TetherError::Connector { path: path.to_string(), message })
 }
 
 /// serde_path_to_error prints `objects.contacts.list.pagination`; show it as a JSON pointer.
@@ -652,8 +549,7 @@ fn json_path(dotted: &str) -> String {
 pub fn is_identifier(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 63
-        && s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
         && !s.starts_with(|c: char| c.is_ascii_digit())
 }
 
@@ -687,10 +583,7 @@ mod tests {
         let (path, message) = err_path(&minimal(r#", "pagination": {"style": "sideways"}"#));
         assert_eq!(path, "/objects/items/list/pagination/style");
         assert!(message.contains("sideways"), "{message}");
-        assert!(
-            message.contains("cursor"),
-            "lists accepted styles: {message}"
-        );
+        assert!(message.contains("cursor"), "lists accepted styles: {message}");
     }
 
     #[test]
@@ -709,17 +602,13 @@ mod tests {
 
     #[test]
     fn offset_pagination_requires_page_size() {
-        let (path, _) = err_path(&minimal(
-            r#", "pagination": {"style": "offset", "param": "offset"}"#,
-        ));
+        let (path, _) = err_path(&minimal(r#", "pagination": {"style": "offset", "param": "offset"}"#));
         assert_eq!(path, "/objects/items/list/page_size");
     }
 
     #[test]
     fn page_size_default_above_max_is_refused() {
-        let (path, message) = err_path(&minimal(
-            r#", "page_size": {"param": "limit", "default": 500, "max": 100}"#,
-        ));
+        let (path, message) = err_path(&minimal(r#", "page_size": {"param": "limit", "default": 500, "max": 100}"#));
         assert_eq!(path, "/objects/items/list/page_size/default");
         assert!(message.contains("above max 100"));
     }

@@ -84,21 +84,17 @@ impl Pager {
         let style = self.style.clone();
         self.next = match &style {
             PaginationDef::None => None,
-            PaginationDef::Cursor { cursor, param } => {
-                match lookup(cursor, body).and_then(scalar_text) {
-                    Some(c) => {
-                        self.remember(&c, "cursor")?;
-                        Some(self.with_param(param, &c))
-                    }
-                    None => None,
+            PaginationDef::Cursor { cursor, param } => match lookup(cursor, body).and_then(scalar_text) {
+                Some(c) => {
+                    self.remember(&c, "cursor")?;
+                    Some(self.with_param(param, &c))
                 }
-            }
-            PaginationDef::NextUrl { next_url } => {
-                match lookup(next_url, body).and_then(scalar_text) {
-                    Some(link) => Some(self.follow(&link)?),
-                    None => None,
-                }
-            }
+                None => None,
+            },
+            PaginationDef::NextUrl { next_url } => match lookup(next_url, body).and_then(scalar_text) {
+                Some(link) => Some(self.follow(&link)?),
+                None => None,
+            },
             PaginationDef::LinkHeader => match next_link(headers) {
                 Some(link) => Some(self.follow(&link)?),
                 None => None,
@@ -106,26 +102,16 @@ impl Pager {
             PaginationDef::Offset { param, total } => {
                 self.check_same_page(raw, records)?;
                 self.offset += records as u64;
-                let total = total
-                    .as_deref()
-                    .and_then(|t| lookup(t, body))
-                    .and_then(as_u64);
+                let total = total.as_deref().and_then(|t| lookup(t, body)).and_then(as_u64);
                 if self.page_is_last(records) || total.is_some_and(|t| self.offset >= t) {
                     None
                 } else {
                     Some(self.with_param(param, &self.offset.to_string()))
                 }
             }
-            PaginationDef::Page {
-                param,
-                first,
-                total_pages,
-            } => {
+            PaginationDef::Page { param, first, total_pages } => {
                 self.check_same_page(raw, records)?;
-                let total = total_pages
-                    .as_deref()
-                    .and_then(|t| lookup(t, body))
-                    .and_then(as_u64);
+                let total = total_pages.as_deref().and_then(|t| lookup(t, body)).and_then(as_u64);
                 // Page numbers count from `first`; total_pages counts pages.
                 let pages_done = self.page + 1 - first;
                 if self.page_is_last(records) || total.is_some_and(|t| pages_done >= t) {
@@ -222,10 +208,7 @@ pub fn next_link(headers: &[(String, String)]) -> Option<String> {
             let is_next = params.split(';').any(|p| {
                 let p = p.trim().trim_end_matches(',').trim();
                 if let Some(v) = p.strip_prefix("rel=").or_else(|| p.strip_prefix("rel =")) {
-                    v.trim()
-                        .trim_matches('"')
-                        .split_whitespace()
-                        .any(|r| r.eq_ignore_ascii_case("next"))
+                    v.trim().trim_matches('"').split_whitespace().any(|r| r.eq_ignore_ascii_case("next"))
                 } else {
                     false
                 }
@@ -242,19 +225,14 @@ pub fn next_link(headers: &[(String, String)]) -> Option<String> {
 /// Take the records out of a list response. An array is the records; an object is one record; null is
 /// none. A missing pointer is an error that names it (usually a wrong `records` option).
 pub fn extract_records(mut body: Value, at: &Pointer) -> Result<Vec<Value>, String> {
-    let found = if at.is_root() {
-        Some(body.take())
-    } else {
-        at.take(&mut body)
-    };
+    let found = if at.is_root() { Some(body.take()) } else { at.take(&mut body) };
     match found {
         Some(Value::Array(items)) => Ok(items),
         Some(Value::Null) => Ok(Vec::new()),
         Some(obj @ Value::Object(_)) => Ok(vec![obj]),
-        Some(other) => Err(format!(
-            "expected records (an array) at \"{at}\" in the response, found {}",
-            type_name(&other)
-        )),
+        Some(other) => {
+            Err(format!("expected records (an array) at \"{at}\" in the response, found {}", type_name(&other)))
+        }
         None => Err(format!(
             "the response has no records at \"{at}\"; its top-level keys are: {}",
             match &body {
@@ -289,56 +267,31 @@ mod tests {
 
     #[test]
     fn cursor_pages_until_no_cursor() {
-        let mut p = pager(PaginationDef::Cursor {
-            cursor: "/paging/next/after".into(),
-            param: "after".into(),
-        });
+        let mut p = pager(PaginationDef::Cursor { cursor: "/paging/next/after".into(), param: "after".into() });
         assert_eq!(p.next_url(), Some("http://127.0.0.1:9/items?limit=2"));
-        p.advance(&json!({"paging": {"next": {"after": "3"}}}), &[], 2, b"a")
-            .unwrap();
-        assert_eq!(
-            p.next_url(),
-            Some("http://127.0.0.1:9/items?limit=2&after=3")
-        );
+        p.advance(&json!({"paging": {"next": {"after": "3"}}}), &[], 2, b"a").unwrap();
+        assert_eq!(p.next_url(), Some("http://127.0.0.1:9/items?limit=2&after=3"));
         p.advance(&json!({"results": []}), &[], 1, b"b").unwrap();
         assert_eq!(p.next_url(), None);
     }
 
     #[test]
     fn repeated_cursor_is_an_error() {
-        let mut p = pager(PaginationDef::Cursor {
-            cursor: "/next".into(),
-            param: "after".into(),
-        });
+        let mut p = pager(PaginationDef::Cursor { cursor: "/next".into(), param: "after".into() });
         p.advance(&json!({"next": "abc"}), &[], 2, b"1").unwrap();
-        let e = p
-            .advance(&json!({"next": "abc"}), &[], 2, b"2")
-            .unwrap_err();
+        let e = p.advance(&json!({"next": "abc"}), &[], 2, b"2").unwrap_err();
         assert!(e.0.contains("cursor \"abc\" a second time"), "{}", e.0);
     }
 
     #[test]
     fn next_url_resolves_and_detects_loops() {
-        let mut p = pager(PaginationDef::NextUrl {
-            next_url: "/next".into(),
-        });
-        p.advance(
-            &json!({"next": "https://api.example.com/items?page=2"}),
-            &[],
-            2,
-            b"1",
-        )
-        .unwrap();
+        let mut p = pager(PaginationDef::NextUrl { next_url: "/next".into() });
+        p.advance(&json!({"next": "https://api.example.com/items?page=2"}), &[], 2, b"1").unwrap();
         assert_eq!(p.next_url(), Some("http://127.0.0.1:9/items?page=2"));
-        p.advance(&json!({"next": "/items?page=3"}), &[], 2, b"2")
-            .unwrap();
+        p.advance(&json!({"next": "/items?page=3"}), &[], 2, b"2").unwrap();
         assert_eq!(p.next_url(), Some("http://127.0.0.1:9/items?page=3"));
-        assert!(p
-            .advance(&json!({"next": "/items?page=2"}), &[], 2, b"3")
-            .is_err());
-        let mut p = pager(PaginationDef::NextUrl {
-            next_url: "/next".into(),
-        });
+        assert!(p.advance(&json!({"next": "/items?page=2"}), &[], 2, b"3").is_err());
+        let mut p = pager(PaginationDef::NextUrl { next_url: "/next".into() });
         p.advance(&json!({"next": null}), &[], 2, b"1").unwrap();
         assert_eq!(p.next_url(), None);
     }
@@ -352,21 +305,11 @@ mod tests {
             )),
             Some("https://x.test/a?page_info=p2".into())
         );
-        assert_eq!(
-            next_link(&h(r#"<https://x.test/a?page=1>; rel="prev""#)),
-            None
-        );
-        assert_eq!(
-            next_link(&h("</a?page=3>; rel=next")),
-            Some("/a?page=3".into())
-        );
-        assert_eq!(
-            next_link(&h(r#"<https://x.test/b>; title="x"; rel="last next""#)),
-            Some("https://x.test/b".into())
-        );
+        assert_eq!(next_link(&h(r#"<https://x.test/a?page=1>; rel="prev""#)), None);
+        assert_eq!(next_link(&h("</a?page=3>; rel=next")), Some("/a?page=3".into()));
+        assert_eq!(next_link(&h(r#"<https://x.test/b>; title="x"; rel="last next""#)), Some("https://x.test/b".into()));
         let mut p = pager(PaginationDef::LinkHeader);
-        p.advance(&Value::Null, &h("</items?page=2>; rel=\"next\""), 2, b"")
-            .unwrap();
+        p.advance(&Value::Null, &h("</items?page=2>; rel=\"next\""), 2, b"").unwrap();
         assert_eq!(p.next_url(), Some("http://127.0.0.1:9/items?page=2"));
         p.advance(&Value::Null, &[], 2, b"").unwrap();
         assert_eq!(p.next_url(), None);
@@ -374,30 +317,14 @@ mod tests {
 
     #[test]
     fn offset_stops_on_short_or_empty_page_or_total() {
-        let mut p = pager(PaginationDef::Offset {
-            param: "offset".into(),
-            total: None,
-        });
-        assert_eq!(
-            p.next_url(),
-            Some("http://127.0.0.1:9/items?limit=2&offset=0")
-        );
+        let mut p = pager(PaginationDef::Offset { param: "offset".into(), total: None });
+        assert_eq!(p.next_url(), Some("http://127.0.0.1:9/items?limit=2&offset=0"));
         p.advance(&json!([]), &[], 2, b"p1").unwrap();
-        assert_eq!(
-            p.next_url(),
-            Some("http://127.0.0.1:9/items?limit=2&offset=2")
-        );
+        assert_eq!(p.next_url(), Some("http://127.0.0.1:9/items?limit=2&offset=2"));
         p.advance(&json!([]), &[], 1, b"p2").unwrap();
-        assert_eq!(
-            p.next_url(),
-            None,
-            "a short page after a full one ends the listing"
-        );
+        assert_eq!(p.next_url(), None, "a short page after a full one ends the listing");
 
-        let mut p = pager(PaginationDef::Offset {
-            param: "offset".into(),
-            total: Some("/total".into()),
-        });
+        let mut p = pager(PaginationDef::Offset { param: "offset".into(), total: Some("/total".into()) });
         p.advance(&json!({"total": 4}), &[], 2, b"p1").unwrap();
         p.advance(&json!({"total": 4}), &[], 2, b"p2").unwrap();
         assert_eq!(p.next_url(), None, "total reached");
@@ -406,15 +333,9 @@ mod tests {
     #[test]
     fn a_short_first_page_is_confirmed_by_one_more_request() {
         // The provider capped the page at 1 record although 2 were asked for.
-        let mut p = pager(PaginationDef::Offset {
-            param: "offset".into(),
-            total: None,
-        });
+        let mut p = pager(PaginationDef::Offset { param: "offset".into(), total: None });
         p.advance(&json!([]), &[], 1, b"p1").unwrap();
-        assert_eq!(
-            p.next_url(),
-            Some("http://127.0.0.1:9/items?limit=2&offset=1")
-        );
+        assert_eq!(p.next_url(), Some("http://127.0.0.1:9/items?limit=2&offset=1"));
         p.advance(&json!([]), &[], 1, b"p2").unwrap();
         assert!(p.next_url().is_some());
         p.advance(&json!([]), &[], 0, b"p3").unwrap();
@@ -428,28 +349,16 @@ mod tests {
             first: 1,
             total_pages: Some("/meta/total_pages".into()),
         });
-        assert_eq!(
-            p.next_url(),
-            Some("http://127.0.0.1:9/items?limit=2&page=1")
-        );
-        p.advance(&json!({"meta": {"total_pages": 2}}), &[], 2, b"p1")
-            .unwrap();
-        assert_eq!(
-            p.next_url(),
-            Some("http://127.0.0.1:9/items?limit=2&page=2")
-        );
-        p.advance(&json!({"meta": {"total_pages": 2}}), &[], 2, b"p2")
-            .unwrap();
+        assert_eq!(p.next_url(), Some("http://127.0.0.1:9/items?limit=2&page=1"));
+        p.advance(&json!({"meta": {"total_pages": 2}}), &[], 2, b"p1").unwrap();
+        assert_eq!(p.next_url(), Some("http://127.0.0.1:9/items?limit=2&page=2"));
+        p.advance(&json!({"meta": {"total_pages": 2}}), &[], 2, b"p2").unwrap();
         assert_eq!(p.next_url(), None);
     }
 
     #[test]
     fn the_same_page_twice_is_an_error() {
-        let mut p = pager(PaginationDef::Page {
-            param: "page".into(),
-            first: 0,
-            total_pages: None,
-        });
+        let mut p = pager(PaginationDef::Page { param: "page".into(), first: 0, total_pages: None });
         p.advance(&json!([1, 2]), &[], 2, b"[1,2]").unwrap();
         let e = p.advance(&json!([1, 2]), &[], 2, b"[1,2]").unwrap_err();
         assert!(e.0.contains("same page twice"), "{}", e.0);
@@ -458,27 +367,12 @@ mod tests {
     #[test]
     fn records_extraction() {
         let at = |s: &str| Pointer::parse(s).unwrap();
-        assert_eq!(
-            extract_records(json!({"results": [1, 2]}), &at("/results"))
-                .unwrap()
-                .len(),
-            2
-        );
+        assert_eq!(extract_records(json!({"results": [1, 2]}), &at("/results")).unwrap().len(), 2);
         assert_eq!(extract_records(json!([1]), &at("")).unwrap().len(), 1);
-        assert_eq!(
-            extract_records(json!({"a": 1}), &at("")).unwrap(),
-            vec![json!({"a": 1})]
-        );
-        assert!(extract_records(json!({"data": null}), &at("/data"))
-            .unwrap()
-            .is_empty());
+        assert_eq!(extract_records(json!({"a": 1}), &at("")).unwrap(), vec![json!({"a": 1})]);
+        assert!(extract_records(json!({"data": null}), &at("/data")).unwrap().is_empty());
         let e = extract_records(json!({"items": []}), &at("/results")).unwrap_err();
-        assert!(
-            e.contains("no records at \"/results\"") && e.contains("items"),
-            "{e}"
-        );
-        assert!(extract_records(json!({"results": "x"}), &at("/results"))
-            .unwrap_err()
-            .contains("a string"));
+        assert!(e.contains("no records at \"/results\"") && e.contains("items"), "{e}");
+        assert!(extract_records(json!({"results": "x"}), &at("/results")).unwrap_err().contains("a string"));
     }
 }

@@ -15,9 +15,7 @@ impl Pointer {
             return Ok(Pointer { tokens: Vec::new() });
         }
         if !text.starts_with('/') {
-            return Err(format!(
-                "JSON pointer \"{text}\" must start with / (or be empty for the whole document)"
-            ));
+            return Err(format!("JSON pointer \"{text}\" must start with / (or be empty for the whole document)"));
         }
         let mut tokens = Vec::new();
         for raw in text[1..].split('/') {
@@ -29,11 +27,7 @@ impl Pointer {
                         match chars.next() {
                             Some('0') => out.push('~'),
                             Some('1') => out.push('/'),
-                            _ => {
-                                return Err(format!(
-                                    "JSON pointer \"{text}\" has a ~ not followed by 0 or 1"
-                                ))
-                            }
+                            _ => return Err(format!("JSON pointer \"{text}\" has a ~ not followed by 0 or 1")),
                         }
                     } else {
                         out.push(c);
@@ -105,14 +99,8 @@ mod tests {
     #[test]
     fn reads_nested_and_array_values() {
         let doc = json!({"a": {"b/c": [10, {"d~e": "x"}]}});
-        assert_eq!(
-            Pointer::parse("/a/b~1c/0").unwrap().get(&doc),
-            Some(&json!(10))
-        );
-        assert_eq!(
-            Pointer::parse("/a/b~1c/1/d~0e").unwrap().get(&doc),
-            Some(&json!("x"))
-        );
+        assert_eq!(Pointer::parse("/a/b~1c/0").unwrap().get(&doc), Some(&json!(10)));
+        assert_eq!(Pointer::parse("/a/b~1c/1/d~0e").unwrap().get(&doc), Some(&json!("x")));
         assert_eq!(Pointer::parse("").unwrap().get(&doc), Some(&doc));
         assert_eq!(Pointer::parse("/a/missing").unwrap().get(&doc), None);
         assert_eq!(Pointer::parse("/a/b~1c/01").unwrap().get(&doc), None);

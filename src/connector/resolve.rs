@@ -17,122 +17,47 @@ pub type Options = BTreeMap<String, String>;
 
 /// Server options every connector accepts, with what they do (shown in errors and docs).
 pub const SERVER_OPTIONS: &[(&str, &str)] = &[
-    (
-        "connector",
-        "the connector to use, e.g. 'hubspot' or 'rest' (required)",
-    ),
+    ("connector", "the connector to use, e.g. 'hubspot' or 'rest' (required)"),
     ("base_url", "overrides the connector's base URL"),
-    (
-        "auth",
-        "overrides the connector's auth scheme: none, bearer, basic, api_key_header, api_key_query",
-    ),
-    (
-        "api_key_header",
-        "header carrying api_key for auth 'api_key_header' (default X-API-Key)",
-    ),
-    (
-        "api_key_param",
-        "query parameter carrying api_key for auth 'api_key_query' (default api_key)",
-    ),
-    (
-        "connect_timeout",
-        "time to establish a connection, e.g. '5s' or '500ms' (default: tether.connect_timeout)",
-    ),
-    (
-        "read_timeout",
-        "longest wait for data from the provider, e.g. '30s' (default: tether.read_timeout)",
-    ),
+    ("auth", "overrides the connector's auth scheme: none, bearer, basic, api_key_header, api_key_query"),
+    ("api_key_header", "header carrying api_key for auth 'api_key_header' (default X-API-Key)"),
+    ("api_key_param", "query parameter carrying api_key for auth 'api_key_query' (default api_key)"),
+    ("connect_timeout", "time to establish a connection, e.g. '5s' or '500ms' (default: tether.connect_timeout)"),
+    ("read_timeout", "longest wait for data from the provider, e.g. '30s' (default: tether.read_timeout)"),
 ];
 
 pub const USER_MAPPING_OPTIONS: &[(&str, &str)] = &[
     ("token", "bearer token (auth 'bearer')"),
     ("user", "user name (auth 'basic')"),
     ("password", "password (auth 'basic')"),
-    (
-        "api_key",
-        "API key (auth 'api_key_header' or 'api_key_query')",
-    ),
+    ("api_key", "API key (auth 'api_key_header' or 'api_key_query')"),
 ];
 
 pub const TABLE_OPTIONS: &[(&str, &str)] = &[
     ("object", "the connector's object, e.g. 'contacts'"),
-    (
-        "path",
-        "resource path below the base URL, e.g. '/customers' (generic REST tables)",
-    ),
-    (
-        "records",
-        "JSON pointer to the records in a list response, e.g. '/data' ('' for the body itself)",
-    ),
+    ("path", "resource path below the base URL, e.g. '/customers' (generic REST tables)"),
+    ("records", "JSON pointer to the records in a list response, e.g. '/data' ('' for the body itself)"),
     ("id_column", "column holding the record id (default id)"),
-    (
-        "pagination",
-        "none, cursor, next_url, link_header, offset or page",
-    ),
-    (
-        "cursor_pointer",
-        "JSON pointer to the next-page cursor (pagination 'cursor')",
-    ),
-    (
-        "cursor_param",
-        "query parameter that sends the cursor back (pagination 'cursor')",
-    ),
-    (
-        "next_url_pointer",
-        "JSON pointer to the next page URL (pagination 'next_url', default /next)",
-    ),
-    (
-        "offset_param",
-        "offset query parameter (pagination 'offset', default offset)",
-    ),
-    (
-        "page_param",
-        "page number query parameter (pagination 'page', default page)",
-    ),
-    (
-        "first_page",
-        "number of the first page (pagination 'page', default 1)",
-    ),
-    (
-        "total_pointer",
-        "JSON pointer to the total record count (pagination 'offset')",
-    ),
-    (
-        "total_pages_pointer",
-        "JSON pointer to the number of pages (pagination 'page')",
-    ),
+    ("pagination", "none, cursor, next_url, link_header, offset or page"),
+    ("cursor_pointer", "JSON pointer to the next-page cursor (pagination 'cursor')"),
+    ("cursor_param", "query parameter that sends the cursor back (pagination 'cursor')"),
+    ("next_url_pointer", "JSON pointer to the next page URL (pagination 'next_url', default /next)"),
+    ("offset_param", "offset query parameter (pagination 'offset', default offset)"),
+    ("page_param", "page number query parameter (pagination 'page', default page)"),
+    ("first_page", "number of the first page (pagination 'page', default 1)"),
+    ("total_pointer", "JSON pointer to the total record count (pagination 'offset')"),
+    ("total_pages_pointer", "JSON pointer to the number of pages (pagination 'page')"),
     ("page_size", "records per request"),
-    (
-        "page_size_param",
-        "query parameter carrying page_size (default limit, or per_page for 'page')",
-    ),
-    (
-        "get_path",
-        "path of one record with {id}, e.g. '/customers/{id}' ('' disables id lookups)",
-    ),
-    (
-        "filters",
-        "comma-separated columns the API can filter by equality as ?column=value",
-    ),
-    (
-        "query",
-        "extra query string sent with every list request, e.g. 'status=active&sort=id'",
-    ),
+    ("page_size_param", "query parameter carrying page_size (default limit, or per_page for 'page')"),
+    ("get_path", "path of one record with {id}, e.g. '/customers/{id}' ('' disables id lookups)"),
+    ("filters", "comma-separated columns the API can filter by equality as ?column=value"),
+    ("query", "extra query string sent with every list request, e.g. 'status=active&sort=id'"),
 ];
 
 pub const COLUMN_OPTIONS: &[(&str, &str)] = &[
-    (
-        "column_name",
-        "name of the connector column (or provider property) this column reads",
-    ),
-    (
-        "json_pointer",
-        "JSON pointer into the record, e.g. '/address/city'",
-    ),
-    (
-        "separator",
-        "for text[] columns: split a delimited string value, e.g. ';'",
-    ),
+    ("column_name", "name of the connector column (or provider property) this column reads"),
+    ("json_pointer", "JSON pointer into the record, e.g. '/address/city'"),
+    ("separator", "for text[] columns: split a delimited string value, e.g. ';'"),
 ];
 
 /// Refuse option names not in `accepted`, listing them (and the closest one).
@@ -141,10 +66,7 @@ pub fn check_names(given: &Options, accepted: &[&str], owner: &str) -> Result<()
         if !accepted.contains(&name.as_str()) {
             let hint = closest(name, accepted).map(|c| format!("did you mean \"{c}\"?"));
             return Err(TetherError::unknown_option(
-                format!(
-                    "unknown option \"{name}\" for {owner}; accepted options: {}",
-                    accepted.join(", ")
-                ),
+                format!("unknown option \"{name}\" for {owner}; accepted options: {}", accepted.join(", ")),
                 hint,
             ));
         }
@@ -215,8 +137,7 @@ fn parse_positive(value: &str, option: &str) -> Result<u64, TetherError> {
 }
 
 fn parse_pointer(value: &str, option: &str) -> Result<Pointer, TetherError> {
-    Pointer::parse(value)
-        .map_err(|m| TetherError::option(format!("invalid value for option {option}: {m}"), None))
+    Pointer::parse(value).map_err(|m| TetherError::option(format!("invalid value for option {option}: {m}"), None))
 }
 
 /// What a server resolves to: its connector and how to reach and authenticate with the API.
@@ -246,18 +167,11 @@ pub fn resolve_server(
     let connector = find(connector_name)?;
     let mut accepted = names(SERVER_OPTIONS);
     accepted.extend(connector.server_options.keys().map(|k| k.as_str()));
-    check_names(
-        opts,
-        &accepted,
-        &format!("a server of connector \"{}\"", connector.name),
-    )?;
+    check_names(opts, &accepted, &format!("a server of connector \"{}\"", connector.name))?;
     for (name, def) in &connector.server_options {
         if def.required && def.default.is_none() && !opts.contains_key(name) {
             return Err(TetherError::missing_option(
-                format!(
-                    "connector \"{}\" needs the server option {name}: {}",
-                    connector.name, def.description
-                ),
+                format!("connector \"{}\" needs the server option {name}: {}", connector.name, def.description),
                 None,
             ));
         }
@@ -265,10 +179,7 @@ pub fn resolve_server(
     let auth = match opts.get("auth") {
         Some(v) => AuthScheme::parse(v).ok_or_else(|| {
             TetherError::option(
-                format!(
-                    "invalid value for option auth: \"{v}\"; accepted: {}",
-                    AuthScheme::ALL.join(", ")
-                ),
+                format!("invalid value for option auth: \"{v}\"; accepted: {}", AuthScheme::ALL.join(", ")),
                 None,
             )
         })?,
@@ -277,28 +188,19 @@ pub fn resolve_server(
     let lookup = |name: &str| -> Option<(String, Encode)> {
         opts.get(name)
             .cloned()
-            .or_else(|| {
-                connector
-                    .server_options
-                    .get(name)
-                    .and_then(|d| d.default.clone())
-            })
+            .or_else(|| connector.server_options.get(name).and_then(|d| d.default.clone()))
             .map(|v| (v, Encode::Segment))
     };
     let base_url = match opts.get("base_url") {
         Some(url) => template::render(url, "base_url", lookup)?,
         None => match &connector.base_url {
             Some(url) => template::render(url, "base_url", lookup)?,
-            None => return Err(TetherError::missing_option(
-                format!(
-                    "connector \"{}\" has no default base URL; set the server option base_url",
-                    connector.name
-                ),
-                Some(
-                    "for example: OPTIONS (connector 'rest', base_url 'https://api.example.com')"
-                        .into(),
-                ),
-            )),
+            None => {
+                return Err(TetherError::missing_option(
+                    format!("connector \"{}\" has no default base URL; set the server option base_url", connector.name),
+                    Some("for example: OPTIONS (connector 'rest', base_url 'https://api.example.com')".into()),
+                ))
+            }
         },
     };
     let base_url = base_url.trim_end_matches('/').to_string();
@@ -312,18 +214,14 @@ pub fn resolve_server(
     }
     if base_url.contains('?') || base_url.contains('#') {
         return Err(TetherError::option(
-            format!("invalid value for option base_url: \"{base_url}\"; it must not contain a query string or fragment"),
+            format!(
+                "invalid value for option base_url: \"{base_url}\"; it must not contain a query string or fragment"
+            ),
             Some("put static query parameters in the table option query".into()),
         ));
     }
-    let connect_timeout = opts
-        .get("connect_timeout")
-        .map(|v| parse_duration(v, "connect_timeout"))
-        .transpose()?;
-    let read_timeout = opts
-        .get("read_timeout")
-        .map(|v| parse_duration(v, "read_timeout"))
-        .transpose()?;
+    let connect_timeout = opts.get("connect_timeout").map(|v| parse_duration(v, "connect_timeout")).transpose()?;
+    let read_timeout = opts.get("read_timeout").map(|v| parse_duration(v, "read_timeout")).transpose()?;
     Ok(ServerDef {
         api_key_header: opts
             .get("api_key_header")
@@ -382,13 +280,7 @@ pub fn validate_table_options(opts: &Options) -> Result<(), TetherError> {
             ));
         }
     }
-    for key in [
-        "records",
-        "cursor_pointer",
-        "next_url_pointer",
-        "total_pointer",
-        "total_pages_pointer",
-    ] {
+    for key in ["records", "cursor_pointer", "next_url_pointer", "total_pointer", "total_pages_pointer"] {
         if let Some(v) = opts.get(key) {
             parse_pointer(v, key)?;
         }
@@ -400,7 +292,10 @@ pub fn validate_table_options(opts: &Options) -> Result<(), TetherError> {
     }
     if let Some(v) = opts.get("first_page") {
         v.trim().parse::<u64>().map_err(|_| {
-            TetherError::option(format!("invalid value for option first_page: \"{v}\"; expected 0 or a positive integer"), None)
+            TetherError::option(
+                format!("invalid value for option first_page: \"{v}\"; expected 0 or a positive integer"),
+                None,
+            )
         })?;
     }
     if let Some(q) = opts.get("query") {
@@ -410,26 +305,16 @@ pub fn validate_table_options(opts: &Options) -> Result<(), TetherError> {
 }
 
 pub fn validate_column_options(opts: &Options) -> Result<(), TetherError> {
-    check_names(
-        opts,
-        &names(COLUMN_OPTIONS),
-        "a column of a tether foreign table",
-    )?;
+    check_names(opts, &names(COLUMN_OPTIONS), "a column of a tether foreign table")?;
     if let Some(p) = opts.get("json_pointer") {
         parse_pointer(p, "json_pointer")?;
     }
     if opts.contains_key("column_name") && opts.contains_key("json_pointer") {
-        return Err(TetherError::option(
-            "set column_name or json_pointer on a column, not both",
-            None,
-        ));
+        return Err(TetherError::option("set column_name or json_pointer on a column, not both", None));
     }
     if let Some(s) = opts.get("separator") {
         if s.is_empty() {
-            return Err(TetherError::option(
-                "invalid value for option separator: it must not be empty",
-                None,
-            ));
+            return Err(TetherError::option("invalid value for option separator: it must not be empty", None));
         }
     }
     Ok(())
@@ -446,10 +331,7 @@ fn parse_query(q: &str) -> Result<Vec<(String, String)>, TetherError> {
                 None,
             ));
         }
-        pairs.push((
-            template::decode_component(k, true),
-            template::decode_component(v, true),
-        ));
+        pairs.push((template::decode_component(k, true), template::decode_component(v, true)));
     }
     Ok(pairs)
 }
@@ -496,17 +378,12 @@ pub fn resolve_table(
             None => {
                 return Err(TetherError::option(
                     format!(
-                        "connector \"{}\" has no object \"{name}\"; its objects are: {}",
+                        "foreign table {table}: connector \"{}\" has no object \"{name}\"; its objects are: {}",
                         connector.name,
                         if connector.objects.is_empty() {
                             "none (use the option path instead)".to_string()
                         } else {
-                            connector
-                                .objects
-                                .keys()
-                                .cloned()
-                                .collect::<Vec<_>>()
-                                .join(", ")
+                            connector.objects.keys().cloned().collect::<Vec<_>>().join(", ")
                         }
                     ),
                     Some("SELECT * FROM tether.connectors() lists each connector's objects".into()),
@@ -518,14 +395,9 @@ pub fn resolve_table(
             None => {
                 return Err(TetherError::missing_option(
                     format!(
-                        "connector \"{}\" needs the table option object; its objects are: {}",
+                        "foreign table {table}: connector \"{}\" needs the table option object; its objects are: {}",
                         connector.name,
-                        connector
-                            .objects
-                            .keys()
-                            .cloned()
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        connector.objects.keys().cloned().collect::<Vec<_>>().join(", ")
                     ),
                     None,
                 ))
@@ -534,29 +406,19 @@ pub fn resolve_table(
     };
     if object.list.path.contains("{path}") && !opts.contains_key("path") {
         return Err(TetherError::missing_option(
-            format!(
-                "object \"{object_name}\" of connector \"{}\" needs the table option path",
-                connector.name
-            ),
+            format!("object \"{object_name}\" of connector \"{}\" needs the table option path", connector.name),
             Some("for example: OPTIONS (path '/customers')".into()),
         ));
     }
     apply_overrides(&mut object, opts)?;
-    object
-        .validate(&format!("/objects/{object_name}"), connector)
-        .map_err(|e| {
-            TetherError::option(
-                format!("foreign table {table}: the options make an invalid object: {e}"),
-                None,
-            )
-        })?;
+    object.validate(&format!("/objects/{object_name}"), connector).map_err(|e| {
+        TetherError::option(format!("foreign table {table}: the options make an invalid object: {e}"), None)
+    })?;
 
     let mut placeholders = server.options.clone();
     for (name, def) in &connector.server_options {
         if let Some(d) = &def.default {
-            placeholders
-                .entry(name.clone())
-                .or_insert_with(|| d.clone());
+            placeholders.entry(name.clone()).or_insert_with(|| d.clone());
         }
     }
     if let Some(p) = opts.get("path") {
@@ -565,29 +427,14 @@ pub fn resolve_table(
 
     let mut mapped = Vec::with_capacity(columns.len());
     for (name, copts) in columns {
-        validate_column_options(copts)
-            .map_err(|e| e.context(&format!("column {name} of foreign table {table}")))?;
-        mapped.push(map_column(
-            &object,
-            connector,
-            &object_name,
-            name,
-            copts,
-            table,
-        )?);
+        validate_column_options(copts).map_err(|e| e.context(&format!("column {name} of foreign table {table}")))?;
+        mapped.push(map_column(&object, connector, &object_name, name, copts, table)?);
     }
     Ok(TableDef {
         connector_name: connector.name.clone(),
         object_name,
-        extra_query: opts
-            .get("query")
-            .map(|q| parse_query(q))
-            .transpose()?
-            .unwrap_or_default(),
-        page_size_override: opts
-            .get("page_size")
-            .map(|v| parse_positive(v, "page_size"))
-            .transpose()?,
+        extra_query: opts.get("query").map(|q| parse_query(q)).transpose()?.unwrap_or_default(),
+        page_size_override: opts.get("page_size").map(|v| parse_positive(v, "page_size")).transpose()?,
         object,
         base_url: server.base_url.clone(),
         columns: mapped,
@@ -628,10 +475,7 @@ fn apply_overrides(object: &mut ObjectDef, opts: &Options) -> Result<(), TetherE
             }
         }
     }
-    let style = opts
-        .get("pagination")
-        .map(String::as_str)
-        .unwrap_or(object.list.pagination.style());
+    let style = opts.get("pagination").map(String::as_str).unwrap_or(object.list.pagination.style());
     let opt = |k: &str| opts.get(k).cloned();
     let pagination_changed = opts.contains_key("pagination")
         || [
@@ -653,16 +497,17 @@ fn apply_overrides(object: &mut ObjectDef, opts: &Options) -> Result<(), TetherE
             "link_header" => PaginationDef::LinkHeader,
             "cursor" => {
                 let (old_cursor, old_param) = match &old {
-                    PaginationDef::Cursor { cursor, param } => {
-                        (Some(cursor.clone()), Some(param.clone()))
-                    }
+                    PaginationDef::Cursor { cursor, param } => (Some(cursor.clone()), Some(param.clone())),
                     _ => (None, None),
                 };
                 let cursor = opt("cursor_pointer").or(old_cursor).ok_or_else(|| {
                     TetherError::missing_option("pagination 'cursor' needs the option cursor_pointer (where the next cursor is in the response)", None)
                 })?;
                 let param = opt("cursor_param").or(old_param).ok_or_else(|| {
-                    TetherError::missing_option("pagination 'cursor' needs the option cursor_param (the query parameter that sends it back)", None)
+                    TetherError::missing_option(
+                        "pagination 'cursor' needs the option cursor_param (the query parameter that sends it back)",
+                        None,
+                    )
                 })?;
                 PaginationDef::Cursor { cursor, param }
             }
@@ -672,9 +517,7 @@ fn apply_overrides(object: &mut ObjectDef, opts: &Options) -> Result<(), TetherE
                     _ => None,
                 };
                 PaginationDef::NextUrl {
-                    next_url: opt("next_url_pointer")
-                        .or(old_ptr)
-                        .unwrap_or_else(|| "/next".into()),
+                    next_url: opt("next_url_pointer").or(old_ptr).unwrap_or_else(|| "/next".into()),
                 }
             }
             "offset" => {
@@ -683,19 +526,15 @@ fn apply_overrides(object: &mut ObjectDef, opts: &Options) -> Result<(), TetherE
                     _ => (None, None),
                 };
                 PaginationDef::Offset {
-                    param: opt("offset_param")
-                        .or(old_param)
-                        .unwrap_or_else(|| "offset".into()),
+                    param: opt("offset_param").or(old_param).unwrap_or_else(|| "offset".into()),
                     total: opt("total_pointer").or(old_total),
                 }
             }
             "page" => {
                 let (old_param, old_first, old_total) = match &old {
-                    PaginationDef::Page {
-                        param,
-                        first,
-                        total_pages,
-                    } => (Some(param.clone()), Some(*first), total_pages.clone()),
+                    PaginationDef::Page { param, first, total_pages } => {
+                        (Some(param.clone()), Some(*first), total_pages.clone())
+                    }
                     _ => (None, None, None),
                 };
                 let first = match opt("first_page") {
@@ -703,9 +542,7 @@ fn apply_overrides(object: &mut ObjectDef, opts: &Options) -> Result<(), TetherE
                     None => old_first.unwrap_or(1),
                 };
                 PaginationDef::Page {
-                    param: opt("page_param")
-                        .or(old_param)
-                        .unwrap_or_else(|| "page".into()),
+                    param: opt("page_param").or(old_param).unwrap_or_else(|| "page".into()),
                     first,
                     total_pages: opt("total_pages_pointer").or(old_total),
                 }
@@ -757,22 +594,12 @@ fn apply_overrides(object: &mut ObjectDef, opts: &Options) -> Result<(), TetherE
                 ));
             }
         }
-        object.list.page_size = Some(PageSizeDef {
-            param,
-            default,
-            max,
-        });
-    } else if matches!(
-        object.list.pagination,
-        PaginationDef::Offset { .. } | PaginationDef::Page { .. }
-    ) && object.list.page_size.is_none()
+        object.list.page_size = Some(PageSizeDef { param, default, max });
+    } else if matches!(object.list.pagination, PaginationDef::Offset { .. } | PaginationDef::Page { .. })
+        && object.list.page_size.is_none()
     {
         let param = if style == "page" { "per_page" } else { "limit" };
-        object.list.page_size = Some(PageSizeDef {
-            param: param.into(),
-            default: 100,
-            max: None,
-        });
+        object.list.page_size = Some(PageSizeDef { param: param.into(), default: 100, max: None });
     }
     if let Some(f) = opts.get("filters") {
         for column in f.split(',').map(str::trim).filter(|c| !c.is_empty()) {
@@ -808,21 +635,10 @@ fn map_column(
             }
             t.field.as_ref().map(|f| f.replace("{name}", inner))
         });
-        return Ok(ColumnMap {
-            name: name.to_string(),
-            pointer,
-            field,
-            separator: separator_opt,
-        });
+        return Ok(ColumnMap { name: name.to_string(), pointer, field, separator: separator_opt });
     }
     let source = copts.get("column_name").map(String::as_str).unwrap_or(name);
-    if let Some(ColumnDef {
-        pointer,
-        field,
-        separator,
-        ..
-    }) = object.column(source)
-    {
+    if let Some(ColumnDef { pointer, field, separator, .. }) = object.column(source) {
         return Ok(ColumnMap {
             name: name.to_string(),
             pointer: parse_pointer(pointer, "pointer")?,
@@ -831,9 +647,7 @@ fn map_column(
         });
     }
     if let Some(t) = &object.other_columns {
-        let pointer_text = t
-            .pointer
-            .replace("{name}", &source.replace('~', "~0").replace('/', "~1"));
+        let pointer_text = t.pointer.replace("{name}", &source.replace('~', "~0").replace('/', "~1"));
         return Ok(ColumnMap {
             name: name.to_string(),
             pointer: parse_pointer(&pointer_text, "pointer")?,
@@ -855,14 +669,8 @@ impl TableDef {
     fn render_path(&self, template_text: &str, id: Option<&str>) -> Result<String, TetherError> {
         template::render(template_text, "path", |name| match name {
             "id" => id.map(|v| (v.to_string(), Encode::Segment)),
-            "path" => self
-                .placeholders
-                .get("path")
-                .map(|v| (v.clone(), Encode::Path)),
-            other => self
-                .placeholders
-                .get(other)
-                .map(|v| (v.clone(), Encode::Segment)),
+            "path" => self.placeholders.get("path").map(|v| (v.clone(), Encode::Path)),
+            other => self.placeholders.get(other).map(|v| (v.clone(), Encode::Segment)),
         })
     }
 
@@ -908,18 +716,9 @@ impl TableDef {
         fields: &[String],
         page_size: Option<u64>,
     ) -> Result<String, TetherError> {
-        let mut url = format!(
-            "{}{}",
-            self.base_url,
-            self.render_path(&self.object.list.path, None)?
-        );
-        let mut pairs: Vec<(String, String)> = self
-            .object
-            .list
-            .query
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        let mut url = format!("{}{}", self.base_url, self.render_path(&self.object.list.path, None)?);
+        let mut pairs: Vec<(String, String)> =
+            self.object.list.query.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         pairs.extend(self.extra_query.iter().cloned());
         pairs.extend(filters.iter().cloned());
         pairs.extend(self.fields_pair(fields));
@@ -930,21 +729,18 @@ impl TableDef {
         Ok(url)
     }
 
-    /// The URL of one record, or None when the object has no get endpoint.
-    pub fn get_url(&self, id: &str, fields: &[String]) -> Result<Option<String>, TetherError> {
-        let Some(get) = &self.object.get else {
-            return Ok(None);
-        };
-        let mut url = format!(
-            "{}{}",
-            self.base_url,
-            self.render_path(&get.path, Some(id))?
-        );
-        let mut pairs: Vec<(String, String)> = get
-            .query
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+    /// The URL of one record, or None when the object has no get endpoint. `extra` carries pushed
+    /// filters that change what the provider returns (HubSpot `archived=true`).
+    pub fn get_url(
+        &self,
+        id: &str,
+        fields: &[String],
+        extra: &[(String, String)],
+    ) -> Result<Option<String>, TetherError> {
+        let Some(get) = &self.object.get else { return Ok(None) };
+        let mut url = format!("{}{}", self.base_url, self.render_path(&get.path, Some(id))?);
+        let mut pairs: Vec<(String, String)> = get.query.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        pairs.extend(extra.iter().cloned());
         pairs.extend(self.fields_pair(fields));
         template::append_query(&mut url, &pairs);
         Ok(Some(url))
@@ -955,9 +751,7 @@ impl TableDef {
         let id = &self.object.id_column;
         let id_def = self.object.column(id);
         self.columns.iter().position(|c| match id_def {
-            Some(def) => Pointer::parse(&def.pointer)
-                .map(|p| p == c.pointer)
-                .unwrap_or(false),
+            Some(def) => Pointer::parse(&def.pointer).map(|p| p == c.pointer).unwrap_or(false),
             None => c.name == *id,
         })
     }
@@ -968,9 +762,7 @@ impl TableDef {
         self.object.filters.iter().find(|f| {
             f.op == op
                 && (match self.object.column(&f.column) {
-                    Some(def) => Pointer::parse(&def.pointer)
-                        .map(|p| p == col.pointer)
-                        .unwrap_or(false),
+                    Some(def) => Pointer::parse(&def.pointer).map(|p| p == col.pointer).unwrap_or(false),
                     None => f.column == col.name,
                 })
         })
@@ -983,10 +775,7 @@ mod tests {
     use crate::connector;
 
     fn o(pairs: &[(&str, &str)]) -> Options {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     fn server(pairs: &[(&str, &str)]) -> Result<ServerDef, TetherError> {
@@ -994,18 +783,12 @@ mod tests {
     }
 
     fn cols(names: &[&str]) -> Vec<(String, Options)> {
-        names
-            .iter()
-            .map(|n| (n.to_string(), Options::new()))
-            .collect()
+        names.iter().map(|n| (n.to_string(), Options::new())).collect()
     }
 
     #[test]
     fn server_needs_a_known_connector() {
-        assert!(server(&[])
-            .unwrap_err()
-            .to_string()
-            .contains("needs the option connector"));
+        assert!(server(&[]).unwrap_err().to_string().contains("needs the option connector"));
         let e = server(&[("connector", "nope")]).unwrap_err().to_string();
         assert!(e.contains("available connectors: hubspot, rest"), "{e}");
     }
@@ -1013,11 +796,7 @@ mod tests {
     #[test]
     fn unknown_server_option_lists_accepted_and_suggests() {
         let e = server(&[("connector", "hubspot"), ("base_ulr", "http://x")]).unwrap_err();
-        assert!(
-            e.to_string()
-                .contains("accepted options: connector, base_url"),
-            "{e}"
-        );
+        assert!(e.to_string().contains("accepted options: connector, base_url"), "{e}");
         assert_eq!(e.hint(), Some("did you mean \"base_url\"?"));
     }
 
@@ -1025,15 +804,8 @@ mod tests {
     fn rest_needs_base_url_and_hubspot_has_one() {
         let e = server(&[("connector", "rest")]).unwrap_err().to_string();
         assert!(e.contains("set the server option base_url"), "{e}");
-        assert_eq!(
-            server(&[("connector", "hubspot")]).unwrap().base_url,
-            "https://api.hubapi.com"
-        );
-        let s = server(&[
-            ("connector", "hubspot"),
-            ("base_url", "http://127.0.0.1:9/"),
-        ])
-        .unwrap();
+        assert_eq!(server(&[("connector", "hubspot")]).unwrap().base_url, "https://api.hubapi.com");
+        let s = server(&[("connector", "hubspot"), ("base_url", "http://127.0.0.1:9/")]).unwrap();
         assert_eq!(s.base_url, "http://127.0.0.1:9");
     }
 
@@ -1041,20 +813,11 @@ mod tests {
     fn bad_server_values_are_refused() {
         assert!(server(&[("connector", "rest"), ("base_url", "ftp://x")]).is_err());
         assert!(server(&[("connector", "rest"), ("base_url", "http://x?a=1")]).is_err());
-        let e = server(&[("connector", "hubspot"), ("auth", "oauth3")])
-            .unwrap_err()
-            .to_string();
+        let e = server(&[("connector", "hubspot"), ("auth", "oauth3")]).unwrap_err().to_string();
         assert!(e.contains("accepted: none, bearer"), "{e}");
-        let e = server(&[("connector", "hubspot"), ("read_timeout", "soon")])
-            .unwrap_err()
-            .to_string();
+        let e = server(&[("connector", "hubspot"), ("read_timeout", "soon")]).unwrap_err().to_string();
         assert!(e.contains("'500ms'"), "{e}");
-        let s = server(&[
-            ("connector", "hubspot"),
-            ("read_timeout", "2s"),
-            ("connect_timeout", "250"),
-        ])
-        .unwrap();
+        let s = server(&[("connector", "hubspot"), ("read_timeout", "2s"), ("connect_timeout", "250")]).unwrap();
         assert_eq!(s.read_timeout, Some(Duration::from_secs(2)));
         assert_eq!(s.connect_timeout, Some(Duration::from_millis(250)));
     }
@@ -1062,22 +825,13 @@ mod tests {
     #[test]
     fn table_needs_object_and_lists_objects() {
         let s = server(&[("connector", "hubspot")]).unwrap();
-        let e = resolve_table(&s, &o(&[]), &cols(&["id"]), "t")
-            .unwrap_err()
-            .to_string();
+        let e = resolve_table(&s, &o(&[]), &cols(&["id"]), "t").unwrap_err().to_string();
         assert!(e.contains("needs the option object"), "{e}");
-        let e = resolve_table(&s, &o(&[("object", "deals")]), &cols(&["id"]), "t")
+        let e = resolve_table(&s, &o(&[("object", "deals")]), &cols(&["id"]), "t").unwrap_err().to_string();
+        assert!(e.contains("its objects are: companies, contacts"), "{e}");
+        let e = resolve_table(&s, &o(&[("object", "contacts"), ("colour", "x")]), &cols(&["id"]), "t")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("its objects are: companies, contacts"), "{e}");
-        let e = resolve_table(
-            &s,
-            &o(&[("object", "contacts"), ("colour", "x")]),
-            &cols(&["id"]),
-            "t",
-        )
-        .unwrap_err()
-        .to_string();
         assert!(e.contains("unknown option \"colour\""), "{e}");
     }
 
@@ -1086,62 +840,36 @@ mod tests {
         let s = server(&[("connector", "hubspot")]).unwrap();
         let mut columns = cols(&["id", "email", "favourite_colour", "created_at"]);
         columns.push(("mail".into(), o(&[("column_name", "email")])));
-        columns.push((
-            "score".into(),
-            o(&[("json_pointer", "/properties/hs_score")]),
-        ));
+        columns.push(("score".into(), o(&[("json_pointer", "/properties/hs_score")])));
         let t = resolve_table(&s, &o(&[("object", "contacts")]), &columns, "crm.contacts").unwrap();
         assert_eq!(t.columns[1].pointer.to_string(), "/properties/email");
-        assert_eq!(
-            t.columns[2].pointer.to_string(),
-            "/properties/favourite_colour"
-        );
+        assert_eq!(t.columns[2].pointer.to_string(), "/properties/favourite_colour");
         assert_eq!(t.columns[2].field.as_deref(), Some("favourite_colour"));
         assert_eq!(t.columns[3].field, None);
         assert_eq!(t.columns[4].pointer.to_string(), "/properties/email");
         assert_eq!(t.columns[5].field.as_deref(), Some("hs_score"));
         assert_eq!(t.id_index(), Some(0));
-        assert_eq!(
-            t.fields(&[0, 1, 2, 4, 5]),
-            vec!["email", "favourite_colour", "hs_score"]
-        );
-        let url = t
-            .list_url(&[], &t.fields(&[1, 2]), t.page_size(None))
-            .unwrap();
+        assert_eq!(t.fields(&[0, 1, 2, 4, 5]), vec!["email", "favourite_colour", "hs_score"]);
+        let url = t.list_url(&[], &t.fields(&[1, 2]), t.page_size(None)).unwrap();
         assert_eq!(url, "https://api.hubapi.com/crm/v3/objects/contacts?properties=email,favourite_colour&limit=100");
         assert_eq!(t.page_size(Some(5)), Some(5));
         assert_eq!(t.page_size(Some(0)), Some(1));
-        let get = t
-            .get_url("12/../3", &["email".to_string()])
-            .unwrap()
-            .unwrap();
-        assert_eq!(
-            get,
-            "https://api.hubapi.com/crm/v3/objects/contacts/12%2F..%2F3?properties=email"
-        );
+        let get = t.get_url("12/../3", &["email".to_string()], &[]).unwrap().unwrap();
+        assert_eq!(get, "https://api.hubapi.com/crm/v3/objects/contacts/12%2F..%2F3?properties=email");
     }
 
     #[test]
     fn hubspot_page_size_is_capped() {
         let s = server(&[("connector", "hubspot")]).unwrap();
-        let e = resolve_table(
-            &s,
-            &o(&[("object", "contacts"), ("page_size", "500")]),
-            &cols(&["id"]),
-            "t",
-        )
-        .unwrap_err()
-        .to_string();
+        let e = resolve_table(&s, &o(&[("object", "contacts"), ("page_size", "500")]), &cols(&["id"]), "t")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("at most 100"), "{e}");
     }
 
     #[test]
     fn rest_table_options_choose_pagination() {
-        let s = server(&[
-            ("connector", "rest"),
-            ("base_url", "http://127.0.0.1:1/api"),
-        ])
-        .unwrap();
+        let s = server(&[("connector", "rest"), ("base_url", "http://127.0.0.1:1/api")]).unwrap();
         let t = resolve_table(
             &s,
             &o(&[
@@ -1157,39 +885,19 @@ mod tests {
         .unwrap();
         assert_eq!(
             t.object.list.pagination,
-            PaginationDef::Page {
-                param: "page".into(),
-                first: 1,
-                total_pages: Some("/meta/pages".into())
-            }
+            PaginationDef::Page { param: "page".into(), first: 1, total_pages: Some("/meta/pages".into()) }
         );
-        assert_eq!(
-            t.list_url(&[], &[], t.page_size(None)).unwrap(),
-            "http://127.0.0.1:1/api/items?per_page=25"
-        );
-        assert_eq!(
-            t.get_url("7", &[]).unwrap().unwrap(),
-            "http://127.0.0.1:1/api/items/7"
-        );
+        assert_eq!(t.list_url(&[], &[], t.page_size(None)).unwrap(), "http://127.0.0.1:1/api/items?per_page=25");
+        assert_eq!(t.get_url("7", &[], &[]).unwrap().unwrap(), "http://127.0.0.1:1/api/items/7");
         assert_eq!(t.columns[1].pointer.to_string(), "/name");
 
-        let e = resolve_table(
-            &s,
-            &o(&[("path", "/items"), ("pagination", "cursor")]),
-            &cols(&["id"]),
-            "t",
-        )
-        .unwrap_err()
-        .to_string();
+        let e = resolve_table(&s, &o(&[("path", "/items"), ("pagination", "cursor")]), &cols(&["id"]), "t")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("cursor_pointer"), "{e}");
-        let e = resolve_table(
-            &s,
-            &o(&[("path", "/items"), ("offset_param", "skip")]),
-            &cols(&["id"]),
-            "t",
-        )
-        .unwrap_err()
-        .to_string();
+        let e = resolve_table(&s, &o(&[("path", "/items"), ("offset_param", "skip")]), &cols(&["id"]), "t")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("applies to pagination 'offset'"), "{e}");
     }
 
@@ -1210,14 +918,9 @@ mod tests {
         .unwrap();
         assert!(t.filter_for(1, FilterOp::Eq).is_some());
         assert!(t.filter_for(0, FilterOp::Eq).is_none());
-        assert!(t.get_url("1", &[]).unwrap().is_none());
-        let url = t
-            .list_url(&[("status".into(), "active".into())], &[], None)
-            .unwrap();
-        assert_eq!(
-            url,
-            "http://127.0.0.1:1/items?kind=a&sort=id&x=a%20b&status=active"
-        );
+        assert!(t.get_url("1", &[], &[]).unwrap().is_none());
+        let url = t.list_url(&[("status".into(), "active".into())], &[], None).unwrap();
+        assert_eq!(url, "http://127.0.0.1:1/items?kind=a&sort=id&x=a%20b&status=active");
     }
 
     #[test]
@@ -1230,19 +933,14 @@ mod tests {
             o(&[("path", "/a"), ("records", "data")]),
             o(&[("path", "/a"), ("get_path", "/a/one")]),
         ] {
-            assert!(
-                validate_table_options(&opts).is_err(),
-                "{opts:?} should be refused"
-            );
+            assert!(validate_table_options(&opts).is_err(), "{opts:?} should be refused");
         }
     }
 
     #[test]
     fn column_options_are_checked() {
         assert!(validate_column_options(&o(&[("json_pointer", "no-slash")])).is_err());
-        assert!(
-            validate_column_options(&o(&[("json_pointer", "/a"), ("column_name", "b")])).is_err()
-        );
+        assert!(validate_column_options(&o(&[("json_pointer", "/a"), ("column_name", "b")])).is_err());
         let e = validate_column_options(&o(&[("jsonpointer", "/a")])).unwrap_err();
         assert_eq!(e.hint(), Some("did you mean \"json_pointer\"?"));
     }
@@ -1251,22 +949,11 @@ mod tests {
     fn unmapped_column_is_refused_when_connector_has_no_template() {
         let mut c = (*connector::find("hubspot").unwrap()).clone();
         c.objects.get_mut("contacts").unwrap().other_columns = None;
-        let s = ServerDef {
-            connector: Arc::new(c),
-            ..server(&[("connector", "hubspot")]).unwrap()
-        };
-        let e = resolve_table(
-            &s,
-            &o(&[("object", "contacts")]),
-            &cols(&["id", "shoe_size"]),
-            "crm.contacts",
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(
-            e.contains("column \"shoe_size\" of foreign table crm.contacts"),
-            "{e}"
-        );
+        let s = ServerDef { connector: Arc::new(c), ..server(&[("connector", "hubspot")]).unwrap() };
+        let e = resolve_table(&s, &o(&[("object", "contacts")]), &cols(&["id", "shoe_size"]), "crm.contacts")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("column \"shoe_size\" of foreign table crm.contacts"), "{e}");
         assert!(e.contains("its columns are: id, email"), "{e}");
     }
 
@@ -1274,17 +961,12 @@ mod tests {
     fn user_mapping_options() {
         assert!(validate_user_mapping_options(&o(&[("token", "t")])).is_ok());
         let e = validate_user_mapping_options(&o(&[("tokn", "t")])).unwrap_err();
-        assert!(e
-            .to_string()
-            .contains("accepted options: token, user, password, api_key"));
+        assert!(e.to_string().contains("accepted options: token, user, password, api_key"));
     }
 
     #[test]
     fn durations() {
-        assert_eq!(
-            parse_duration("1min", "x").unwrap(),
-            Duration::from_secs(60)
-        );
+        assert_eq!(parse_duration("1min", "x").unwrap(), Duration::from_secs(60));
         assert!(parse_duration("0", "x").is_err());
         assert!(parse_duration("-1s", "x").is_err());
         assert!(parse_duration("1h", "x").is_err());

@@ -40,9 +40,9 @@ pub fn render(
     while let Some(open) = rest.find('{') {
         out.push_str(&rest[..open]);
         let after = &rest[open + 1..];
-        let close = after.find('}').ok_or_else(|| {
-            TetherError::option(format!("{what} \"{template}\" has an unclosed {{"), None)
-        })?;
+        let close = after
+            .find('}')
+            .ok_or_else(|| TetherError::option(format!("{what} \"{template}\" has an unclosed {{"), None))?;
         let name = &after[..close];
         let (value, how) = lookup(name).ok_or_else(|| {
             TetherError::option(
@@ -109,12 +109,7 @@ pub fn encode_component(value: &str) -> String {
 pub fn encode_query(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for b in value.bytes() {
-        if b.is_ascii_alphanumeric()
-            || matches!(
-                b,
-                b'-' | b'.' | b'_' | b'~' | b',' | b':' | b'@' | b'$' | b'*'
-            )
-        {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b',' | b':' | b'@' | b'$' | b'*') {
             out.push(b as char);
         } else {
             out.push_str(&format!("%{b:02X}"));
@@ -131,9 +126,7 @@ pub fn decode_component(value: &str, plus: bool) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
-                    .ok()
-                    .and_then(|h| u8::from_str_radix(h, 16).ok());
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
                 match hex {
                     Some(b) => {
                         out.push(b);
@@ -164,10 +157,7 @@ pub fn append_query(url: &mut String, pairs: &[(String, String)]) {
 /// Split a URL into origin (`scheme://host[:port]`) and the rest (path and query).
 pub fn split_origin(url: &str) -> Option<(&str, &str)> {
     let scheme_end = url.find("://")? + 3;
-    let path_start = url[scheme_end..]
-        .find(['/', '?'])
-        .map(|i| scheme_end + i)
-        .unwrap_or(url.len());
+    let path_start = url[scheme_end..].find(['/', '?']).map(|i| scheme_end + i).unwrap_or(url.len());
     Some((&url[..path_start], &url[path_start..]))
 }
 
@@ -176,18 +166,14 @@ pub fn split_origin(url: &str) -> Option<(&str, &str)> {
 /// and a base_url override (a proxy, the fake provider) keeps working with providers that answer with
 /// their canonical host.
 pub fn resolve_link(base_url: &str, link: &str) -> Result<String, String> {
-    let (origin, _) =
-        split_origin(base_url).ok_or_else(|| format!("base URL \"{base_url}\" has no scheme"))?;
+    let (origin, _) = split_origin(base_url).ok_or_else(|| format!("base URL \"{base_url}\" has no scheme"))?;
     if link.starts_with("http://") || link.starts_with("https://") {
-        let (_, rest) =
-            split_origin(link).ok_or_else(|| format!("next link \"{link}\" is not a URL"))?;
+        let (_, rest) = split_origin(link).ok_or_else(|| format!("next link \"{link}\" is not a URL"))?;
         let rest = if rest.is_empty() { "/" } else { rest };
         return Ok(format!("{origin}{rest}"));
     }
     if link.starts_with("//") {
-        return Err(format!(
-            "next link \"{link}\" is a scheme-relative URL; expected a path or an absolute URL"
-        ));
+        return Err(format!("next link \"{link}\" is a scheme-relative URL; expected a path or an absolute URL"));
     }
     if link.starts_with('/') {
         return Ok(format!("{origin}{link}"));
@@ -197,9 +183,16 @@ pub fn resolve_link(base_url: &str, link: &str) -> Result<String, String> {
         let path = rest.split('?').next().unwrap_or("");
         return Ok(format!("{origin}{path}{link}"));
     }
-    Err(format!(
-        "next link \"{link}\" is neither an absolute URL nor a path starting with /"
-    ))
+    Err(format!("next link \"{link}\" is neither an absolute URL nor a path starting with /"))
+}
+
+/// `scheme://host[:port]` of a URL without any `user:password@`, for messages.
+pub fn display_origin(url: &str) -> String {
+    let origin = split_origin(url).map(|(o, _)| o).unwrap_or(url);
+    match (origin.find("://"), origin.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}{}", &origin[..s + 3], &origin[at + 1..]),
+        _ => origin.to_string(),
+    }
 }
 
 /// The URL without its origin, for EXPLAIN and error messages (no host, port or userinfo).
@@ -237,10 +230,7 @@ mod tests {
 
     #[test]
     fn lists_placeholders() {
-        assert_eq!(
-            placeholders("/a/{x}/b/{id}"),
-            vec!["x".to_string(), "id".to_string()]
-        );
+        assert_eq!(placeholders("/a/{x}/b/{id}"), vec!["x".to_string(), "id".to_string()]);
         assert!(placeholders("/plain").is_empty());
     }
 
@@ -248,15 +238,7 @@ mod tests {
     fn path_checks_refuse_escapes() {
         assert!(check_path("/customers", "path").is_ok());
         assert!(check_path("/customers?status=active", "path").is_ok());
-        for bad in [
-            "customers",
-            "//evil.test/x",
-            "/a/../b",
-            "/a/%2e%2e/b",
-            "http://evil.test/",
-            "/a#frag",
-            "/a b",
-        ] {
+        for bad in ["customers", "//evil.test/x", "/a/../b", "/a/%2e%2e/b", "http://evil.test/", "/a#frag", "/a b"] {
             assert!(check_path(bad, "path").is_err(), "{bad} should be refused");
         }
     }
@@ -264,17 +246,8 @@ mod tests {
     #[test]
     fn query_encoding_keeps_commas_readable() {
         let mut url = "https://x.test/items".to_string();
-        append_query(
-            &mut url,
-            &[
-                ("properties".into(), "email,firstname".into()),
-                ("q".into(), "a b&c".into()),
-            ],
-        );
-        assert_eq!(
-            url,
-            "https://x.test/items?properties=email,firstname&q=a%20b%26c"
-        );
+        append_query(&mut url, &[("properties".into(), "email,firstname".into()), ("q".into(), "a b&c".into())]);
+        assert_eq!(url, "https://x.test/items?properties=email,firstname&q=a%20b%26c");
     }
 
     #[test]
@@ -288,23 +261,22 @@ mod tests {
     fn links_resolve_against_the_configured_origin() {
         let base = "http://127.0.0.1:9000/api";
         assert_eq!(
-            resolve_link(
-                base,
-                "https://api.hubapi.com/crm/v3/objects/contacts?after=5"
-            )
-            .unwrap(),
+            resolve_link(base, "https://api.hubapi.com/crm/v3/objects/contacts?after=5").unwrap(),
             "http://127.0.0.1:9000/crm/v3/objects/contacts?after=5"
         );
         assert_eq!(
             resolve_link(base, "/services/data/v59.0/query/01g-2000").unwrap(),
             "http://127.0.0.1:9000/services/data/v59.0/query/01g-2000"
         );
-        assert_eq!(
-            resolve_link(base, "?page=2").unwrap(),
-            "http://127.0.0.1:9000/api?page=2"
-        );
+        assert_eq!(resolve_link(base, "?page=2").unwrap(), "http://127.0.0.1:9000/api?page=2");
         assert!(resolve_link(base, "//evil.test/x").is_err());
         assert!(resolve_link(base, "page2").is_err());
+    }
+
+    #[test]
+    fn display_origin_drops_userinfo() {
+        assert_eq!(display_origin("https://user:pw@x.test:8443/a?b=1"), "https://x.test:8443");
+        assert_eq!(display_origin("http://127.0.0.1:9/api"), "http://127.0.0.1:9");
     }
 
     #[test]

@@ -64,6 +64,7 @@ impl Credentials {
     pub fn new(
         server: &ServerDef,
         server_name: &str,
+        role: &str,
         mapping: Option<&Options>,
     ) -> Result<Credentials, TetherError> {
         let get = |k: &str| mapping.and_then(|m| m.get(k)).cloned();
@@ -80,20 +81,24 @@ impl Credentials {
             AuthScheme::None => None,
             AuthScheme::Bearer if creds.token.is_none() => Some("token"),
             AuthScheme::Basic if creds.user.is_none() => Some("user"),
-            AuthScheme::ApiKeyHeader | AuthScheme::ApiKeyQuery if creds.api_key.is_none() => {
-                Some("api_key")
-            }
+            AuthScheme::ApiKeyHeader | AuthScheme::ApiKeyQuery if creds.api_key.is_none() => Some("api_key"),
             _ => None,
         };
         if let Some(option) = missing {
             let (message, hint) = match mapping {
                 None => (
-                    format!("no user mapping for the current user on server \"{server_name}\", which uses {} auth", creds.scheme.as_str()),
-                    format!("CREATE USER MAPPING FOR CURRENT_USER SERVER {server_name} OPTIONS ({option} '...')"),
+                    format!(
+                        "no user mapping for role \"{role}\" on server \"{server_name}\", which uses {} auth",
+                        creds.scheme.as_str()
+                    ),
+                    format!("CREATE USER MAPPING FOR \"{role}\" SERVER {server_name} OPTIONS ({option} '...')"),
                 ),
                 Some(_) => (
-                    format!("the user mapping for server \"{server_name}\" has no option {option}, needed by {} auth", creds.scheme.as_str()),
-                    format!("ALTER USER MAPPING FOR CURRENT_USER SERVER {server_name} OPTIONS (ADD {option} '...')"),
+                    format!(
+                        "the user mapping for role \"{role}\" on server \"{server_name}\" has no option {option}, needed by {} auth",
+                        creds.scheme.as_str()
+                    ),
+                    format!("ALTER USER MAPPING FOR \"{role}\" SERVER {server_name} OPTIONS (ADD {option} '...')"),
                 ),
             };
             return Err(TetherError::missing_option(message, Some(hint)));
@@ -116,41 +121,38 @@ impl Credentials {
     fn apply(&self, url: &mut String, headers: &mut Vec<(String, String)>) {
         match self.scheme {
             AuthScheme::None => {}
-            AuthScheme::Bearer => headers.push((
-                "Authorization".into(),
-                format!("Bearer {}", self.token.as_deref().unwrap_or("")),
-            )),
+            AuthScheme::Bearer => {
+                headers.push(("Authorization".into(), format!("Bearer {}", self.token.as_deref().unwrap_or(""))))
+            }
             AuthScheme::Basic => {
                 use base64::Engine;
-                let raw = format!(
-                    "{}:{}",
-                    self.user.as_deref().unwrap_or(""),
-                    self.password.as_deref().unwrap_or("")
-                );
+                let raw = format!("{}:{}", self.user.as_deref().unwrap_or(""), self.password.as_deref().unwrap_or(""));
                 let encoded = base64::engine::general_purpose::STANDARD.encode(raw);
                 headers.push(("Authorization".into(), format!("Basic {encoded}")));
             }
-            AuthScheme::ApiKeyHeader => headers.push((
-                self.api_key_header.clone(),
-                self.api_key.clone().unwrap_or_default(),
-            )),
-            AuthScheme::ApiKeyQuery => template::append_query(
-                url,
-                &[(
-                    self.api_key_param.clone(),
-                    self.api_key.clone().unwrap_or_default(),
-                )],
-            ),
+            AuthScheme::ApiKeyHeader => {
+                headers.push((self.api_key_header.clone(), self.api_key.clone().unwrap_or_default()))
+            }
+            AuthScheme::ApiKeyQuery => {
+                template::append_query(url, &[(self.api_key_param.clone(), self.api_key.clone().unwrap_or_default())])
+            }
+        }
+    }
+
+    /// The user mapping options this scheme reads, for hints.
+    pub fn option_names(&self) -> &'static str {
+        match self.scheme {
+            AuthScheme::None => "options",
+            AuthScheme::Bearer => "token",
+            AuthScheme::Basic => "user and password",
+            AuthScheme::ApiKeyHeader | AuthScheme::ApiKeyQuery => "api_key",
         }
     }
 
     /// Values that must never appear in messages (also in their encoded forms).
     fn secrets(&self) -> Vec<String> {
         let mut out = Vec::new();
-        for s in [&self.token, &self.password, &self.api_key]
-            .into_iter()
-            .flatten()
-        {
+        for s in [&self.token, &self.password, &self.api_key].into_iter().flatten() {
             if s.len() >= 4 {
                 out.push(s.clone());
                 out.push(template::encode_query(s));
@@ -158,11 +160,7 @@ impl Credentials {
         }
         if self.scheme == AuthScheme::Basic {
             use base64::Engine;
-            let raw = format!(
-                "{}:{}",
-                self.user.as_deref().unwrap_or(""),
-                self.password.as_deref().unwrap_or("")
-            );
+            let raw = format!("{}:{}", self.user.as_deref().unwrap_or(""), self.password.as_deref().unwrap_or(""));
             out.push(base64::engine::general_purpose::STANDARD.encode(raw));
         }
         out
@@ -195,12 +193,7 @@ impl Endpoint {
             server_name: server_name.to_string(),
             base_url: server.base_url.clone(),
             credentials,
-            headers: server
-                .connector
-                .headers
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
+            headers: server.connector.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
             connect_timeout: server.connect_timeout.unwrap_or(default_connect),
             read_timeout: server.read_timeout.unwrap_or(default_read),
             errors: server.connector.errors.clone(),
@@ -228,10 +221,7 @@ pub struct HttpResponse {
 
 impl HttpResponse {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 }
 
@@ -263,18 +253,12 @@ pub fn send(
     let transport = |message: String, connect: bool| TetherError::Transport {
         connector: endpoint.connector.clone(),
         message,
-        detail: format!(
-            "while sending {shown} to server \"{}\"",
-            endpoint.server_name
-        ),
+        detail: format!("while sending {shown} to server \"{}\"", endpoint.server_name),
         connect,
     };
-    let request = builder.body(payload).map_err(|e| {
-        transport(
-            endpoint.redact(&format!("could not build the request: {e}")),
-            false,
-        )
-    })?;
+    let request = builder
+        .body(payload)
+        .map_err(|e| transport(endpoint.redact(&format!("could not build the request: {e}")), false))?;
     let agent = agent();
     let request = agent
         .configure_request(request)
@@ -294,31 +278,17 @@ pub fn send(
     let headers: Vec<(String, String)> = response
         .headers()
         .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_string(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
+        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
         .collect();
-    let body = response
-        .body_mut()
-        .with_config()
-        .limit(MAX_RESPONSE_BYTES)
-        .read_to_vec()
-        .map_err(|e| match e {
-            ureq::Error::BodyExceedsLimit(n) => TetherError::BadResponse {
-                connector: endpoint.connector.clone(),
-                message: format!("the response to {shown} is larger than {n} bytes"),
-                detail: "ask for smaller pages with the table option page_size".into(),
-            },
-            other => transport_error(endpoint, other, &transport),
-        })?;
-    let response = HttpResponse {
-        status,
-        headers,
-        body,
-    };
+    let body = response.body_mut().with_config().limit(MAX_RESPONSE_BYTES).read_to_vec().map_err(|e| match e {
+        ureq::Error::BodyExceedsLimit(n) => TetherError::BadResponse {
+            connector: endpoint.connector.clone(),
+            message: format!("the response to {shown} is larger than {n} bytes"),
+            detail: "ask for smaller pages with the table option page_size".into(),
+        },
+        other => transport_error(endpoint, other, &transport),
+    })?;
+    let response = HttpResponse { status, headers, body };
     if !(200..300).contains(&status) {
         return Err(provider_error(endpoint, &shown, &response));
     }
@@ -331,11 +301,9 @@ fn transport_error(
     transport: &dyn Fn(String, bool) -> TetherError,
 ) -> TetherError {
     use ureq::Timeout;
-    let host = template::split_origin(&endpoint.base_url)
-        .map(|(o, _)| o)
-        .unwrap_or("the provider");
+    let host = template::display_origin(&endpoint.base_url);
     let secs = |d: Duration| {
-        if d.as_millis() % 1000 == 0 {
+        if d.as_millis().is_multiple_of(1000) {
             format!("{}s", d.as_secs())
         } else {
             format!("{}ms", d.as_millis())
@@ -343,22 +311,14 @@ fn transport_error(
     };
     match e {
         ureq::Error::Timeout(Timeout::Connect | Timeout::Resolve) => transport(
-            format!(
-                "could not connect to {host} within connect_timeout ({})",
-                secs(endpoint.connect_timeout)
-            ),
+            format!("could not connect to {host} within connect_timeout ({})", secs(endpoint.connect_timeout)),
             true,
         ),
         ureq::Error::Timeout(_) => transport(
-            format!(
-                "the provider did not answer within read_timeout ({})",
-                secs(endpoint.read_timeout)
-            ),
+            format!("the provider did not answer within read_timeout ({})", secs(endpoint.read_timeout)),
             false,
         ),
-        ureq::Error::HostNotFound => {
-            transport(format!("could not resolve the host of {host}"), true)
-        }
+        ureq::Error::HostNotFound => transport(format!("could not resolve the host of {host}"), true),
         ureq::Error::ConnectionFailed => transport(format!("could not connect to {host}"), true),
         ureq::Error::Io(io) => {
             let connect = matches!(
@@ -375,10 +335,7 @@ fn transport_error(
         }
         ureq::Error::Tls(m) => transport(format!("TLS failure talking to {host}: {m}"), true),
         ureq::Error::Rustls(e) => transport(format!("TLS failure talking to {host}: {e}"), true),
-        other => transport(
-            endpoint.redact(&format!("request to {host} failed: {other}")),
-            false,
-        ),
+        other => transport(endpoint.redact(&format!("request to {host} failed: {other}")), false),
     }
 }
 
@@ -390,21 +347,18 @@ pub fn provider_error(endpoint: &Endpoint, shown: &str, response: &HttpResponse)
     let parsed: Option<Value> = serde_json::from_slice(&response.body).ok();
     let found = |pointers: &[String]| -> Option<String> {
         let doc = parsed.as_ref()?;
-        pointers
-            .iter()
-            .find_map(|p| match Pointer::parse(p).ok()?.get(doc)? {
-                Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
-                _ => None,
-            })
+        pointers.iter().find_map(|p| match Pointer::parse(p).ok()?.get(doc)? {
+            Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+            _ => None,
+        })
     };
     let provider_message = found(&endpoint.errors.message);
     let code = found(&endpoint.errors.code);
     let message = match (&provider_message, status) {
+        (_, 300..=399) => {
+            format!("the provider redirected {shown} to {}", response.header("location").unwrap_or("another location"))
+        }
         (Some(m), _) => m.clone(),
-        (None, 300..=399) => format!(
-            "the provider redirected {shown} to {}",
-            response.header("location").unwrap_or("another location")
-        ),
         (None, _) => format!("HTTP {status} {}", reason(status)),
     };
     let mut body = endpoint.redact(text.trim());
@@ -427,7 +381,8 @@ pub fn provider_error(endpoint: &Endpoint, shown: &str, response: &HttpResponse)
     let hint = match status {
         300..=399 => Some("set the server's base_url to the provider's current address".to_string()),
         401 => Some(format!(
-            "check the credentials in the user mapping for server \"{}\" (ALTER USER MAPPING ... OPTIONS (SET token '...'))",
+            "check the {} in the user mapping for server \"{}\"",
+            endpoint.credentials.option_names(),
             endpoint.server_name
         )),
         403 => Some("the credentials are valid but lack a permission (scope) for this object".to_string()),
@@ -493,51 +448,47 @@ mod tests {
             .collect();
         opts.extend(auth.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let server = resolve_server(&opts, connector::find).unwrap();
-        let m: Options = mapping
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        let creds = Credentials::new(&server, "s", Some(&m)).unwrap();
-        Arc::try_unwrap(Endpoint::new(
-            &server,
-            "s",
-            creds,
-            Duration::from_secs(1),
-            Duration::from_secs(1),
-        ))
-        .unwrap()
+        let m: Options = mapping.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let creds = Credentials::new(&server, "s", "alice", Some(&m)).unwrap();
+        Arc::try_unwrap(Endpoint::new(&server, "s", creds, Duration::from_secs(1), Duration::from_secs(1))).unwrap()
     }
 
     #[test]
     fn auth_schemes_are_applied() {
-        let cases: Vec<(&[(&str, &str)], &[(&str, &str)], &str, Option<(&str, &str)>)> = vec![
-            (
-                &[("auth", "bearer")],
-                &[("token", "tok-1234")],
-                "http://x/a",
-                Some(("Authorization", "Bearer tok-1234")),
-            ),
-            (
-                &[("auth", "basic")],
-                &[("user", "u"), ("password", "p")],
-                "http://x/a",
-                Some(("Authorization", "Basic dTpw")),
-            ),
-            (
-                &[("auth", "api_key_header"), ("api_key_header", "X-Key")],
-                &[("api_key", "k-1234")],
-                "http://x/a",
-                Some(("X-Key", "k-1234")),
-            ),
-            (
-                &[("auth", "api_key_query")],
-                &[("api_key", "k 1234")],
-                "http://x/a?api_key=k%201234",
-                None,
-            ),
+        struct Case {
+            server: &'static [(&'static str, &'static str)],
+            mapping: &'static [(&'static str, &'static str)],
+            url: &'static str,
+            header: Option<(&'static str, &'static str)>,
+        }
+        let cases = [
+            Case {
+                server: &[("auth", "bearer")],
+                mapping: &[("token", "tok-1234")],
+                url: "http://x/a",
+                header: Some(("Authorization", "Bearer tok-1234")),
+            },
+            Case {
+                server: &[("auth", "basic")],
+                mapping: &[("user", "u"), ("password", "p")],
+                url: "http://x/a",
+                header: Some(("Authorization", "Basic dTpw")),
+            },
+            Case {
+                server: &[("auth", "api_key_header"), ("api_key_header", "X-Key")],
+                mapping: &[("api_key", "k-1234")],
+                url: "http://x/a",
+                header: Some(("X-Key", "k-1234")),
+            },
+            Case {
+                server: &[("auth", "api_key_query")],
+                mapping: &[("api_key", "k 1234")],
+                url: "http://x/a?api_key=k%201234",
+                header: None,
+            },
         ];
-        for (auth, mapping, expected_url, expected_header) in cases {
-            let e = endpoint(auth, mapping);
+        for Case { server, mapping, url: expected_url, header: expected_header } in cases {
+            let e = endpoint(server, mapping);
             let mut url = "http://x/a".to_string();
             let mut headers = Vec::new();
             e.credentials.apply(&mut url, &mut headers);
@@ -551,22 +502,12 @@ mod tests {
 
     #[test]
     fn missing_credentials_are_a_clear_error() {
-        let opts: Options = [("connector", "hubspot")]
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let opts: Options = [("connector", "hubspot")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let server = resolve_server(&opts, connector::find).unwrap();
-        let e = Credentials::new(&server, "hs", None).unwrap_err();
-        assert!(
-            e.to_string()
-                .contains("no user mapping for the current user on server \"hs\""),
-            "{e}"
-        );
-        assert!(e
-            .hint()
-            .unwrap()
-            .contains("CREATE USER MAPPING FOR CURRENT_USER SERVER hs OPTIONS (token"));
-        let e = Credentials::new(&server, "hs", Some(&Options::new())).unwrap_err();
+        let e = Credentials::new(&server, "hs", "alice", None).unwrap_err();
+        assert!(e.to_string().contains("no user mapping for role \"alice\" on server \"hs\""), "{e}");
+        assert!(e.hint().unwrap().contains("CREATE USER MAPPING FOR \"alice\" SERVER hs OPTIONS (token"));
+        let e = Credentials::new(&server, "hs", "alice", Some(&Options::new())).unwrap_err();
         assert!(e.to_string().contains("has no option token"), "{e}");
     }
 
@@ -574,80 +515,43 @@ mod tests {
     fn provider_error_uses_the_connector_message_and_redacts() {
         let e = endpoint(&[("auth", "bearer")], &[("token", "sekrit-token")]);
         let body = br#"{"status":"error","message":"Authentication credentials not found. token sekrit-token","category":"INVALID_AUTHENTICATION"}"#;
-        let resp = HttpResponse {
-            status: 401,
-            headers: vec![],
-            body: body.to_vec(),
-        };
+        let resp = HttpResponse { status: 401, headers: vec![], body: body.to_vec() };
         let err = provider_error(&e, "GET /crm/v3/objects/contacts", &resp);
         let text = err.to_string();
-        assert!(
-            text.starts_with("[rest] Authentication credentials not found."),
-            "{text}"
-        );
+        assert!(text.starts_with("[rest] Authentication credentials not found."), "{text}");
         assert!(!text.contains("sekrit"), "{text}");
         let detail = err.detail().unwrap();
-        assert!(
-            detail.starts_with("HTTP 401 from GET /crm/v3/objects/contacts"),
-            "{detail}"
-        );
-        assert!(
-            !detail.contains("sekrit") && detail.contains("[redacted]"),
-            "{detail}"
-        );
+        assert!(detail.starts_with("HTTP 401 from GET /crm/v3/objects/contacts"), "{detail}");
+        assert!(!detail.contains("sekrit") && detail.contains("[redacted]"), "{detail}");
         assert_eq!(err.sqlstate().code(), "28000");
-        assert!(err
-            .hint()
-            .unwrap()
-            .contains("user mapping for server \"s\""));
+        assert_eq!(err.hint().unwrap(), "check the token in the user mapping for server \"s\"");
     }
 
     #[test]
     fn provider_error_without_a_message_uses_the_status() {
         let e = endpoint(&[], &[]);
-        let resp = HttpResponse {
-            status: 503,
-            headers: vec![],
-            body: b"<html>down</html>".to_vec(),
-        };
+        let resp = HttpResponse { status: 503, headers: vec![], body: b"<html>down</html>".to_vec() };
         let err = provider_error(&e, "GET /items", &resp);
         assert_eq!(err.to_string(), "[rest] HTTP 503 Service Unavailable");
         assert!(err.detail().unwrap().ends_with("<html>down</html>"));
-        let long = HttpResponse {
-            status: 400,
-            headers: vec![],
-            body: vec![b'x'; 5000],
-        };
-        assert!(provider_error(&e, "GET /items", &long)
-            .detail()
-            .unwrap()
-            .ends_with("(truncated)"));
+        let long = HttpResponse { status: 400, headers: vec![], body: vec![b'x'; 5000] };
+        assert!(provider_error(&e, "GET /items", &long).detail().unwrap().ends_with("(truncated)"));
     }
 
     #[test]
     fn redirects_are_reported_not_followed() {
         let e = endpoint(&[], &[]);
-        let resp = HttpResponse {
-            status: 301,
-            headers: vec![("Location".into(), "https://new.test/x".into())],
-            body: vec![],
-        };
+        let resp =
+            HttpResponse { status: 301, headers: vec![("Location".into(), "https://new.test/x".into())], body: vec![] };
         let err = provider_error(&e, "GET /items", &resp);
-        assert!(
-            err.to_string()
-                .contains("redirected GET /items to https://new.test/x"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("redirected GET /items to https://new.test/x"), "{err}");
     }
 
     #[test]
     fn malformed_json_is_reported_with_its_start() {
         let e = endpoint(&[], &[]);
         let err = parse_json(&e, "GET /items", br#"{"results": [1, 2"#).unwrap_err();
-        assert!(
-            err.to_string().contains("malformed JSON for GET /items"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("malformed JSON for GET /items"), "{err}");
         assert!(err.detail().unwrap().contains(r#"{"results": [1, 2"#));
         assert_eq!(parse_json(&e, "GET /x", b"  ").unwrap(), Value::Null);
     }

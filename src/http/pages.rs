@@ -80,9 +80,7 @@ impl PageStream {
         let (tx, rx) = mpsc::channel::<Msg>();
         let limit_hint = spec.limit_hint;
         spawn_helper("tether-scan", move || helper(spec, cmd_rx, tx))?;
-        cmd_tx
-            .send(())
-            .map_err(|_| TetherError::Internal("the scan helper did not start".into()))?;
+        cmd_tx.send(()).map_err(|_| TetherError::Internal("the scan helper did not start".into()))?;
         Ok(PageStream {
             cmd: Some(cmd_tx),
             rx,
@@ -136,9 +134,7 @@ impl PageStream {
             }
             None => {
                 self.finished = true;
-                Err(TetherError::Internal(
-                    "the scan helper thread ended without an answer".into(),
-                ))
+                Err(TetherError::Internal("the scan helper thread ended without an answer".into()))
             }
         }
     }
@@ -160,15 +156,8 @@ fn helper(spec: FetchSpec, cmd: Receiver<()>, tx: Sender<Msg>) {
     };
     let converter = Converter::new(&spec);
     while cmd.recv().is_ok() {
-        let result = catch_unwind(AssertUnwindSafe(|| {
-            fetch_next(&spec, &converter, &mut source)
-        }))
-        .unwrap_or_else(|p| {
-            Err(TetherError::Internal(format!(
-                "panic in scan helper: {}",
-                panic_message(&*p)
-            )))
-        });
+        let result = catch_unwind(AssertUnwindSafe(|| fetch_next(&spec, &converter, &mut source)))
+            .unwrap_or_else(|p| Err(TetherError::Internal(format!("panic in scan helper: {}", panic_message(&*p)))));
         match result {
             Ok((page, more)) => {
                 if tx.send(Msg::Page(page, more)).is_err() || !more {
@@ -183,11 +172,7 @@ fn helper(spec: FetchSpec, cmd: Receiver<()>, tx: Sender<Msg>) {
     }
 }
 
-fn fetch_next(
-    spec: &FetchSpec,
-    converter: &Converter,
-    source: &mut Source,
-) -> Result<(Page, bool), TetherError> {
+fn fetch_next(spec: &FetchSpec, converter: &Converter, source: &mut Source) -> Result<(Page, bool), TetherError> {
     let endpoint = &spec.endpoint;
     match source {
         Source::List(pager) => {
@@ -205,20 +190,16 @@ fn fetch_next(
                 Some(Value::Object(_)) => 1,
                 _ => 0,
             };
-            pager
-                .advance(&body, &response.headers, count, &response.body)
-                .map_err(|e| TetherError::BadResponse {
-                    connector: endpoint.connector.clone(),
-                    message: e.0,
-                    detail: format!("page {} was {shown}", pager.pages()),
-                })?;
+            pager.advance(&body, &response.headers, count, &response.body).map_err(|e| TetherError::BadResponse {
+                connector: endpoint.connector.clone(),
+                message: e.0,
+                detail: format!("page {} was {shown}", pager.pages()),
+            })?;
             drop(response);
-            let records = pager::extract_records(body, &records_at).map_err(|m| {
-                TetherError::BadResponse {
-                    connector: endpoint.connector.clone(),
-                    message: format!("{m} ({shown})"),
-                    detail: "the table option records sets where the records are".into(),
-                }
+            let records = pager::extract_records(body, &records_at).map_err(|m| TetherError::BadResponse {
+                connector: endpoint.connector.clone(),
+                message: format!("{m} ({shown})"),
+                detail: "the table option records sets where the records are".into(),
             })?;
             let rows = records.into_iter().map(|r| converter.row(r)).collect();
             Ok((Page { rows }, pager.next_url().is_some()))
@@ -231,26 +212,14 @@ fn fetch_next(
             let shown = format!("GET {}", template::display_path(&url));
             let response = match http::send(endpoint, "GET", &url, None) {
                 Ok(r) => r,
-                Err(TetherError::Provider {
-                    status: 404 | 410, ..
-                }) => return Ok((Page { rows: Vec::new() }, more)),
+                Err(TetherError::Provider { status: 404 | 410, .. }) => return Ok((Page { rows: Vec::new() }, more)),
                 Err(e) => return Err(e),
             };
             let mut body = http::parse_json(endpoint, &shown, &response.body)?;
-            let record_at = spec
-                .table
-                .object
-                .get
-                .as_ref()
-                .map(|g| g.record.as_str())
-                .unwrap_or("");
-            let record_at = Pointer::parse(record_at)
-                .map_err(|m| TetherError::Internal(format!("record pointer: {m}")))?;
-            let record = if record_at.is_root() {
-                Some(body)
-            } else {
-                record_at.take(&mut body)
-            };
+            let record_at = spec.table.object.get.as_ref().map(|g| g.record.as_str()).unwrap_or("");
+            let record_at =
+                Pointer::parse(record_at).map_err(|m| TetherError::Internal(format!("record pointer: {m}")))?;
+            let record = if record_at.is_root() { Some(body) } else { record_at.take(&mut body) };
             let rows = match record {
                 Some(Value::Null) | None => Vec::new(),
                 Some(r) => vec![converter.row(r)],
@@ -270,11 +239,7 @@ pub struct Converter {
 
 impl Converter {
     pub fn new(spec: &FetchSpec) -> Converter {
-        let pointers: Vec<&Pointer> = spec
-            .outputs
-            .iter()
-            .map(|o| &spec.table.columns[o.column].pointer)
-            .collect();
+        let pointers: Vec<&Pointer> = spec.outputs.iter().map(|o| &spec.table.columns[o.column].pointer).collect();
         let columns = spec
             .outputs
             .iter()
@@ -282,44 +247,19 @@ impl Converter {
             .map(|(i, o)| {
                 let col = &spec.table.columns[o.column];
                 // Move the value out of the record unless another column reads an overlapping pointer.
-                let can_take = pointers
-                    .iter()
-                    .enumerate()
-                    .all(|(j, p)| j == i || !p.overlaps(&col.pointer));
-                (
-                    col.pointer.clone(),
-                    o.target.clone(),
-                    can_take,
-                    col.name.clone(),
-                )
+                let can_take = pointers.iter().enumerate().all(|(j, p)| j == i || !p.overlaps(&col.pointer));
+                (col.pointer.clone(), o.target.clone(), can_take, col.name.clone())
             })
             .collect();
-        let id_pointer = spec
-            .table
-            .object
-            .column(&spec.table.object.id_column)
-            .and_then(|c| Pointer::parse(&c.pointer).ok());
-        Converter {
-            columns,
-            id_pointer,
-            table: spec.table.clone(),
-            table_label: spec.table_label.clone(),
-        }
+        let id_pointer = record_id_pointer(&spec.table);
+        Converter { columns, id_pointer, table: spec.table.clone(), table_label: spec.table_label.clone() }
     }
 
     pub fn row(&self, mut record: Value) -> Row {
-        let record_id = self
-            .id_pointer
-            .as_ref()
-            .and_then(|p| p.get(&record))
-            .map(|v| mapping::into_text(v.clone()));
+        let record_id = self.id_pointer.as_ref().and_then(|p| p.get(&record)).map(|v| mapping::into_text(v.clone()));
         let mut cells = Vec::with_capacity(self.columns.len());
         for (pointer, target, can_take, name) in &self.columns {
-            let value = if *can_take {
-                pointer.take(&mut record)
-            } else {
-                pointer.get(&record).cloned()
-            };
+            let value = if *can_take { pointer.take(&mut record) } else { pointer.get(&record).cloned() };
             match mapping::convert(value, target) {
                 Ok(cell) => cells.push(cell),
                 Err(e) => {
@@ -338,6 +278,14 @@ impl Converter {
     }
 }
 
+/// Where a record's id is, to name the record in errors: the table's id column, else the connector's.
+pub fn record_id_pointer(table: &TableDef) -> Option<Pointer> {
+    match table.id_index() {
+        Some(i) => Some(table.columns[i].pointer.clone()),
+        None => table.object.column(&table.object.id_column).and_then(|c| Pointer::parse(&c.pointer).ok()),
+    }
+}
+
 /// The error for a provider value that does not fit its column: names the column, object and value.
 pub fn conversion_error(
     table: &TableDef,
@@ -347,9 +295,7 @@ pub fn conversion_error(
     e: ConversionError,
     record_id: Option<&str>,
 ) -> TetherError {
-    let record = record_id
-        .map(|id| format!(", record id \"{id}\""))
-        .unwrap_or_default();
+    let record = record_id.map(|id| format!(", record id \"{id}\"")).unwrap_or_default();
     TetherError::Conversion {
         connector: table.connector_name.clone(),
         message: format!(
@@ -370,27 +316,15 @@ mod tests {
     use serde_json::json;
 
     fn spec(outputs: &[(usize, Target)]) -> FetchSpec {
-        let opts = |p: &[(&str, &str)]| -> Options {
-            p.iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()
-        };
-        let server = resolve_server(
-            &opts(&[("connector", "hubspot"), ("base_url", "http://127.0.0.1:1")]),
-            connector::find,
-        )
-        .unwrap();
+        let opts = |p: &[(&str, &str)]| -> Options { p.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect() };
+        let server =
+            resolve_server(&opts(&[("connector", "hubspot"), ("base_url", "http://127.0.0.1:1")]), connector::find)
+                .unwrap();
         let cols: Vec<(String, Options)> = ["id", "email", "properties", "numberofemployees"]
             .iter()
             .map(|n| (n.to_string(), Options::new()))
             .collect();
-        let table = resolve_table(
-            &server,
-            &opts(&[("object", "contacts")]),
-            &cols,
-            "crm.contacts",
-        )
-        .unwrap();
+        let table = resolve_table(&server, &opts(&[("object", "contacts")]), &cols, "crm.contacts").unwrap();
         let endpoint = Endpoint::new(
             &server,
             "hs",
@@ -403,13 +337,7 @@ mod tests {
             table: Arc::new(table),
             table_label: "crm.contacts".into(),
             kind: FetchKind::Get { urls: vec![] },
-            outputs: outputs
-                .iter()
-                .map(|(c, t)| OutputColumn {
-                    column: *c,
-                    target: t.clone(),
-                })
-                .collect(),
+            outputs: outputs.iter().map(|(c, t)| OutputColumn { column: *c, target: t.clone() }).collect(),
             limit_hint: None,
         }
     }
@@ -417,9 +345,7 @@ mod tests {
     #[test]
     fn overlapping_pointers_do_not_steal_values() {
         let s = spec(&[(1, Target::Text), (2, Target::Jsonb), (0, Target::Text)]);
-        let row = Converter::new(&s)
-            .row(json!({"id": "7", "properties": {"email": "a@b.c", "x": "1"}}))
-            .unwrap();
+        let row = Converter::new(&s).row(json!({"id": "7", "properties": {"email": "a@b.c", "x": "1"}})).unwrap();
         assert_eq!(row[0], Cell::Text("a@b.c".into()));
         assert_eq!(row[1], Cell::Json(json!({"email": "a@b.c", "x": "1"})));
         assert_eq!(row[2], Cell::Text("7".into()));
@@ -428,14 +354,15 @@ mod tests {
     #[test]
     fn conversion_errors_name_column_object_value_and_record() {
         let s = spec(&[(0, Target::Text), (3, Target::Int4)]);
-        let e = Converter::new(&s)
-            .row(json!({"id": "7", "properties": {"numberofemployees": "lots"}}))
-            .unwrap_err();
+        let e = Converter::new(&s).row(json!({"id": "7", "properties": {"numberofemployees": "lots"}})).unwrap_err();
         assert_eq!(
             e.to_string(),
             "[hubspot] value \"lots\" of column \"numberofemployees\" (object \"contacts\") does not convert to integer: not an integer"
         );
-        assert_eq!(e.detail(), Some("foreign table crm.contacts, record id \"7\", JSON pointer /properties/numberofemployees"));
+        assert_eq!(
+            e.detail(),
+            Some("foreign table crm.contacts, record id \"7\", JSON pointer /properties/numberofemployees")
+        );
         assert_eq!(e.sqlstate().code(), "22P02");
     }
 }

@@ -16,10 +16,7 @@ pub const CHECK_INTERVAL: Duration = Duration::from_millis(50);
 
 /// Spawn a helper thread with every signal blocked, so Postgres' signal handlers (cancel, timeouts)
 /// always run on the backend's own thread.
-pub fn spawn_helper(
-    name: &str,
-    f: impl FnOnce() + Send + 'static,
-) -> Result<JoinHandle<()>, TetherError> {
+pub fn spawn_helper(name: &str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>, TetherError> {
     // SAFETY: plain libc signal-mask calls on initialised sigset_t values; the mask is restored before
     // returning, so the backend thread is left exactly as it was.
     unsafe {
@@ -63,19 +60,12 @@ pub fn run<T: Send + 'static>(
 ) -> Result<T, TetherError> {
     let (tx, rx) = mpsc::channel();
     spawn_helper("tether-http", move || {
-        let result = catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|p| {
-            Err(TetherError::Internal(format!(
-                "panic in HTTP helper: {}",
-                panic_message(&*p)
-            )))
-        });
+        let result = catch_unwind(AssertUnwindSafe(f))
+            .unwrap_or_else(|p| Err(TetherError::Internal(format!("panic in HTTP helper: {}", panic_message(&*p)))));
         let _ = tx.send(result);
     })?;
-    recv_interruptible(&rx, check).unwrap_or_else(|| {
-        Err(TetherError::Internal(
-            "the HTTP helper thread ended without an answer".into(),
-        ))
-    })
+    recv_interruptible(&rx, check)
+        .unwrap_or_else(|| Err(TetherError::Internal("the HTTP helper thread ended without an answer".into())))
 }
 
 #[cfg(test)]
@@ -125,11 +115,7 @@ mod tests {
             )
         }));
         assert!(result.is_err());
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "the wait ended in {:?}",
-            started.elapsed()
-        );
+        assert!(started.elapsed() < Duration::from_secs(5), "the wait ended in {:?}", started.elapsed());
     }
 
     #[test]
@@ -145,9 +131,7 @@ mod tests {
         spawn_helper("t", move || unsafe {
             let mut set: libc::sigset_t = std::mem::zeroed();
             libc::pthread_sigmask(libc::SIG_BLOCK, std::ptr::null(), &mut set);
-            if libc::sigismember(&set, libc::SIGINT) == 1
-                && libc::sigismember(&set, libc::SIGALRM) == 1
-            {
+            if libc::sigismember(&set, libc::SIGINT) == 1 && libc::sigismember(&set, libc::SIGALRM) == 1 {
                 b.store(1, Ordering::SeqCst);
             }
         })

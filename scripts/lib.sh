@@ -1,0 +1,102 @@
+# Shared by scripts/setup, scripts/test, scripts/demo and bench/run. Source it; do not run it.
+#
+# Postgres refuses to run as root, and CI runs as root: throwaway clusters are created and started as
+# the `postgres` user (created by the postgresql-15 package) in a directory it owns, on a Unix socket,
+# with no TCP listener.
+
+set -euo pipefail
+
+TETHER_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PG_MAJOR=15
+PG_BIN=/usr/lib/postgresql/$PG_MAJOR/bin
+PG_CONFIG=$PG_BIN/pg_config
+PGRX_VERSION=0.18.1
+RUST_MIN=1.95
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# Make cargo visible when it was installed by rustup in this or an earlier run.
+load_cargo_env() {
+    if ! command -v cargo >/dev/null 2>&1 && [ -f "$HOME/.cargo/env" ]; then
+        # shellcheck disable=SC1091
+        . "$HOME/.cargo/env"
+    fi
+}
+
+# A free TCP port on 127.0.0.1 (for the Postgres socket name; nothing listens on TCP).
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# start_fake DIR [flags...]: start the fake provider, wait until it listens, export FAKE_URL and FAKE_PID.
+start_fake() {
+    local dir=$1; shift
+    local bin="$TETHER_ROOT/target/${FAKE_PROFILE:-debug}/fake-provider"
+    [ -x "$bin" ] || die "fake provider not built: $bin"
+    rm -f "$dir/fake.port"
+    "$bin" --port 0 --port-file "$dir/fake.port" "$@" >"$dir/fake.log" 2>&1 &
+    FAKE_PID=$!
+    for _ in $(seq 1 100); do
+        [ -s "$dir/fake.port" ] && break
+        kill -0 "$FAKE_PID" 2>/dev/null || { cat "$dir/fake.log" >&2; die "fake provider exited"; }
+        sleep 0.1
+    done
+    [ -s "$dir/fake.port" ] || die "fake provider did not start (see $dir/fake.log)"
+    FAKE_URL="http://127.0.0.1:$(cat "$dir/fake.port")"
+    export FAKE_URL FAKE_PID
+}
+
+stop_fake() {
+    if [ -n "${FAKE_PID:-}" ]; then
+        kill "$FAKE_PID" 2>/dev/null || true
+        wait "$FAKE_PID" 2>/dev/null || true
+        FAKE_PID=
+    fi
+}
+
+# start_pg DIR [postgres -c settings...]: a throwaway cluster owned by postgres in DIR/data, socket in
+# DIR. Exports PGHOST, PGPORT, PGUSER for psql and pg_regress.
+start_pg() {
+    local dir=$1; shift
+    id postgres >/dev/null 2>&1 || die "the postgres user does not exist (is postgresql-$PG_MAJOR installed?)"
+    chown postgres "$dir"
+    chmod 755 "$dir"
+    # mktemp makes private directories; postgres must be able to reach its data directory.
+    chmod o+x "$(dirname "$dir")"
+    if [ ! -d "$dir/data" ]; then
+        runuser -u postgres -- "$PG_BIN/initdb" -D "$dir/data" -A trust -U postgres --no-instructions >"$dir/initdb.log" 2>&1 \
+            || { cat "$dir/initdb.log" >&2; die "initdb failed"; }
+    fi
+    PGPORT=$(free_port)
+    local opts="-k $dir -p $PGPORT -c listen_addresses=''"
+    for setting in "$@"; do opts="$opts -c $setting"; done
+    # RUST_BACKTRACE would make pgrx append Rust backtraces to errors' DETAIL: keep output stable.
+    env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$dir/data" -o "$opts" -l "$dir/postgres.log" -w -t 60 start >/dev/null \
+        || { cat "$dir/postgres.log" >&2; die "postgres did not start"; }
+    PGHOST=$dir
+    PGUSER=postgres
+    export PGHOST PGPORT PGUSER
+}
+
+stop_pg() {
+    local dir=$1
+    if [ -f "$dir/data/postmaster.pid" ]; then
+        runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
+    fi
+}
+
+# Build and install the extension into the system Postgres (its lib and share directories).
+install_extension() {
+    local profile_flag=()
+    [ "${1:-}" = release ] && profile_flag=(--release)
+    log "building and installing the tether extension${1:+ ($1)}"
+    local sudo_flag=()
+    [ "$(id -u)" = 0 ] || sudo_flag=(--sudo)
+    (cd "$TETHER_ROOT" && cargo pgrx install "${profile_flag[@]}" "${sudo_flag[@]}" --pg-config "$PG_CONFIG" >"${TETHER_LOG_DIR:-/tmp}/pgrx-install.log" 2>&1) \
+        || { tail -50 "${TETHER_LOG_DIR:-/tmp}/pgrx-install.log" >&2; die "cargo pgrx install failed"; }
+}

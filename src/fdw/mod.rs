@@ -1,0 +1,92 @@
+//! The FdwRoutine and the SQL functions around it: handler, validator, the catalog of connectors.
+//! Postgres-facing: this module (with `sync`) is where pg_sys, SPI and memory contexts are used.
+
+pub mod datum;
+pub mod options;
+pub mod plan;
+pub mod scan;
+
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+use pgrx::{AllocatedByRust, PgBox};
+
+use crate::connector;
+use crate::connector::model::PaginationDef;
+use crate::error::OrReport;
+
+#[pg_extern]
+fn tether_fdw_handler() -> PgBox<pg_sys::FdwRoutine, AllocatedByRust> {
+    let mut routine =
+        unsafe { PgBox::<pg_sys::FdwRoutine, AllocatedByRust>::alloc_node(pg_sys::NodeTag::T_FdwRoutine) };
+    routine.GetForeignRelSize = Some(plan::get_foreign_rel_size);
+    routine.GetForeignPaths = Some(plan::get_foreign_paths);
+    routine.GetForeignPlan = Some(plan::get_foreign_plan);
+    routine.BeginForeignScan = Some(scan::begin_foreign_scan);
+    routine.IterateForeignScan = Some(scan::iterate_foreign_scan);
+    routine.ReScanForeignScan = Some(scan::rescan_foreign_scan);
+    routine.EndForeignScan = Some(scan::end_foreign_scan);
+    routine.ExplainForeignScan = Some(scan::explain_foreign_scan);
+    routine
+}
+
+#[pg_extern]
+fn tether_fdw_validator(options: Vec<Option<String>>, catalog: pg_sys::Oid) {
+    options::validate(options, catalog);
+}
+
+/// Every connector and object Tether knows, one row per object.
+#[pg_extern(stable)]
+#[allow(clippy::type_complexity)]
+fn connectors() -> TableIterator<
+    'static,
+    (
+        name!(connector, String),
+        name!(object, String),
+        name!(description, String),
+        name!(pagination, String),
+        name!(id_lookup, bool),
+        name!(columns, Vec<String>),
+        name!(pushdown, Vec<String>),
+    ),
+> {
+    let all = connector::builtins().or_report();
+    let mut rows = Vec::new();
+    for (name, c) in all {
+        let mut objects: Vec<(String, &connector::model::ObjectDef)> =
+            c.objects.iter().map(|(n, o)| (n.clone(), o)).collect();
+        if let Some(g) = &c.generic_object {
+            objects.push(("(path)".to_string(), g));
+        }
+        for (object, o) in objects {
+            let mut pushdown: Vec<String> = Vec::new();
+            if o.get.is_some() {
+                pushdown.push(format!("{} = value (get endpoint)", o.id_column));
+            }
+            for f in &o.filters {
+                pushdown.push(format!("{} {} value", f.column, f.op.sql()));
+            }
+            pushdown.push("LIMIT".to_string());
+            let pagination = match &o.list.pagination {
+                PaginationDef::None if c.generic_object.is_some() => "table option pagination".to_string(),
+                p => p.style().to_string(),
+            };
+            rows.push((
+                name.clone(),
+                object,
+                o.description.clone(),
+                pagination,
+                o.get.is_some(),
+                o.columns.iter().map(|col| format!("{} {}", col.name, col.type_name)).collect(),
+                pushdown,
+            ));
+        }
+    }
+    TableIterator::new(rows)
+}
+
+/// A connector's definition as JSON (a starting point for writing your own).
+#[pg_extern(stable)]
+fn connector_definition(name: &str) -> pgrx::JsonB {
+    let c = connector::find(name).or_report();
+    pgrx::JsonB(serde_json::to_value(&*c).unwrap_or_default())
+}

@@ -1,0 +1,193 @@
+//! Options from the catalogs: the validator (every option checked, with the list of valid ones in the
+//! error), and loading a foreign table with its server, columns and user mapping into the plain-Rust
+//! `TableDef` / `Endpoint`. The rules themselves live in `connector::resolve`.
+
+use std::ffi::CStr;
+use std::sync::Arc;
+
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+use pgrx::{PgList, PgTupleDesc};
+
+use crate::connector;
+use crate::connector::resolve::{self, Options, ServerDef, TableDef};
+use crate::error::{OrReport, TetherError};
+use crate::gucs;
+use crate::http::{Credentials, Endpoint};
+
+/// A DefElem list (catalog options) as a map.
+///
+/// # Safety
+/// `list` must be NIL or a valid List of DefElem.
+pub unsafe fn options_from_list(list: *mut pg_sys::List) -> Options {
+    let mut out = Options::new();
+    let list = PgList::<pg_sys::DefElem>::from_pg(list);
+    for def in list.iter_ptr() {
+        let name = CStr::from_ptr((*def).defname).to_string_lossy().into_owned();
+        let value = CStr::from_ptr(pg_sys::defGetString(def)).to_string_lossy().into_owned();
+        out.insert(name, value);
+    }
+    out
+}
+
+/// `{key=value,...}` as the validator receives it.
+fn options_from_array(options: Vec<Option<String>>) -> Result<Options, TetherError> {
+    let mut out = Options::new();
+    for item in options.into_iter().flatten() {
+        match item.split_once('=') {
+            Some((k, v)) => {
+                out.insert(k.to_string(), v.to_string());
+            }
+            None => return Err(TetherError::option(format!("malformed option \"{item}\""), None)),
+        }
+    }
+    Ok(out)
+}
+
+/// The FDW validator: run on CREATE/ALTER of servers, user mappings, foreign tables and columns.
+/// Foreign tables get their full check (against the server's connector) from the event trigger that
+/// calls `validate_foreign_table`, because Postgres does not tell a validator which server a table uses.
+pub fn validate(options: Vec<Option<String>>, catalog: pg_sys::Oid) {
+    let opts = options_from_array(options).or_report();
+    let result = if catalog == pg_sys::ForeignServerRelationId {
+        resolve::resolve_server(&opts, connector::find).map(|_| ())
+    } else if catalog == pg_sys::UserMappingRelationId {
+        resolve::validate_user_mapping_options(&opts)
+    } else if catalog == pg_sys::ForeignTableRelationId {
+        resolve::validate_table_options(&opts)
+    } else if catalog == pg_sys::AttributeRelationId {
+        resolve::validate_column_options(&opts)
+    } else if catalog == pg_sys::ForeignDataWrapperRelationId {
+        match opts.keys().next() {
+            Some(name) => Err(TetherError::unknown_option(
+                format!("the tether foreign data wrapper takes no options (got \"{name}\")"),
+                Some("set connector, base_url and the other options on a server: CREATE SERVER s FOREIGN DATA WRAPPER tether OPTIONS (connector '...')".into()),
+            )),
+            None => Ok(()),
+        }
+    } else {
+        Ok(())
+    };
+    result.or_report();
+}
+
+/// One attribute of a foreign table.
+#[derive(Debug, Clone)]
+pub struct Attr {
+    /// 0-based position in the tuple.
+    pub index: usize,
+    pub name: String,
+    pub type_oid: pg_sys::Oid,
+    pub typmod: i32,
+}
+
+/// A foreign table resolved against its server's connector.
+pub struct LoadedTable {
+    pub server: ServerDef,
+    pub server_oid: pg_sys::Oid,
+    pub server_name: String,
+    pub table: Arc<TableDef>,
+    /// Non-dropped attributes, parallel to `table.columns`.
+    pub attrs: Vec<Attr>,
+    /// Number of attributes in the tuple descriptor (dropped ones included).
+    pub natts: usize,
+    /// `schema.table`, for messages.
+    pub label: String,
+}
+
+/// `schema.name` of a relation.
+pub fn relation_label(relid: pg_sys::Oid) -> String {
+    unsafe {
+        let name = pg_sys::get_rel_name(relid);
+        let nsp = pg_sys::get_namespace_name(pg_sys::get_rel_namespace(relid));
+        let part = |p: *mut std::ffi::c_char| {
+            if p.is_null() {
+                "?".to_string()
+            } else {
+                CStr::from_ptr(p).to_string_lossy().into_owned()
+            }
+        };
+        format!("{}.{}", part(nsp), part(name))
+    }
+}
+
+/// Load a foreign table: server, connector object, column mapping.
+pub fn load_table(relid: pg_sys::Oid) -> Result<LoadedTable, TetherError> {
+    unsafe {
+        let ft = pg_sys::GetForeignTable(relid);
+        let server = pg_sys::GetForeignServer((*ft).serverid);
+        let server_name = CStr::from_ptr((*server).servername).to_string_lossy().into_owned();
+        let label = relation_label(relid);
+        let server_opts = options_from_list((*server).options);
+        let server_def = resolve::resolve_server(&server_opts, connector::find)
+            .map_err(|e| e.context(&format!("server \"{server_name}\"")))?;
+        let table_opts = options_from_list((*ft).options);
+
+        let rel = pg_sys::RelationIdGetRelation(relid);
+        if rel.is_null() {
+            return Err(TetherError::Internal(format!("could not open relation {label}")));
+        }
+        let tupdesc = PgTupleDesc::from_pg_unchecked((*rel).rd_att);
+        let natts = tupdesc.len();
+        let mut attrs = Vec::new();
+        let mut columns = Vec::new();
+        for (index, att) in tupdesc.iter().enumerate() {
+            if att.is_dropped() {
+                continue;
+            }
+            let name = att.name().to_string();
+            let copts = options_from_list(pg_sys::GetForeignColumnOptions(relid, att.num()));
+            columns.push((name.clone(), copts));
+            attrs.push(Attr { index, name, type_oid: att.atttypid, typmod: att.atttypmod });
+        }
+        drop(tupdesc);
+        pg_sys::RelationClose(rel);
+
+        let table = resolve::resolve_table(&server_def, &table_opts, &columns, &label)?;
+        Ok(LoadedTable {
+            server: server_def,
+            server_oid: (*ft).serverid,
+            server_name,
+            table: Arc::new(table),
+            attrs,
+            natts,
+            label,
+        })
+    }
+}
+
+/// The user mapping options for `userid` on a server (falling back to PUBLIC), or None.
+fn user_mapping_options(userid: pg_sys::Oid, serverid: pg_sys::Oid) -> Option<Options> {
+    unsafe {
+        let cache = pg_sys::SysCacheIdentifier::USERMAPPINGUSERSERVER as i32;
+        let exists = |user: pg_sys::Oid| {
+            let tuple = pg_sys::SearchSysCache2(cache, pg_sys::Datum::from(user), pg_sys::Datum::from(serverid));
+            if tuple.is_null() {
+                false
+            } else {
+                pg_sys::ReleaseSysCache(tuple);
+                true
+            }
+        };
+        if !exists(userid) && !exists(pg_sys::InvalidOid) {
+            return None;
+        }
+        // GetUserMapping applies the same user-then-PUBLIC lookup and now finds one.
+        let um = pg_sys::GetUserMapping(userid, serverid);
+        Some(options_from_list((*um).options))
+    }
+}
+
+/// The endpoint (base URL, credentials, timeouts) for a table's server as `userid`.
+pub fn endpoint(loaded: &LoadedTable, userid: pg_sys::Oid) -> Result<Arc<Endpoint>, TetherError> {
+    let mapping = user_mapping_options(userid, loaded.server_oid);
+    let role = unsafe { CStr::from_ptr(pg_sys::GetUserNameFromId(userid, true)).to_string_lossy().into_owned() };
+    let credentials = Credentials::new(&loaded.server, &loaded.server_name, &role, mapping.as_ref())?;
+    Ok(Endpoint::new(&loaded.server, &loaded.server_name, credentials, gucs::connect_timeout(), gucs::read_timeout()))
+}
+
+/// Full validation of a foreign table against its server's connector (called by the event trigger).
+#[pg_extern]
+fn validate_foreign_table(relid: pg_sys::Oid) {
+    load_table(relid).map(|_| ()).or_report();
+}

@@ -1,0 +1,54 @@
+//! The request router. `handle` is transport-independent: unit tests call it
+//! directly and the tiny_http glue in `server.rs` only converts types.
+
+use crate::control;
+use crate::faults;
+use crate::http::{FakeRequest, FakeResponse};
+use crate::hubspot;
+use crate::rest;
+use crate::state::{FaultAction, State};
+
+pub fn handle(state: &State, req: &FakeRequest) -> FakeResponse {
+    if req.path.starts_with(control::PREFIX) {
+        return control::handle(state, req);
+    }
+    let (fault, latency_ms) = state.record(req);
+    let mut resp = match fault {
+        Some(FaultAction::Stall) => {
+            FakeResponse { stall: true, ..FakeResponse::message(504, "stalled request gave up") }
+        }
+        Some(FaultAction::Status { status, retry_after }) => {
+            let resp = injected(state, req, status);
+            match retry_after {
+                Some(ra) => resp.with_header("Retry-After", &ra),
+                None => resp,
+            }
+        }
+        None => route(state, req),
+    };
+    resp.delay_ms = resp.delay_ms.saturating_add(latency_ms);
+    resp
+}
+
+fn is_hubspot(path: &str) -> bool {
+    path == "/crm" || path.starts_with("/crm/")
+}
+
+fn injected(state: &State, req: &FakeRequest, status: u16) -> FakeResponse {
+    if is_hubspot(&req.path) {
+        hubspot::injected_error(state, status)
+    } else {
+        FakeResponse::message(status, &format!("injected failure {status}"))
+    }
+}
+
+fn route(state: &State, req: &FakeRequest) -> FakeResponse {
+    let found = if is_hubspot(&req.path) {
+        hubspot::handle(state, req)
+    } else if req.path.starts_with("/faults/") {
+        faults::handle(req)
+    } else {
+        rest::handle(state, req)
+    };
+    found.unwrap_or_else(|| FakeResponse::message(404, &format!("no such endpoint: {}", req.path)))
+}

@@ -1,0 +1,165 @@
+//! Shared server state: seed data, counters, request log, fault queue.
+
+use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use crate::data::Data;
+use crate::http::FakeRequest;
+
+/// Largest accepted latency setting (same bound as a stall).
+pub const MAX_LATENCY_MS: u64 = 300_000;
+
+/// How many requests the request log keeps.
+pub const LOG_CAPACITY: usize = 1000;
+
+/// Startup configuration that never changes.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Valid credential for bearer / API-key endpoints.
+    pub token: String,
+    pub seed_contacts: u64,
+    pub seed_companies: u64,
+    pub seed_items: u64,
+    pub latency_ms: u64,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config { token: "test-token".to_string(), seed_contacts: 25, seed_companies: 12, seed_items: 30, latency_ms: 0 }
+    }
+}
+
+/// A logged non-control request.
+#[derive(Debug, Clone)]
+pub struct LoggedRequest {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+/// What a queued fault does to a matching request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FaultAction {
+    Status { status: u16, retry_after: Option<String> },
+    Stall,
+}
+
+/// A queued fault: applies to the next `remaining` requests under `path_prefix`.
+#[derive(Debug, Clone)]
+pub struct Fault {
+    pub action: FaultAction,
+    pub remaining: u64,
+    pub path_prefix: String,
+}
+
+/// Counters and knobs changed by requests; everything `/_control/reset` clears.
+#[derive(Debug, Default)]
+pub struct Runtime {
+    pub requests: u64,
+    pub connections: HashSet<SocketAddr>,
+    pub by_path: BTreeMap<String, u64>,
+    pub log: VecDeque<LoggedRequest>,
+    pub faults: VecDeque<Fault>,
+    pub latency_ms: u64,
+}
+
+#[derive(Debug)]
+pub struct State {
+    pub config: Config,
+    data: RwLock<Data>,
+    runtime: Mutex<Runtime>,
+    correlation: AtomicU64,
+}
+
+impl State {
+    pub fn new(config: Config) -> State {
+        let data = Data::new(config.seed_contacts, config.seed_companies, config.seed_items);
+        let runtime = Runtime { latency_ms: config.latency_ms, ..Runtime::default() };
+        State { config, data: RwLock::new(data), runtime: Mutex::new(runtime), correlation: AtomicU64::new(0x5eed) }
+    }
+
+    pub fn data(&self) -> RwLockReadGuard<'_, Data> {
+        self.data.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn data_mut(&self) -> RwLockWriteGuard<'_, Data> {
+        self.data.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn runtime(&self) -> MutexGuard<'_, Runtime> {
+        self.runtime.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A fresh UUID-shaped correlation id (unique per process).
+    pub fn correlation_id(&self) -> String {
+        let n = self.correlation.fetch_add(1, Ordering::Relaxed);
+        let a = splitmix64(n);
+        let b = splitmix64(a ^ n);
+        format!(
+            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+            a >> 32,
+            (a >> 16) & 0xffff,
+            a & 0x0fff,
+            0x8000 | ((b >> 48) & 0x3fff),
+            b & 0xffff_ffff_ffff
+        )
+    }
+
+    /// Counts and logs a non-control request, then pops the fault that applies
+    /// to it (if any). Returns that fault and the current latency.
+    pub fn record(&self, req: &FakeRequest) -> (Option<FaultAction>, u64) {
+        let mut rt = self.runtime();
+        rt.requests += 1;
+        if let Some(addr) = req.remote_addr {
+            rt.connections.insert(addr);
+        }
+        *rt.by_path.entry(req.path.clone()).or_insert(0) += 1;
+        if rt.log.len() >= LOG_CAPACITY {
+            rt.log.pop_front();
+        }
+        let mut headers: Vec<(String, String)> = Vec::new();
+        for (k, v) in &req.headers {
+            match headers.iter_mut().find(|(hk, _)| hk == k) {
+                Some((_, hv)) => {
+                    hv.push_str(", ");
+                    hv.push_str(v);
+                }
+                None => headers.push((k.clone(), v.clone())),
+            }
+        }
+        rt.log.push_back(LoggedRequest {
+            method: req.method.clone(),
+            path: req.path.clone(),
+            query: req.raw_query.clone(),
+            headers,
+            body: String::from_utf8_lossy(&req.body).into_owned(),
+        });
+        let mut action = None;
+        if let Some(pos) = rt.faults.iter().position(|f| req.path.starts_with(&f.path_prefix)) {
+            if let Some(fault) = rt.faults.get_mut(pos) {
+                action = Some(fault.action.clone());
+                fault.remaining = fault.remaining.saturating_sub(1);
+                if fault.remaining == 0 {
+                    rt.faults.remove(pos);
+                }
+            }
+        }
+        (action, rt.latency_ms)
+    }
+
+    /// Clears counters, request log, queued faults and latency (not the data).
+    pub fn reset(&self) {
+        *self.runtime() = Runtime::default();
+    }
+}
+
+fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
