@@ -4,10 +4,12 @@
 //!
 //! Plain Rust: nothing here calls Postgres or does I/O, so all of it is tested with `cargo test`.
 
+pub mod extract;
 pub mod mapping;
 pub mod model;
 pub mod pager;
 pub mod pointer;
+pub mod record;
 pub mod resolve;
 pub mod template;
 

@@ -71,11 +71,25 @@ impl Pager {
         self.pages
     }
 
-    /// Record a fetched page and work out the next URL. `records` is how many records the page held,
-    /// `raw` its body bytes (to notice a provider returning the same page again).
+    /// The one JSON pointer this pagination style reads from each page (cursor, next link, total).
+    pub fn page_pointer(&self) -> Option<Pointer> {
+        let text = match &self.style {
+            PaginationDef::Cursor { cursor, .. } => cursor,
+            PaginationDef::NextUrl { next_url } => next_url,
+            PaginationDef::Offset { total: Some(t), .. } => t,
+            PaginationDef::Page { total_pages: Some(t), .. } => t,
+            _ => return None,
+        };
+        // Validated when the connector and table options were loaded.
+        Pointer::parse(text).ok()
+    }
+
+    /// Record a fetched page and work out the next URL. `value` is what the page holds at
+    /// `page_pointer()`, `records` how many records the page held, `raw` its body (to notice a provider
+    /// returning the same page again).
     pub fn advance(
         &mut self,
-        body: &Value,
+        value: Option<&Value>,
         headers: &[(String, String)],
         records: usize,
         raw: &[u8],
@@ -84,14 +98,14 @@ impl Pager {
         let style = self.style.clone();
         self.next = match &style {
             PaginationDef::None => None,
-            PaginationDef::Cursor { cursor, param } => match lookup(cursor, body).and_then(scalar_text) {
+            PaginationDef::Cursor { param, .. } => match value.and_then(scalar_text) {
                 Some(c) => {
                     self.remember(&c, "cursor")?;
                     Some(self.with_param(param, &c))
                 }
                 None => None,
             },
-            PaginationDef::NextUrl { next_url } => match lookup(next_url, body).and_then(scalar_text) {
+            PaginationDef::NextUrl { .. } => match value.and_then(scalar_text) {
                 Some(link) => Some(self.follow(&link)?),
                 None => None,
             },
@@ -99,19 +113,19 @@ impl Pager {
                 Some(link) => Some(self.follow(&link)?),
                 None => None,
             },
-            PaginationDef::Offset { param, total } => {
+            PaginationDef::Offset { param, .. } => {
                 self.check_same_page(raw, records)?;
                 self.offset += records as u64;
-                let total = total.as_deref().and_then(|t| lookup(t, body)).and_then(as_u64);
+                let total = value.and_then(as_u64);
                 if self.page_is_last(records) || total.is_some_and(|t| self.offset >= t) {
                     None
                 } else {
                     Some(self.with_param(param, &self.offset.to_string()))
                 }
             }
-            PaginationDef::Page { param, first, total_pages } => {
+            PaginationDef::Page { param, first, .. } => {
                 self.check_same_page(raw, records)?;
-                let total = total_pages.as_deref().and_then(|t| lookup(t, body)).and_then(as_u64);
+                let total = value.and_then(as_u64);
                 // Page numbers count from `first`; total_pages counts pages.
                 let pages_done = self.page + 1 - first;
                 if self.page_is_last(records) || total.is_some_and(|t| pages_done >= t) {
@@ -169,11 +183,6 @@ impl Pager {
         }
         Ok(())
     }
-}
-
-/// Read a pointer (validated when the connector loaded) from a page body.
-fn lookup<'v>(text: &str, body: &'v Value) -> Option<&'v Value> {
-    Pointer::parse(text).ok()?.get(body)
 }
 
 fn scalar_text(v: &Value) -> Option<String> {
@@ -261,6 +270,18 @@ mod tests {
 
     const BASE: &str = "http://127.0.0.1:9";
 
+    /// Advance with a whole body, as the scan does with the value at the page pointer.
+    fn adv(
+        p: &mut Pager,
+        body: &Value,
+        headers: &[(String, String)],
+        records: usize,
+        raw: &[u8],
+    ) -> Result<(), PagingError> {
+        let value = p.page_pointer().and_then(|ptr| ptr.get(body).cloned());
+        p.advance(value.as_ref(), headers, records, raw)
+    }
+
     fn pager(style: PaginationDef) -> Pager {
         Pager::new(BASE, format!("{BASE}/items?limit=2"), style)
     }
@@ -269,30 +290,30 @@ mod tests {
     fn cursor_pages_until_no_cursor() {
         let mut p = pager(PaginationDef::Cursor { cursor: "/paging/next/after".into(), param: "after".into() });
         assert_eq!(p.next_url(), Some("http://127.0.0.1:9/items?limit=2"));
-        p.advance(&json!({"paging": {"next": {"after": "3"}}}), &[], 2, b"a").unwrap();
+        adv(&mut p, &json!({"paging": {"next": {"after": "3"}}}), &[], 2, b"a").unwrap();
         assert_eq!(p.next_url(), Some("http://127.0.0.1:9/items?limit=2&after=3"));
-        p.advance(&json!({"results": []}), &[], 1, b"b").unwrap();
+        adv(&mut p, &json!({"results": []}), &[], 1, b"b").unwrap();
         assert_eq!(p.next_url(), None);
     }
 
     #[test]
     fn repeated_cursor_is_an_error() {
         let mut p = pager(PaginationDef::Cursor { cursor: "/next".into(), param: "after".into() });
-        p.advance(&json!({"next": "abc"}), &[], 2, b"1").unwrap();
-        let e = p.advance(&json!({"next": "abc"}), &[], 2, b"2").unwrap_err();
+        adv(&mut p, &json!({"next": "abc"}), &[], 2, b"1").unwrap();
+        let e = adv(&mut p, &json!({"next": "abc"}), &[], 2, b"2").unwrap_err();
         assert!(e.0.contains("cursor \"abc\" a second time"), "{}", e.0);
     }
 
     #[test]
     fn next_url_resolves_and_detects_loops() {
         let mut p = pager(PaginationDef::NextUrl { next_url: "/next".into() });
-        p.advance(&json!({"next": "https://api.example.com/items?page=2"}), &[], 2, b"1").unwrap();
+        adv(&mut p, &json!({"next": "https://api.example.com/items?page=2"}), &[], 2, b"1").unwrap();
         assert_eq!(p.next_url(), Some("http://127.0.0.1:9/items?page=2"));
-        p.advance(&json!({"next": "/items?page=3"}), &[], 2, b"2").unwrap();
+        adv(&mut p, &json!({"next": "/items?page=3"}), &[], 2, b"2").unwrap();
         assert_eq!(p.next_url(), Some("http://127.0.0.1:9/items?page=3"));
-        assert!(p.advance(&json!({"next": "/items?page=2"}), &[], 2, b"3").is_err());
+        assert!(adv(&mut p, &json!({"next": "/items?page=2"}), &[], 2, b"3").is_err());
         let mut p = pager(PaginationDef::NextUrl { next_url: "/next".into() });
-        p.advance(&json!({"next": null}), &[], 2, b"1").unwrap();
+        adv(&mut p, &json!({"next": null}), &[], 2, b"1").unwrap();
         assert_eq!(p.next_url(), None);
     }
 
@@ -309,9 +330,9 @@ mod tests {
         assert_eq!(next_link(&h("</a?page=3>; rel=next")), Some("/a?page=3".into()));
         assert_eq!(next_link(&h(r#"<https://x.test/b>; title="x"; rel="last next""#)), Some("https://x.test/b".into()));
         let mut p = pager(PaginationDef::LinkHeader);
-        p.advance(&Value::Null, &h("</items?page=2>; rel=\"next\""), 2, b"").unwrap();
+        adv(&mut p, &Value::Null, &h("</items?page=2>; rel=\"next\""), 2, b"").unwrap();
         assert_eq!(p.next_url(), Some("http://127.0.0.1:9/items?page=2"));
-        p.advance(&Value::Null, &[], 2, b"").unwrap();
+        adv(&mut p, &Value::Null, &[], 2, b"").unwrap();
         assert_eq!(p.next_url(), None);
     }
 
@@ -319,14 +340,14 @@ mod tests {
     fn offset_stops_on_short_or_empty_page_or_total() {
         let mut p = pager(PaginationDef::Offset { param: "offset".into(), total: None });
         assert_eq!(p.next_url(), Some("http://127.0.0.1:9/items?limit=2&offset=0"));
-        p.advance(&json!([]), &[], 2, b"p1").unwrap();
+        adv(&mut p, &json!([]), &[], 2, b"p1").unwrap();
         assert_eq!(p.next_url(), Some("http://127.0.0.1:9/items?limit=2&offset=2"));
-        p.advance(&json!([]), &[], 1, b"p2").unwrap();
+        adv(&mut p, &json!([]), &[], 1, b"p2").unwrap();
         assert_eq!(p.next_url(), None, "a short page after a full one ends the listing");
 
         let mut p = pager(PaginationDef::Offset { param: "offset".into(), total: Some("/total".into()) });
-        p.advance(&json!({"total": 4}), &[], 2, b"p1").unwrap();
-        p.advance(&json!({"total": 4}), &[], 2, b"p2").unwrap();
+        adv(&mut p, &json!({"total": 4}), &[], 2, b"p1").unwrap();
+        adv(&mut p, &json!({"total": 4}), &[], 2, b"p2").unwrap();
         assert_eq!(p.next_url(), None, "total reached");
     }
 
@@ -334,11 +355,11 @@ mod tests {
     fn a_short_first_page_is_confirmed_by_one_more_request() {
         // The provider capped the page at 1 record although 2 were asked for.
         let mut p = pager(PaginationDef::Offset { param: "offset".into(), total: None });
-        p.advance(&json!([]), &[], 1, b"p1").unwrap();
+        adv(&mut p, &json!([]), &[], 1, b"p1").unwrap();
         assert_eq!(p.next_url(), Some("http://127.0.0.1:9/items?limit=2&offset=1"));
-        p.advance(&json!([]), &[], 1, b"p2").unwrap();
+        adv(&mut p, &json!([]), &[], 1, b"p2").unwrap();
         assert!(p.next_url().is_some());
-        p.advance(&json!([]), &[], 0, b"p3").unwrap();
+        adv(&mut p, &json!([]), &[], 0, b"p3").unwrap();
         assert_eq!(p.next_url(), None);
     }
 
@@ -350,17 +371,17 @@ mod tests {
             total_pages: Some("/meta/total_pages".into()),
         });
         assert_eq!(p.next_url(), Some("http://127.0.0.1:9/items?limit=2&page=1"));
-        p.advance(&json!({"meta": {"total_pages": 2}}), &[], 2, b"p1").unwrap();
+        adv(&mut p, &json!({"meta": {"total_pages": 2}}), &[], 2, b"p1").unwrap();
         assert_eq!(p.next_url(), Some("http://127.0.0.1:9/items?limit=2&page=2"));
-        p.advance(&json!({"meta": {"total_pages": 2}}), &[], 2, b"p2").unwrap();
+        adv(&mut p, &json!({"meta": {"total_pages": 2}}), &[], 2, b"p2").unwrap();
         assert_eq!(p.next_url(), None);
     }
 
     #[test]
     fn the_same_page_twice_is_an_error() {
         let mut p = pager(PaginationDef::Page { param: "page".into(), first: 0, total_pages: None });
-        p.advance(&json!([1, 2]), &[], 2, b"[1,2]").unwrap();
-        let e = p.advance(&json!([1, 2]), &[], 2, b"[1,2]").unwrap_err();
+        adv(&mut p, &json!([1, 2]), &[], 2, b"[1,2]").unwrap();
+        let e = adv(&mut p, &json!([1, 2]), &[], 2, b"[1,2]").unwrap_err();
         assert!(e.0.contains("same page twice"), "{}", e.0);
     }
 

@@ -41,6 +41,14 @@ impl Pointer {
         Ok(Pointer { tokens })
     }
 
+    pub fn from_tokens(tokens: &[String]) -> Pointer {
+        Pointer { tokens: tokens.to_vec() }
+    }
+
+    pub fn tokens(&self) -> &[String] {
+        &self.tokens
+    }
+
     pub fn is_root(&self) -> bool {
         self.tokens.is_empty()
     }

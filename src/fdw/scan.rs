@@ -10,12 +10,13 @@ use pgrx::prelude::*;
 use pgrx::{PgList, PgMemoryContexts};
 
 use crate::connector::mapping::Cell;
+use crate::connector::record::{self, Converter, OutputColumn};
 use crate::connector::resolve::TableDef;
 use crate::error::{report, OrReport, TetherError};
 use crate::fdw::datum::{self, ColumnOut};
 use crate::fdw::options::{self, LoadedTable};
 use crate::fdw::plan::{self, ScanPlan};
-use crate::http::pages::{self, FetchKind, FetchSpec, OutputColumn, PageStream, Row};
+use crate::http::pages::{FetchKind, FetchSpec, PageStream};
 use crate::http::Endpoint;
 
 struct ScanState {
@@ -29,8 +30,10 @@ struct ScanState {
     /// Position in `outputs` of the id column, to name the record in conversion errors.
     id_output: Option<usize>,
     params: Vec<*mut pg_sys::ExprState>,
+    /// Records to cells, on the backend thread while the helper fetches the next page.
+    converter: Converter,
     stream: Option<PageStream>,
-    rows: std::vec::IntoIter<Row>,
+    records: std::vec::IntoIter<Vec<Option<serde_json::Value>>>,
     /// The current scan has no more rows (or needs no request: a NULL id).
     done: bool,
     tuple_cxt: pg_sys::MemoryContext,
@@ -46,7 +49,7 @@ impl ScanState {
         if let Some(s) = self.stream.take() {
             self.requests_before += s.requests();
         }
-        self.rows = Vec::new().into_iter();
+        self.records = Vec::new().into_iter();
         self.done = false;
     }
 }
@@ -108,7 +111,9 @@ pub unsafe extern "C-unwind" fn begin_foreign_scan(node: *mut pg_sys::ForeignSca
         pg_sys::ALLOCSET_DEFAULT_INITSIZE as usize,
         pg_sys::ALLOCSET_DEFAULT_MAXSIZE as usize,
     );
+    let converter = Converter::new(loaded.table.clone(), &loaded.label, &outputs);
     let state = ScanState {
+        converter,
         loaded,
         plan,
         endpoint,
@@ -117,7 +122,7 @@ pub unsafe extern "C-unwind" fn begin_foreign_scan(node: *mut pg_sys::ForeignSca
         id_output,
         params,
         stream: None,
-        rows: Vec::new().into_iter(),
+        records: Vec::new().into_iter(),
         done: false,
         tuple_cxt,
         requests_before: 0,
@@ -201,9 +206,8 @@ unsafe fn start_stream(node: *mut pg_sys::ForeignScanState, st: &mut ScanState) 
             let spec = FetchSpec {
                 endpoint,
                 table,
-                table_label: st.loaded.label.clone(),
                 kind,
-                outputs: st.outputs.clone(),
+                record_pointers: st.converter.pointers().to_vec(),
                 limit_hint: st.plan.limit,
             };
             st.stream = Some(PageStream::start(spec).or_report());
@@ -219,8 +223,8 @@ pub unsafe extern "C-unwind" fn iterate_foreign_scan(
     let slot = (*node).ss.ss_ScanTupleSlot;
     pg_sys::ExecClearTuple(slot);
     loop {
-        if let Some(row) = st.rows.next() {
-            let cells = row.or_report();
+        if let Some(record) = st.records.next() {
+            let cells = st.converter.row(record).or_report();
             store_row(st, slot, cells);
             return slot;
         }
@@ -238,7 +242,7 @@ pub unsafe extern "C-unwind" fn iterate_foreign_scan(
             })
             .or_report()
         {
-            Some(page) => st.rows = page.rows.into_iter(),
+            Some(page) => st.records = page.records.into_iter(),
             None => st.done = true,
         }
     }
@@ -264,7 +268,7 @@ unsafe fn store_row(st: &mut ScanState, slot: *mut pg_sys::TupleTableSlot, cells
             let (index, out) = &mut columns[i];
             let column = &table.columns[outputs[i].column];
             let on_error =
-                |e| pages::conversion_error(&table, &label, &column.name, &column.pointer, e, record_id.as_deref());
+                |e| record::conversion_error(&table, &label, &column.name, &column.pointer, e, record_id.as_deref());
             if let Some(d) = out.datum(cell, &on_error) {
                 values[*index] = d;
                 nulls[*index] = false;

@@ -425,14 +425,17 @@ pub fn parse_json(endpoint: &Endpoint, shown: &str, body: &[u8]) -> Result<Value
     if body.iter().all(|b| b.is_ascii_whitespace()) {
         return Ok(Value::Null);
     }
-    serde_json::from_slice(body).map_err(|e| {
-        let text = String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
-        TetherError::BadResponse {
-            connector: endpoint.connector.clone(),
-            message: format!("the provider returned malformed JSON for {shown}: {e}"),
-            detail: format!("response body starts with: {}", endpoint.redact(&text)),
-        }
-    })
+    serde_json::from_slice(body).map_err(|e| malformed(endpoint, shown, body, &e))
+}
+
+/// The error for a 2xx body that is not valid JSON.
+pub fn malformed(endpoint: &Endpoint, shown: &str, body: &[u8], e: &serde_json::Error) -> TetherError {
+    let text = String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
+    TetherError::BadResponse {
+        connector: endpoint.connector.clone(),
+        message: format!("the provider returned malformed JSON for {shown}: {e}"),
+        detail: format!("response body starts with: {}", endpoint.redact(&text)),
+    }
 }
 
 #[cfg(test)]

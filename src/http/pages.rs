@@ -7,13 +7,14 @@
 //! correct and no request is wasted.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::connector::mapping::{self, Cell, ConversionError, Target};
-use crate::connector::pager::{self, Pager};
+use crate::connector::extract::{ExtractError, ExtractedPage, PagePlan};
+use crate::connector::pager::Pager;
 use crate::connector::pointer::Pointer;
 use crate::connector::resolve::TableDef;
 use crate::connector::template;
@@ -30,31 +31,22 @@ pub enum FetchKind {
     Get { urls: Vec<String> },
 }
 
-/// One column to produce: index into `TableDef::columns` and its target type.
-#[derive(Debug, Clone)]
-pub struct OutputColumn {
-    pub column: usize,
-    pub target: Target,
-}
-
 #[derive(Debug, Clone)]
 pub struct FetchSpec {
     pub endpoint: Arc<Endpoint>,
     pub table: Arc<TableDef>,
-    /// Names the foreign table in conversion errors.
-    pub table_label: String,
     pub kind: FetchKind,
-    pub outputs: Vec<OutputColumn>,
-    /// Stop fetching ahead once this many rows were delivered.
+    /// Values to read from each record (`Converter::pointers`); nothing else is materialised.
+    pub record_pointers: Vec<Pointer>,
+    /// Stop fetching ahead once this many records were delivered.
     pub limit_hint: Option<u64>,
 }
 
-/// One converted row: cells in `outputs` order.
-pub type Row = Result<Vec<Cell>, TetherError>;
-
+/// One page: per record, the values at `FetchSpec::record_pointers`. The backend converts them to
+/// rows while the helper fetches the next page.
 #[derive(Debug)]
 pub struct Page {
-    pub rows: Vec<Row>,
+    pub records: Vec<Vec<Option<Value>>>,
 }
 
 enum Msg {
@@ -63,47 +55,45 @@ enum Msg {
 }
 
 /// The backend's side of a streaming fetch. Dropping it stops the helper at its next step.
+///
+/// The helper hands each page over a rendezvous channel: it fetches page N+1 while the backend returns
+/// the rows of page N, then blocks until the backend takes it, so no more than one page waits. Once the
+/// LIMIT hint is met it parks until the backend asks for more (`more`).
 pub struct PageStream {
-    cmd: Option<Sender<()>>,
+    more: Option<Sender<()>>,
     rx: Receiver<Msg>,
-    outstanding: bool,
     finished: bool,
+    /// The helper met the LIMIT hint and waits for a `more` before fetching again.
+    parked: bool,
     rows_received: u64,
-    requests: u64,
+    /// Requests the helper has sent, prefetches included.
+    requests: Arc<AtomicU64>,
     limit_hint: Option<u64>,
 }
 
 impl PageStream {
-    /// Start the helper and ask for the first page.
+    /// Start the helper, which fetches the first page at once.
     pub fn start(spec: FetchSpec) -> Result<PageStream, TetherError> {
-        let (cmd_tx, cmd_rx) = mpsc::channel::<()>();
-        let (tx, rx) = mpsc::channel::<Msg>();
+        let (more_tx, more_rx) = mpsc::channel::<()>();
+        let (tx, rx) = mpsc::sync_channel::<Msg>(0);
         let limit_hint = spec.limit_hint;
-        spawn_helper("tether-scan", move || helper(spec, cmd_rx, tx))?;
-        cmd_tx.send(()).map_err(|_| TetherError::Internal("the scan helper did not start".into()))?;
+        let requests = Arc::new(AtomicU64::new(0));
+        let counter = requests.clone();
+        spawn_helper("tether-scan", move || helper(spec, more_rx, tx, counter))?;
         Ok(PageStream {
-            cmd: Some(cmd_tx),
+            more: Some(more_tx),
             rx,
-            outstanding: true,
             finished: false,
+            parked: false,
             rows_received: 0,
-            requests: 1,
+            requests,
             limit_hint,
         })
     }
 
-    /// Requests sent so far (pages fetched or being fetched).
+    /// Requests sent so far, prefetches included.
     pub fn requests(&self) -> u64 {
-        self.requests
-    }
-
-    fn request_next(&mut self) {
-        if let Some(cmd) = &self.cmd {
-            if cmd.send(()).is_ok() {
-                self.outstanding = true;
-                self.requests += 1;
-            }
-        }
+        self.requests.load(Ordering::Relaxed)
     }
 
     /// The next page, None at the end. `check` runs every ~50 ms while waiting (CHECK_FOR_INTERRUPTS).
@@ -111,25 +101,28 @@ impl PageStream {
         if self.finished {
             return Ok(None);
         }
-        if !self.outstanding {
-            self.request_next();
+        if self.parked {
+            // The executor wants rows beyond the LIMIT hint (a local filter dropped some).
+            self.parked = false;
+            if self.more.as_ref().is_none_or(|m| m.send(()).is_err()) {
+                self.finished = true;
+                return Err(TetherError::Internal("the scan helper thread is gone".into()));
+            }
         }
         match recv_interruptible(&self.rx, check) {
             Some(Msg::Page(page, more)) => {
-                self.outstanding = false;
-                self.rows_received += page.rows.len() as u64;
+                self.rows_received += page.records.len() as u64;
                 if !more {
                     self.finished = true;
-                    self.cmd = None;
-                } else if self.limit_hint.is_none_or(|l| self.rows_received < l) {
-                    // Prefetch the next page while the backend returns this one.
-                    self.request_next();
+                    self.more = None;
+                } else if self.limit_hint.is_some_and(|l| self.rows_received >= l) {
+                    self.parked = true;
                 }
                 Ok(Some(page))
             }
             Some(Msg::Error(e)) => {
                 self.finished = true;
-                self.cmd = None;
+                self.more = None;
                 Err(e)
             }
             None => {
@@ -145,7 +138,7 @@ enum Source {
     Get(std::vec::IntoIter<String>),
 }
 
-fn helper(spec: FetchSpec, cmd: Receiver<()>, tx: Sender<Msg>) {
+fn helper(spec: FetchSpec, more: Receiver<()>, tx: SyncSender<Msg>, requests: Arc<AtomicU64>) {
     let mut source = match &spec.kind {
         FetchKind::List { first_url } => Source::List(Pager::new(
             &spec.endpoint.base_url,
@@ -154,13 +147,26 @@ fn helper(spec: FetchSpec, cmd: Receiver<()>, tx: Sender<Msg>) {
         )),
         FetchKind::Get { urls } => Source::Get(urls.clone().into_iter()),
     };
-    let converter = Converter::new(&spec);
-    while cmd.recv().is_ok() {
-        let result = catch_unwind(AssertUnwindSafe(|| fetch_next(&spec, &converter, &mut source)))
+    let plan = match &source {
+        Source::List(pager) => Pointer::parse(&spec.table.object.list.records).ok().map(|records| {
+            let page_pointers: Vec<Pointer> = pager.page_pointer().into_iter().collect();
+            PagePlan::new(&records, &page_pointers, &spec.record_pointers)
+        }),
+        Source::Get(_) => None,
+    };
+    let mut rows_sent: u64 = 0;
+    loop {
+        requests.fetch_add(1, Ordering::Relaxed);
+        let result = catch_unwind(AssertUnwindSafe(|| fetch_next(&spec, &plan, &mut source)))
             .unwrap_or_else(|p| Err(TetherError::Internal(format!("panic in scan helper: {}", panic_message(&*p)))));
         match result {
-            Ok((page, more)) => {
-                if tx.send(Msg::Page(page, more)).is_err() || !more {
+            Ok((page, has_more)) => {
+                rows_sent += page.records.len() as u64;
+                // Blocks until the backend takes the page; fails when the scan was dropped.
+                if tx.send(Msg::Page(page, has_more)).is_err() || !has_more {
+                    return;
+                }
+                if spec.limit_hint.is_some_and(|l| rows_sent >= l) && more.recv().is_err() {
                     return;
                 }
             }
@@ -172,7 +178,7 @@ fn helper(spec: FetchSpec, cmd: Receiver<()>, tx: Sender<Msg>) {
     }
 }
 
-fn fetch_next(spec: &FetchSpec, converter: &Converter, source: &mut Source) -> Result<(Page, bool), TetherError> {
+fn fetch_next(spec: &FetchSpec, plan: &Option<PagePlan>, source: &mut Source) -> Result<(Page, bool), TetherError> {
     let endpoint = &spec.endpoint;
     match source {
         Source::List(pager) => {
@@ -182,37 +188,40 @@ fn fetch_next(spec: &FetchSpec, converter: &Converter, source: &mut Source) -> R
                 .to_string();
             let shown = format!("GET {}", template::display_path(&url));
             let response = http::send(endpoint, "GET", &url, None)?;
-            let body = http::parse_json(endpoint, &shown, &response.body)?;
-            let records_at = Pointer::parse(&spec.table.object.list.records)
-                .map_err(|m| TetherError::Internal(format!("records pointer: {m}")))?;
-            let count = match records_at.get(&body) {
-                Some(Value::Array(a)) => a.len(),
-                Some(Value::Object(_)) => 1,
-                _ => 0,
+            let plan = plan.as_ref().ok_or_else(|| TetherError::Internal("no page plan".into()))?;
+            let page = if response.body.iter().all(|b| b.is_ascii_whitespace()) {
+                ExtractedPage { page_values: vec![None], records: Vec::new() }
+            } else {
+                plan.parse(&response.body).map_err(|e| match e {
+                    ExtractError::Json(e) => http::malformed(endpoint, &shown, &response.body, &e),
+                    ExtractError::Records(m) => TetherError::BadResponse {
+                        connector: endpoint.connector.clone(),
+                        message: format!("{m} ({shown})"),
+                        detail: "the table option records sets where the records are".into(),
+                    },
+                })?
             };
-            pager.advance(&body, &response.headers, count, &response.body).map_err(|e| TetherError::BadResponse {
-                connector: endpoint.connector.clone(),
-                message: e.0,
-                detail: format!("page {} was {shown}", pager.pages()),
+            let value = page.page_values.first().and_then(|v| v.as_ref());
+            pager.advance(value, &response.headers, page.records.len(), &response.body).map_err(|e| {
+                TetherError::BadResponse {
+                    connector: endpoint.connector.clone(),
+                    message: e.0,
+                    detail: format!("page {} was {shown}", pager.pages()),
+                }
             })?;
-            drop(response);
-            let records = pager::extract_records(body, &records_at).map_err(|m| TetherError::BadResponse {
-                connector: endpoint.connector.clone(),
-                message: format!("{m} ({shown})"),
-                detail: "the table option records sets where the records are".into(),
-            })?;
-            let rows = records.into_iter().map(|r| converter.row(r)).collect();
-            Ok((Page { rows }, pager.next_url().is_some()))
+            Ok((Page { records: page.records }, pager.next_url().is_some()))
         }
         Source::Get(urls) => {
             let Some(url) = urls.next() else {
-                return Ok((Page { rows: Vec::new() }, false));
+                return Ok((Page { records: Vec::new() }, false));
             };
             let more = urls.len() > 0;
             let shown = format!("GET {}", template::display_path(&url));
             let response = match http::send(endpoint, "GET", &url, None) {
                 Ok(r) => r,
-                Err(TetherError::Provider { status: 404 | 410, .. }) => return Ok((Page { rows: Vec::new() }, more)),
+                Err(TetherError::Provider { status: 404 | 410, .. }) => {
+                    return Ok((Page { records: Vec::new() }, more))
+                }
                 Err(e) => return Err(e),
             };
             let mut body = http::parse_json(endpoint, &shown, &response.body)?;
@@ -220,149 +229,11 @@ fn fetch_next(spec: &FetchSpec, converter: &Converter, source: &mut Source) -> R
             let record_at =
                 Pointer::parse(record_at).map_err(|m| TetherError::Internal(format!("record pointer: {m}")))?;
             let record = if record_at.is_root() { Some(body) } else { record_at.take(&mut body) };
-            let rows = match record {
+            let records = match record {
                 Some(Value::Null) | None => Vec::new(),
-                Some(r) => vec![converter.row(r)],
+                Some(r) => vec![spec.record_pointers.iter().map(|p| p.get(&r).cloned()).collect()],
             };
-            Ok((Page { rows }, more))
+            Ok((Page { records }, more))
         }
-    }
-}
-
-/// Record -> cells for the requested columns (the one record mapper).
-pub struct Converter {
-    columns: Vec<(Pointer, Target, bool, String)>,
-    id_pointer: Option<Pointer>,
-    table: Arc<TableDef>,
-    table_label: String,
-}
-
-impl Converter {
-    pub fn new(spec: &FetchSpec) -> Converter {
-        let pointers: Vec<&Pointer> = spec.outputs.iter().map(|o| &spec.table.columns[o.column].pointer).collect();
-        let columns = spec
-            .outputs
-            .iter()
-            .enumerate()
-            .map(|(i, o)| {
-                let col = &spec.table.columns[o.column];
-                // Move the value out of the record unless another column reads an overlapping pointer.
-                let can_take = pointers.iter().enumerate().all(|(j, p)| j == i || !p.overlaps(&col.pointer));
-                (col.pointer.clone(), o.target.clone(), can_take, col.name.clone())
-            })
-            .collect();
-        let id_pointer = record_id_pointer(&spec.table);
-        Converter { columns, id_pointer, table: spec.table.clone(), table_label: spec.table_label.clone() }
-    }
-
-    pub fn row(&self, mut record: Value) -> Row {
-        let record_id = self.id_pointer.as_ref().and_then(|p| p.get(&record)).map(|v| mapping::into_text(v.clone()));
-        let mut cells = Vec::with_capacity(self.columns.len());
-        for (pointer, target, can_take, name) in &self.columns {
-            let value = if *can_take { pointer.take(&mut record) } else { pointer.get(&record).cloned() };
-            match mapping::convert(value, target) {
-                Ok(cell) => cells.push(cell),
-                Err(e) => {
-                    return Err(conversion_error(
-                        &self.table,
-                        &self.table_label,
-                        name,
-                        pointer,
-                        e,
-                        record_id.as_deref(),
-                    ))
-                }
-            }
-        }
-        Ok(cells)
-    }
-}
-
-/// Where a record's id is, to name the record in errors: the table's id column, else the connector's.
-pub fn record_id_pointer(table: &TableDef) -> Option<Pointer> {
-    match table.id_index() {
-        Some(i) => Some(table.columns[i].pointer.clone()),
-        None => table.object.column(&table.object.id_column).and_then(|c| Pointer::parse(&c.pointer).ok()),
-    }
-}
-
-/// The error for a provider value that does not fit its column: names the column, object and value.
-pub fn conversion_error(
-    table: &TableDef,
-    table_label: &str,
-    column: &str,
-    pointer: &Pointer,
-    e: ConversionError,
-    record_id: Option<&str>,
-) -> TetherError {
-    let record = record_id.map(|id| format!(", record id \"{id}\"")).unwrap_or_default();
-    TetherError::Conversion {
-        connector: table.connector_name.clone(),
-        message: format!(
-            "value {} of column \"{column}\" (object \"{}\") does not convert to {}: {}",
-            e.value, table.object_name, e.target, e.reason
-        ),
-        detail: format!("foreign table {table_label}{record}, JSON pointer {pointer}"),
-        hint: "declare the column with a type that fits the value (text or jsonb take anything), or map it with the column option json_pointer".into(),
-        out_of_range: e.out_of_range,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::connector;
-    use crate::connector::resolve::{resolve_server, resolve_table, Options};
-    use serde_json::json;
-
-    fn spec(outputs: &[(usize, Target)]) -> FetchSpec {
-        let opts = |p: &[(&str, &str)]| -> Options { p.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect() };
-        let server =
-            resolve_server(&opts(&[("connector", "hubspot"), ("base_url", "http://127.0.0.1:1")]), connector::find)
-                .unwrap();
-        let cols: Vec<(String, Options)> = ["id", "email", "properties", "numberofemployees"]
-            .iter()
-            .map(|n| (n.to_string(), Options::new()))
-            .collect();
-        let table = resolve_table(&server, &opts(&[("object", "contacts")]), &cols, "crm.contacts").unwrap();
-        let endpoint = Endpoint::new(
-            &server,
-            "hs",
-            http::Credentials::none(),
-            std::time::Duration::from_secs(1),
-            std::time::Duration::from_secs(1),
-        );
-        FetchSpec {
-            endpoint,
-            table: Arc::new(table),
-            table_label: "crm.contacts".into(),
-            kind: FetchKind::Get { urls: vec![] },
-            outputs: outputs.iter().map(|(c, t)| OutputColumn { column: *c, target: t.clone() }).collect(),
-            limit_hint: None,
-        }
-    }
-
-    #[test]
-    fn overlapping_pointers_do_not_steal_values() {
-        let s = spec(&[(1, Target::Text), (2, Target::Jsonb), (0, Target::Text)]);
-        let row = Converter::new(&s).row(json!({"id": "7", "properties": {"email": "a@b.c", "x": "1"}})).unwrap();
-        assert_eq!(row[0], Cell::Text("a@b.c".into()));
-        assert_eq!(row[1], Cell::Json(json!({"email": "a@b.c", "x": "1"})));
-        assert_eq!(row[2], Cell::Text("7".into()));
-    }
-
-    #[test]
-    fn conversion_errors_name_column_object_value_and_record() {
-        let s = spec(&[(0, Target::Text), (3, Target::Int4)]);
-        let e = Converter::new(&s).row(json!({"id": "7", "properties": {"numberofemployees": "lots"}})).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "[hubspot] value \"lots\" of column \"numberofemployees\" (object \"contacts\") does not convert to integer: not an integer"
-        );
-        assert_eq!(
-            e.detail(),
-            Some("foreign table crm.contacts, record id \"7\", JSON pointer /properties/numberofemployees")
-        );
-        assert_eq!(e.sqlstate().code(), "22P02");
     }
 }
