@@ -94,7 +94,7 @@ impl State {
         self.runtime.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// A fresh UUID-shaped correlation id (unique per process).
+    /// A fresh UUID-shaped correlation id (unique since the last reset).
     pub fn correlation_id(&self) -> String {
         let n = self.correlation.fetch_add(1, Ordering::Relaxed);
         let a = splitmix64(n);
@@ -151,9 +151,11 @@ impl State {
         (action, rt.latency_ms)
     }
 
-    /// Clears counters, request log, queued faults and latency (not the data).
+    /// Clears counters, request log, queued faults and latency (not the data), and restarts the
+    /// correlation ids, so a test that resets first sees the same ids on every run.
     pub fn reset(&self) {
         *self.runtime() = Runtime::default();
+        self.correlation.store(0x5eed, Ordering::Relaxed);
     }
 }
 

@@ -933,3 +933,13 @@ mod real_server {
         handle.join().expect("server thread");
     }
 }
+
+#[test]
+fn correlation_ids_restart_after_reset() {
+    let state = State::new(Config::default());
+    let first = state.correlation_id();
+    let second = state.correlation_id();
+    assert_ne!(first, second);
+    state.reset();
+    assert_eq!(state.correlation_id(), first);
+}

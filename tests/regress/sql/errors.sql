@@ -2,6 +2,8 @@
 -- a HINT where the fix is known, and a documented SQLSTATE (docs/errors.md; listed at the end).
 \getenv fake_url FAKE_URL
 
+SELECT * FROM fake.reset;
+
 -- 401: a wrong token. HubSpot's own message, the credentials are not shown.
 CREATE SERVER hs_badtoken FOREIGN DATA WRAPPER tether OPTIONS (connector 'hubspot', base_url :'fake_url');
 CREATE USER MAPPING FOR CURRENT_USER SERVER hs_badtoken OPTIONS (token 'expired-token-123');

@@ -68,6 +68,11 @@ SELECT * FROM fake.reset;
 SELECT id, email, archived FROM crm.contacts WHERE archived ORDER BY id;
 SELECT query FROM fake.requests;
 SELECT count(*) FROM crm.contacts WHERE NOT archived;
+-- An archived record is found by id only together with archived = true (sent on the GET too).
+SELECT id, archived FROM crm.contacts WHERE id = '251';
+SELECT * FROM fake.reset;
+SELECT id, archived FROM crm.contacts WHERE id = '251' AND archived;
+SELECT path, query FROM fake.requests;
 
 -- Columns that are not in the connector map to the HubSpot property of the same name.
 CREATE FOREIGN TABLE crm.companies (

@@ -1,0 +1,85 @@
+-- Tether walkthrough: a HubSpot account (served by the bundled fake provider) read as Postgres tables.
+-- Run by scripts/demo, which sets FAKE_URL.
+\getenv fake_url FAKE_URL
+\pset footer off
+
+-- 1. Install Tether and see which APIs it knows.
+CREATE EXTENSION tether;
+SELECT connector, object, pagination, pushdown FROM tether.connectors();
+
+-- 2. Point a server at HubSpot (base_url is only needed here because the fake provider stands in for
+--    api.hubapi.com) and give it your private app token. The token lives in a user mapping, which other
+--    roles cannot read.
+CREATE SERVER hubspot FOREIGN DATA WRAPPER tether OPTIONS (connector 'hubspot', base_url :'fake_url');
+CREATE USER MAPPING FOR CURRENT_USER SERVER hubspot OPTIONS (token 'demo-private-app-token');
+
+-- 3. One foreign table per API object. Columns the connector does not list (hs_interests here) map
+--    to the HubSpot property of the same name.
+CREATE SCHEMA crm;
+CREATE FOREIGN TABLE crm.contacts (
+    id text,
+    email text,
+    firstname text,
+    lastname text,
+    company text,
+    lifecyclestage text,
+    created_at timestamptz,
+    hs_interests text[] OPTIONS (separator ';')
+) SERVER hubspot OPTIONS (object 'contacts');
+CREATE FOREIGN TABLE crm.companies (
+    id text,
+    name text,
+    domain text,
+    industry text,
+    numberofemployees integer,
+    annualrevenue numeric(14,2),
+    country text
+) SERVER hubspot OPTIONS (object 'companies');
+
+-- 4. Query them like tables. Tether follows HubSpot's pagination (3 pages of 100 here).
+SELECT count(*) AS contacts FROM crm.contacts;
+SELECT id, email, firstname, lastname, hs_interests FROM crm.contacts LIMIT 5;
+
+-- 5. Conditions the API understands are sent to it: an id is one GET, LIMIT asks for a small page.
+EXPLAIN (COSTS OFF) SELECT email FROM crm.contacts WHERE id = '42';
+SELECT id, email, company, created_at FROM crm.contacts WHERE id = '42';
+EXPLAIN (COSTS OFF) SELECT email FROM crm.contacts LIMIT 5;
+
+-- 6. Everything else is plain SQL: aggregates, joins with local tables, window functions.
+SELECT lifecyclestage, count(*) FROM crm.contacts GROUP BY 1 ORDER BY 2 DESC;
+
+CREATE TABLE campaign_list (email text PRIMARY KEY, campaign text);
+INSERT INTO campaign_list VALUES
+    ('contact3@example.com', 'spring launch'),
+    ('contact77@example.com', 'spring launch'),
+    ('contact250@example.com', 'webinar'),
+    ('not-in-hubspot@example.com', 'webinar');
+SELECT l.campaign, l.email, c.id AS hubspot_id, c.firstname, c.company
+FROM campaign_list l LEFT JOIN crm.contacts c USING (email)
+ORDER BY l.campaign, l.email;
+
+SELECT country, count(*) AS companies, sum(numberofemployees) AS employees,
+       round(avg(annualrevenue)) AS avg_revenue
+FROM crm.companies GROUP BY country ORDER BY companies DESC, country LIMIT 5;
+
+-- 7. Provider errors are native Postgres errors, with HubSpot's own message, that PL/pgSQL can catch
+--    by SQLSTATE.
+CREATE SERVER hubspot_expired FOREIGN DATA WRAPPER tether OPTIONS (connector 'hubspot', base_url :'fake_url');
+CREATE USER MAPPING FOR CURRENT_USER SERVER hubspot_expired OPTIONS (token 'an-expired-token');
+CREATE FOREIGN TABLE crm.contacts_expired (id text) SERVER hubspot_expired OPTIONS (object 'contacts');
+DO $$
+BEGIN
+    PERFORM count(*) FROM crm.contacts_expired;
+EXCEPTION WHEN invalid_authorization_specification THEN
+    RAISE NOTICE 'caught SQLSTATE %: %', SQLSTATE, SQLERRM;
+END
+$$;
+
+-- 8. A generic REST API needs no connector file: the table options describe it.
+CREATE SERVER shop FOREIGN DATA WRAPPER tether OPTIONS (connector 'rest', base_url :'fake_url');
+CREATE FOREIGN TABLE items (id int, name text, price numeric, active boolean,
+                            color text OPTIONS (json_pointer '/attributes/color'))
+    SERVER shop OPTIONS (path '/rest/page/items', records '/data', pagination 'page', page_size '10',
+                         total_pages_pointer '/meta/pagination/total_pages');
+SELECT count(*) AS items, round(avg(price), 2) AS avg_price FROM items;
+SELECT * FROM items WHERE color = 'red' ORDER BY price DESC LIMIT 3;
