@@ -659,7 +659,11 @@ fn map_column(
         format!(
             "column \"{name}\" of foreign table {table} does not match a column of object \"{object_name}\" of connector \"{}\"; its columns are: {}",
             connector.name,
-            object.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+            if object.columns.is_empty() {
+                "none (map columns with the column option json_pointer)".to_string()
+            } else {
+                object.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+            }
         ),
         Some("rename the column, or set its option column_name or json_pointer".into()),
     ))
@@ -955,6 +959,51 @@ mod tests {
             .to_string();
         assert!(e.contains("column \"shoe_size\" of foreign table crm.contacts"), "{e}");
         assert!(e.contains("its columns are: id, email"), "{e}");
+    }
+
+    #[test]
+    fn server_options_fill_connector_placeholders() {
+        let store = Connector::from_json(
+            r#"{"name": "store", "base_url": "https://api.example.com/stores/{store_hash}/v3",
+                "server_options": {"store_hash": {"required": true, "description": "the store's hash"},
+                                   "region": {"default": "eu"}},
+                "objects": {"customers": {"list": {"path": "/{region}/customers"}, "get": {"path": "/customers/{id}"}}}}"#,
+        )
+        .unwrap();
+        let e = resolve_table(
+            &resolve_server(&o(&[("connector", "store"), ("store_hash", "x")]), |_: &str| Ok(Arc::new(store.clone())))
+                .unwrap(),
+            &o(&[("object", "customers")]),
+            &cols(&["id"]),
+            "t",
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().ends_with("its columns are: none (map columns with the column option json_pointer)"),
+            "{e}"
+        );
+        let mut store = store;
+        store.objects.get_mut("customers").unwrap().columns = vec![crate::connector::model::ColumnDef {
+            name: "id".into(),
+            type_name: "integer".into(),
+            pointer: "/id".into(),
+            field: None,
+            separator: None,
+            description: String::new(),
+        }];
+        let store = Arc::new(store);
+        let find = |_: &str| Ok(store.clone());
+        let e = resolve_server(&o(&[("connector", "store")]), find).unwrap_err();
+        assert!(e.to_string().contains("needs the server option store_hash: the store's hash"), "{e}");
+        let s = resolve_server(&o(&[("connector", "store"), ("store_hash", "abc/1")]), find).unwrap();
+        assert_eq!(s.base_url, "https://api.example.com/stores/abc%2F1/v3");
+        let t = resolve_table(&s, &o(&[("object", "customers")]), &cols(&["id"]), "t").unwrap();
+        assert_eq!(t.list_url(&[], &[], None).unwrap(), "https://api.example.com/stores/abc%2F1/v3/eu/customers");
+        let s = resolve_server(&o(&[("connector", "store"), ("store_hash", "x"), ("region", "us")]), find).unwrap();
+        let t = resolve_table(&s, &o(&[("object", "customers")]), &cols(&["id"]), "t").unwrap();
+        assert!(t.list_url(&[], &[], None).unwrap().ends_with("/us/customers"));
+        let e = resolve_server(&o(&[("connector", "store"), ("store_hash", "x"), ("colour", "x")]), find).unwrap_err();
+        assert!(e.to_string().contains("accepted options: connector, base_url, auth, api_key_header, api_key_param, connect_timeout, read_timeout, region, store_hash"), "{e}");
     }
 
     #[test]

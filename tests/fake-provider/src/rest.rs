@@ -108,13 +108,11 @@ fn plain_one(state: &State, id: &str) -> FakeResponse {
 const PAGE_PARAMS: &[&str] = &["page", "per_page"];
 
 fn link_style(state: &State, req: &FakeRequest) -> FakeResponse {
-    let (page, per_page) = match (page_number(req), page_size(req, "per_page", 10)) {
-        (Ok(p), Ok(m)) => (p, m),
-        (Err(e), _) | (_, Err(e)) => return e,
+    let (page, per_page, total, data) = match numbered_page(state, req) {
+        Ok(v) => v,
+        Err(e) => return e,
     };
-    let items = filtered_items(state, req);
-    let total = items.len() as u64;
-    let body = Value::Array(page_slice(&items, page, per_page).to_vec());
+    let body = Value::Array(data);
     let extra = extra_query(&req.query, PAGE_PARAMS);
     let url = |p: u64| format!("http://{}/rest/link/items?page={p}&per_page={per_page}{extra}", req.host());
     let mut links = Vec::new();
@@ -132,14 +130,21 @@ fn link_style(state: &State, req: &FakeRequest) -> FakeResponse {
     }
 }
 
-fn next_style(state: &State, req: &FakeRequest) -> FakeResponse {
-    let (page, per_page) = match (page_number(req), page_size(req, "per_page", 10)) {
-        (Ok(p), Ok(m)) => (p, m),
-        (Err(e), _) | (_, Err(e)) => return e,
-    };
+/// The page and page size asked for (`page`, `per_page`), the filtered total and that page's items.
+fn numbered_page(state: &State, req: &FakeRequest) -> Result<(u64, u64, u64, Vec<Value>), FakeResponse> {
+    let page = page_number(req)?;
+    let per_page = page_size(req, "per_page", 10)?;
     let items = filtered_items(state, req);
-    let total = items.len() as u64;
     let data = page_slice(&items, page, per_page).to_vec();
+    Ok((page, per_page, items.len() as u64, data))
+}
+
+fn next_style(state: &State, req: &FakeRequest) -> FakeResponse {
+    let (page, per_page, total, data) = match numbered_page(state, req) {
+        Ok(v) => v,
+        Err(e) => return e,
+    };
+
     let next = if page.saturating_mul(per_page) < total {
         Value::String(format!(
             "/rest/next/items?page={}&per_page={per_page}{}",
@@ -173,13 +178,10 @@ fn offset_style(state: &State, req: &FakeRequest) -> FakeResponse {
 }
 
 fn page_style(state: &State, req: &FakeRequest) -> FakeResponse {
-    let (page, per_page) = match (page_number(req), page_size(req, "per_page", 10)) {
-        (Ok(p), Ok(m)) => (p, m),
-        (Err(e), _) | (_, Err(e)) => return e,
+    let (page, per_page, total, data) = match numbered_page(state, req) {
+        Ok(v) => v,
+        Err(e) => return e,
     };
-    let items = filtered_items(state, req);
-    let total = items.len() as u64;
-    let data = page_slice(&items, page, per_page).to_vec();
     json_page(total, data, page, per_page)
 }
 
