@@ -30,6 +30,9 @@ pub enum SqlState {
     UnableToConnect,
     /// 08006: the provider failed during the request (5xx, reset, read timeout).
     ConnectionFailure,
+    /// 08007: a write failed in a way that leaves its outcome unknown (not retried without an
+    /// idempotency key).
+    OutcomeUnknown,
     /// HV000: the provider answered with something Tether cannot use (malformed JSON, a repeated cursor).
     BadResponse,
     /// 22P02: a provider value does not convert to the column's type.
@@ -56,6 +59,7 @@ impl SqlState {
             SqlState::RateLimited => "53400",
             SqlState::UnableToConnect => "08001",
             SqlState::ConnectionFailure => "08006",
+            SqlState::OutcomeUnknown => "08007",
             SqlState::BadResponse => "HV000",
             SqlState::InvalidText => "22P02",
             SqlState::OutOfRange => "22003",
@@ -78,6 +82,7 @@ impl SqlState {
             SqlState::RateLimited => ERRCODE_CONFIGURATION_LIMIT_EXCEEDED,
             SqlState::UnableToConnect => ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
             SqlState::ConnectionFailure => ERRCODE_CONNECTION_FAILURE,
+            SqlState::OutcomeUnknown => ERRCODE_TRANSACTION_RESOLUTION_UNKNOWN,
             SqlState::BadResponse => ERRCODE_FDW_ERROR,
             SqlState::InvalidText => ERRCODE_INVALID_TEXT_REPRESENTATION,
             SqlState::OutOfRange => ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
@@ -118,6 +123,9 @@ pub enum TetherError {
     /// A 2xx answer Tether cannot use.
     #[error("[{connector}] {message}")]
     BadResponse { connector: String, message: String, detail: String },
+    /// A write whose outcome is unknown (the provider may or may not have carried it out).
+    #[error("[{connector}] {message}")]
+    OutcomeUnknown { connector: String, message: String, detail: String, hint: String },
     /// A provider value that does not fit its column.
     #[error("[{connector}] {message}")]
     Conversion { connector: String, message: String, detail: String, hint: String, out_of_range: bool },
@@ -151,6 +159,7 @@ impl TetherError {
             TetherError::Transport { connect: true, .. } => SqlState::UnableToConnect,
             TetherError::Transport { connect: false, .. } => SqlState::ConnectionFailure,
             TetherError::BadResponse { .. } => SqlState::BadResponse,
+            TetherError::OutcomeUnknown { .. } => SqlState::OutcomeUnknown,
             TetherError::Conversion { out_of_range: true, .. } => SqlState::OutOfRange,
             TetherError::Conversion { .. } => SqlState::InvalidText,
             TetherError::Unsupported { .. } => SqlState::FeatureNotSupported,
@@ -163,6 +172,7 @@ impl TetherError {
             TetherError::Provider { detail, .. }
             | TetherError::Transport { detail, .. }
             | TetherError::BadResponse { detail, .. }
+            | TetherError::OutcomeUnknown { detail, .. }
             | TetherError::Conversion { detail, .. } => Some(detail.as_str()).filter(|d| !d.is_empty()),
             _ => None,
         }
@@ -173,7 +183,7 @@ impl TetherError {
             TetherError::Option { hint, .. }
             | TetherError::Provider { hint, .. }
             | TetherError::Unsupported { hint, .. } => hint.as_deref(),
-            TetherError::Conversion { hint, .. } => Some(hint.as_str()),
+            TetherError::Conversion { hint, .. } | TetherError::OutcomeUnknown { hint, .. } => Some(hint.as_str()),
             TetherError::Connector { .. } => Some("see docs/connectors.md for the connector format"),
             TetherError::Transport { connect: true, .. } => {
                 Some("check the server's base_url and that the provider is reachable from the database host")
@@ -185,6 +195,26 @@ impl TetherError {
                 Some("this is a bug in tether; please report it with the statement that failed")
             }
             TetherError::BadResponse { .. } => None,
+        }
+    }
+
+    /// Append a sentence to the DETAIL (kept as the only detail when there was none).
+    pub fn with_detail_note(self, note: &str) -> TetherError {
+        let join = |d: String| if d.is_empty() { note.to_string() } else { format!("{d}. {note}") };
+        match self {
+            TetherError::Provider { connector, status, message, detail, hint } => {
+                TetherError::Provider { connector, status, message, detail: join(detail), hint }
+            }
+            TetherError::Transport { connector, message, detail, connect } => {
+                TetherError::Transport { connector, message, detail: join(detail), connect }
+            }
+            TetherError::BadResponse { connector, message, detail } => {
+                TetherError::BadResponse { connector, message, detail: join(detail) }
+            }
+            TetherError::OutcomeUnknown { connector, message, detail, hint } => {
+                TetherError::OutcomeUnknown { connector, message, detail: join(detail), hint }
+            }
+            other => other,
         }
     }
 

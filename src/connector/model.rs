@@ -33,6 +33,11 @@ pub struct Connector {
     /// Headers sent with every request (e.g. an API version header).
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
+    /// A header the API accepts to make a POST idempotent (Stripe `Idempotency-Key`). With it, Tether
+    /// sends a fresh key with each create and the same key on every retry; without it, a create that
+    /// fails ambiguously is not retried.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_header: Option<String>,
     #[serde(default)]
     pub objects: BTreeMap<String, ObjectDef>,
     /// Shape of a table defined by the table option `path` instead of `object` (the generic REST connector).
@@ -146,6 +151,71 @@ pub struct ObjectDef {
     pub other_columns: Option<ColumnTemplate>,
     #[serde(default)]
     pub filters: Vec<FilterDef>,
+    /// Create one record (INSERT).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create: Option<WriteDef>,
+    /// Change one record (UPDATE); `{id}` in the path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update: Option<WriteDef>,
+    /// Delete (or archive) one record (DELETE); `{id}` in the path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete: Option<WriteDef>,
+    /// Create many records in one request (INSERT of several rows without RETURNING).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_create: Option<BatchDef>,
+}
+
+/// One write request. The body is built from the written columns: each value is set at the column's
+/// pointer (HubSpot `/properties/email` gives `{"properties": {"email": ...}}`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WriteDef {
+    pub method: String,
+    pub path: String,
+    /// JSON pointer to the written record in the response (`""`: the body), read for RETURNING.
+    #[serde(default)]
+    pub record: String,
+    /// Send every writable column, not only the changed ones (PUT semantics).
+    #[serde(default)]
+    pub full_row: bool,
+}
+
+/// A batch create endpoint.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchDef {
+    #[serde(default = "BatchDef::default_method")]
+    pub method: String,
+    pub path: String,
+    /// JSON pointer where the array of records goes in the request body (`""`: the body is the array).
+    #[serde(default)]
+    pub inputs: String,
+    /// Most records per request.
+    pub max: u64,
+    /// JSON pointer to the created records in the response.
+    #[serde(default)]
+    pub records: String,
+    /// JSON pointer to the per-record errors of a partial failure (HubSpot 207).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errors: Option<String>,
+    /// Tag each input with its row, so errors name the rows they concern (HubSpot `objectWriteTraceId`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<TraceDef>,
+}
+
+impl BatchDef {
+    fn default_method() -> String {
+        "POST".to_string()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TraceDef {
+    /// JSON pointer in each input where the tag goes.
+    pub field: String,
+    /// JSON pointer in each error entry where the tag comes back.
+    pub error: String,
 }
 
 impl ObjectDef {
@@ -280,6 +350,9 @@ pub struct ColumnDef {
     /// For text[] columns whose provider value is one delimited string (HubSpot multi-select `a;b`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub separator: Option<String>,
+    /// The provider sets it (ids, timestamps): INSERT and UPDATE cannot write it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub read_only: bool,
     #[serde(default)]
     pub description: String,
 }
@@ -528,6 +601,55 @@ impl ObjectDef {
                 return bad(format!("{here}/separator"), "an \"in\" filter needs a separator".into());
             }
         }
+        let methods = ["POST", "PUT", "PATCH", "DELETE"];
+        for (name, def, needs_id) in
+            [("create", &self.create, false), ("update", &self.update, true), ("delete", &self.delete, true)]
+        {
+            let Some(def) = def else { continue };
+            let here = format!("{at}/{name}");
+            if !methods.contains(&def.method.as_str()) {
+                return bad(
+                    format!("{here}/method"),
+                    format!("unknown method \"{}\"; accepted: {}", def.method, methods.join(", ")),
+                );
+            }
+            if !def.path.starts_with('/') && !def.path.starts_with("{path}") {
+                return bad(format!("{here}/path"), format!("\"{}\" must start with /", def.path));
+            }
+            if needs_id && !def.path.contains("{id}") {
+                return bad(format!("{here}/path"), format!("\"{}\" must contain {{id}}", def.path));
+            }
+            known_placeholders(&format!("{here}/path"), &def.path, &["path", "id"])?;
+            check_pointer(&format!("{here}/record"), &def.record)?;
+        }
+        if let Some(b) = &self.batch_create {
+            let here = format!("{at}/batch_create");
+            if !methods.contains(&b.method.as_str()) {
+                return bad(format!("{here}/method"), format!("unknown method \"{}\"", b.method));
+            }
+            if !b.path.starts_with('/') && !b.path.starts_with("{path}") {
+                return bad(format!("{here}/path"), format!("\"{}\" must start with /", b.path));
+            }
+            known_placeholders(&format!("{here}/path"), &b.path, &["path"])?;
+            if b.max == 0 {
+                return bad(format!("{here}/max"), "must be at least 1".into());
+            }
+            check_pointer(&format!("{here}/inputs"), &b.inputs)?;
+            check_pointer(&format!("{here}/records"), &b.records)?;
+            if let Some(e) = &b.errors {
+                check_pointer(&format!("{here}/errors"), e)?;
+            }
+            if let Some(t) = &b.trace {
+                check_pointer(&format!("{here}/trace/field"), &t.field)?;
+                check_pointer(&format!("{here}/trace/error"), &t.error)?;
+                if t.field.is_empty() {
+                    return bad(format!("{here}/trace/field"), "must point inside each input".into());
+                }
+            }
+            if self.create.is_none() {
+                return bad(here, "an object with batch_create also needs create (used with RETURNING)".into());
+            }
+        }
         Ok(())
     }
 }
@@ -651,6 +773,30 @@ mod tests {
         let (path, message) = err_path("{not json");
         assert_eq!(path, "/");
         assert!(!message.is_empty());
+    }
+
+    #[test]
+    fn write_endpoints_are_checked() {
+        let (path, message) = err_path(&minimal(r#"}, "update": {"method": "PATCH", "path": "/items""#));
+        assert_eq!(path, "/objects/items/update/path");
+        assert!(message.contains("{id}"), "{message}");
+        let (path, message) = err_path(&minimal(r#"}, "create": {"method": "SEND", "path": "/items""#));
+        assert_eq!(path, "/objects/items/create/method");
+        assert!(message.contains("POST, PUT, PATCH, DELETE"), "{message}");
+        let (path, _) = err_path(&minimal(r#"}, "batch_create": {"path": "/items/batch", "max": 10"#));
+        assert_eq!(path, "/objects/items/batch_create");
+        let (path, _) = err_path(&minimal(
+            r#"}, "create": {"method": "POST", "path": "/items"}, "batch_create": {"path": "/b", "max": 0"#,
+        ));
+        assert_eq!(path, "/objects/items/batch_create/max");
+        let ok = minimal(
+            r#"}, "create": {"method": "POST", "path": "/items"}, "update": {"method": "PUT", "path": "/items/{id}", "full_row": true},
+               "delete": {"method": "DELETE", "path": "/items/{id}"},
+               "batch_create": {"path": "/items/batch", "inputs": "/inputs", "max": 100, "records": "/results",
+                                "errors": "/errors", "trace": {"field": "/trace", "error": "/context/trace/0"}"#,
+        );
+        let c = Connector::from_json(&ok).unwrap();
+        assert!(c.objects["items"].update.as_ref().unwrap().full_row);
     }
 
     #[test]

@@ -117,6 +117,41 @@ pub fn conversion_error(
     }
 }
 
+/// Why a column cannot be written, or None when it can: read-only columns and pointers that do not name
+/// one place in a JSON object (the whole record, or a position in an array).
+pub fn unwritable_reason(column: &crate::connector::resolve::ColumnMap) -> Option<String> {
+    if column.read_only {
+        return Some("the provider sets it (read-only)".to_string());
+    }
+    if column.pointer.is_root() {
+        return Some("it maps to the whole record".to_string());
+    }
+    if column.pointer.tokens().iter().any(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit())) {
+        return Some(format!("it maps to {}, a position inside an array", column.pointer));
+    }
+    None
+}
+
+/// A record body: each value set at its pointer, creating the objects on the way
+/// (`/properties/email` = "a" gives `{"properties": {"email": "a"}}`).
+pub fn build_record<'a>(values: impl IntoIterator<Item = (&'a Pointer, Value)>) -> Result<Value, String> {
+    let mut doc = Value::Object(Default::default());
+    for (pointer, value) in values {
+        let tokens = pointer.tokens();
+        let Some((last, parents)) = tokens.split_last() else {
+            return Err("a value cannot replace the whole record".to_string());
+        };
+        let mut node = &mut doc;
+        for t in parents {
+            let map = node.as_object_mut().ok_or_else(|| format!("{pointer} crosses a value that is not an object"))?;
+            node = map.entry(t.clone()).or_insert_with(|| Value::Object(Default::default()));
+        }
+        let map = node.as_object_mut().ok_or_else(|| format!("{pointer} crosses a value that is not an object"))?;
+        map.insert(last.clone(), value);
+    }
+    Ok(doc)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,6 +210,33 @@ mod tests {
         assert_eq!(c.pointers().len(), 2, "the id is read too");
         let e = c.row_from_record(&json!({"id": "12", "properties": {"numberofemployees": "x"}})).unwrap_err();
         assert!(e.detail().unwrap().contains("record id \"12\""), "{:?}", e.detail());
+    }
+
+    #[test]
+    fn records_are_built_at_pointers() {
+        let p = |s: &str| Pointer::parse(s).unwrap();
+        let (a, b, c) = (p("/properties/email"), p("/properties/firstname"), p("/name"));
+        let doc = build_record([(&a, json!("x@y.z")), (&b, Value::Null), (&c, json!(1))]).unwrap();
+        assert_eq!(doc, json!({"properties": {"email": "x@y.z", "firstname": null}, "name": 1}));
+        let (d, e) = (p("/a"), p("/a/b"));
+        assert!(build_record([(&d, json!(1)), (&e, json!(2))]).unwrap_err().contains("/a/b crosses"));
+        assert!(build_record([(&p(""), json!(1))]).is_err());
+    }
+
+    #[test]
+    fn unwritable_columns_say_why() {
+        use crate::connector::resolve::ColumnMap;
+        let col = |ptr: &str, ro: bool| ColumnMap {
+            name: "c".into(),
+            pointer: Pointer::parse(ptr).unwrap(),
+            field: None,
+            separator: None,
+            read_only: ro,
+        };
+        assert!(unwritable_reason(&col("/email", false)).is_none());
+        assert!(unwritable_reason(&col("/email", true)).unwrap().contains("read-only"));
+        assert!(unwritable_reason(&col("", false)).unwrap().contains("whole record"));
+        assert!(unwritable_reason(&col("/tags/0", false)).unwrap().contains("inside an array"));
     }
 
     #[test]

@@ -6,14 +6,25 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde_json::Value;
+
 use crate::connector::model::{
     AuthScheme, ColumnDef, Connector, FilterDef, FilterOp, ObjectDef, PageSizeDef, PaginationDef,
 };
 use crate::connector::pointer::Pointer;
+use crate::connector::record;
 use crate::connector::template::{self, Encode};
 use crate::error::TetherError;
 
 pub type Options = BTreeMap<String, String>;
+
+/// A write request ready to send (credentials are added by the HTTP engine).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WriteRequest {
+    pub method: String,
+    pub url: String,
+    pub body: Option<Value>,
+}
 
 /// Server options every connector accepts, with what they do (shown in errors and docs).
 pub const SERVER_OPTIONS: &[(&str, &str)] = &[
@@ -24,6 +35,16 @@ pub const SERVER_OPTIONS: &[(&str, &str)] = &[
     ("api_key_param", "query parameter carrying api_key for auth 'api_key_query' (default api_key)"),
     ("connect_timeout", "time to establish a connection, e.g. '5s' or '500ms' (default: tether.connect_timeout)"),
     ("read_timeout", "longest wait for data from the provider, e.g. '30s' (default: tether.read_timeout)"),
+    (
+        "max_retries",
+        "retries of a failed request (429, 5xx, connection errors), e.g. '3' (default: tether.max_retries)",
+    ),
+    (
+        "max_retry_wait",
+        "longest wait before a retry, honouring Retry-After, e.g. '30s' (default: tether.max_retry_wait)",
+    ),
+    ("batch_size", "rows per batch create request, up to the connector's maximum (default: that maximum)"),
+    ("idempotency_header", "header that makes a POST idempotent, e.g. 'Idempotency-Key' (creates are then retried)"),
 ];
 
 pub const USER_MAPPING_OPTIONS: &[(&str, &str)] = &[
@@ -52,12 +73,19 @@ pub const TABLE_OPTIONS: &[(&str, &str)] = &[
     ("get_path", "path of one record with {id}, e.g. '/customers/{id}' ('' disables id lookups)"),
     ("filters", "comma-separated columns the API can filter by equality as ?column=value"),
     ("query", "extra query string sent with every list request, e.g. 'status=active&sort=id'"),
+    ("update_method", "PATCH (send the changed columns, default) or PUT (send every writable column)"),
+    ("batch_size", "rows per batch create request, up to the connector's maximum"),
+    ("read_only", "'true' refuses INSERT, UPDATE and DELETE on the table"),
 ];
 
 pub const COLUMN_OPTIONS: &[(&str, &str)] = &[
     ("column_name", "name of the connector column (or provider property) this column reads"),
     ("json_pointer", "JSON pointer into the record, e.g. '/address/city'"),
     ("separator", "for text[] columns: split a delimited string value, e.g. ';'"),
+    (
+        "read_only",
+        "'true': the provider sets this column, INSERT and UPDATE cannot write it ('false' makes the id writable)",
+    ),
 ];
 
 /// Refuse option names not in `accepted`, listing them (and the closest one).
@@ -150,6 +178,10 @@ pub struct ServerDef {
     pub api_key_param: String,
     pub connect_timeout: Option<Duration>,
     pub read_timeout: Option<Duration>,
+    pub max_retries: Option<u32>,
+    pub max_retry_wait: Option<Duration>,
+    pub batch_size: Option<u64>,
+    pub idempotency_header: Option<String>,
     pub options: Options,
 }
 
@@ -222,6 +254,28 @@ pub fn resolve_server(
     }
     let connect_timeout = opts.get("connect_timeout").map(|v| parse_duration(v, "connect_timeout")).transpose()?;
     let read_timeout = opts.get("read_timeout").map(|v| parse_duration(v, "read_timeout")).transpose()?;
+    let max_retries = opts
+        .get("max_retries")
+        .map(|v| match v.trim().parse::<u32>() {
+            Ok(n) if n <= 20 => Ok(n),
+            _ => Err(TetherError::option(
+                format!("invalid value for option max_retries: \"{v}\"; expected an integer from 0 to 20"),
+                None,
+            )),
+        })
+        .transpose()?;
+    let max_retry_wait = opts.get("max_retry_wait").map(|v| parse_duration(v, "max_retry_wait")).transpose()?;
+    let batch_size = opts.get("batch_size").map(|v| parse_positive(v, "batch_size")).transpose()?;
+    let idempotency_header = match opts.get("idempotency_header") {
+        Some(h) if h.is_empty() || !h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') => {
+            return Err(TetherError::option(
+                format!("invalid value for option idempotency_header: \"{h}\"; expected a header name such as 'Idempotency-Key'"),
+                None,
+            ))
+        }
+        Some(h) => Some(h.clone()),
+        None => connector.idempotency_header.clone(),
+    };
     Ok(ServerDef {
         api_key_header: opts
             .get("api_key_header")
@@ -238,6 +292,10 @@ pub fn resolve_server(
         auth,
         connect_timeout,
         read_timeout,
+        max_retries,
+        max_retry_wait,
+        batch_size,
+        idempotency_header,
         options: opts.clone(),
     })
 }
@@ -301,7 +359,32 @@ pub fn validate_table_options(opts: &Options) -> Result<(), TetherError> {
     if let Some(q) = opts.get("query") {
         parse_query(q)?;
     }
+    if let Some(m) = opts.get("update_method") {
+        if !matches!(m.to_ascii_uppercase().as_str(), "PATCH" | "PUT") {
+            return Err(TetherError::option(
+                format!("invalid value for option update_method: \"{m}\"; accepted: PATCH, PUT"),
+                None,
+            ));
+        }
+    }
+    if let Some(v) = opts.get("batch_size") {
+        parse_positive(v, "batch_size")?;
+    }
+    if let Some(v) = opts.get("read_only") {
+        parse_bool(v, "read_only")?;
+    }
     Ok(())
+}
+
+fn parse_bool(value: &str, option: &str) -> Result<bool, TetherError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "on" | "yes" => Ok(true),
+        "false" | "off" | "no" => Ok(false),
+        _ => Err(TetherError::option(
+            format!("invalid value for option {option}: \"{value}\"; expected true or false"),
+            None,
+        )),
+    }
 }
 
 pub fn validate_column_options(opts: &Options) -> Result<(), TetherError> {
@@ -316,6 +399,9 @@ pub fn validate_column_options(opts: &Options) -> Result<(), TetherError> {
         if s.is_empty() {
             return Err(TetherError::option("invalid value for option separator: it must not be empty", None));
         }
+    }
+    if let Some(v) = opts.get("read_only") {
+        parse_bool(v, "read_only")?;
     }
     Ok(())
 }
@@ -344,6 +430,8 @@ pub struct ColumnMap {
     /// Name to request through the list's fields parameter (HubSpot `properties`).
     pub field: Option<String>,
     pub separator: Option<String>,
+    /// The provider sets it: INSERT and UPDATE cannot write it.
+    pub read_only: bool,
 }
 
 /// A foreign table resolved against its server's connector: everything a scan needs but credentials.
@@ -358,6 +446,8 @@ pub struct TableDef {
     /// One per foreign-table column, in the order given.
     pub columns: Vec<ColumnMap>,
     pub page_size_override: Option<u64>,
+    /// Rows per batch create request (table option, else server option), before the connector's cap.
+    pub batch_size_override: Option<u64>,
     /// Values for `{placeholders}` in paths (server options and `path`).
     placeholders: Options,
 }
@@ -430,16 +520,36 @@ pub fn resolve_table(
         validate_column_options(copts).map_err(|e| e.context(&format!("column {name} of foreign table {table}")))?;
         mapped.push(map_column(&object, connector, &object_name, name, copts, table)?);
     }
-    Ok(TableDef {
+    if opts.get("read_only").map(|v| parse_bool(v, "read_only")).transpose()?.unwrap_or(false) {
+        object.create = None;
+        object.update = None;
+        object.delete = None;
+        object.batch_create = None;
+    }
+    let mut table_def = TableDef {
         connector_name: connector.name.clone(),
         object_name,
         extra_query: opts.get("query").map(|q| parse_query(q)).transpose()?.unwrap_or_default(),
         page_size_override: opts.get("page_size").map(|v| parse_positive(v, "page_size")).transpose()?,
+        batch_size_override: match opts.get("batch_size") {
+            Some(v) => Some(parse_positive(v, "batch_size")?),
+            None => server.batch_size,
+        },
         object,
         base_url: server.base_url.clone(),
         columns: mapped,
         placeholders,
-    })
+    };
+    // The id is the provider's unless a column option says otherwise; the option wins either way.
+    let id_index = table_def.id_index();
+    for (i, (_, copts)) in columns.iter().enumerate() {
+        match copts.get("read_only") {
+            Some(v) => table_def.columns[i].read_only = parse_bool(v, "read_only")?,
+            None if Some(i) == id_index => table_def.columns[i].read_only = true,
+            None => {}
+        }
+    }
+    Ok(table_def)
 }
 
 /// Table options that tune the connector's object (any connector, not only `rest`).
@@ -601,6 +711,13 @@ fn apply_overrides(object: &mut ObjectDef, opts: &Options) -> Result<(), TetherE
         let param = if style == "page" { "per_page" } else { "limit" };
         object.list.page_size = Some(PageSizeDef { param: param.into(), default: 100, max: None });
     }
+    if let Some(m) = opts.get("update_method") {
+        let m = m.to_ascii_uppercase();
+        if let Some(update) = &mut object.update {
+            update.full_row = m == "PUT";
+            update.method = m;
+        }
+    }
     if let Some(f) = opts.get("filters") {
         for column in f.split(',').map(str::trim).filter(|c| !c.is_empty()) {
             object.filters.push(FilterDef {
@@ -635,15 +752,16 @@ fn map_column(
             }
             t.field.as_ref().map(|f| f.replace("{name}", inner))
         });
-        return Ok(ColumnMap { name: name.to_string(), pointer, field, separator: separator_opt });
+        return Ok(ColumnMap { name: name.to_string(), pointer, field, separator: separator_opt, read_only: false });
     }
     let source = copts.get("column_name").map(String::as_str).unwrap_or(name);
-    if let Some(ColumnDef { pointer, field, separator, .. }) = object.column(source) {
+    if let Some(ColumnDef { pointer, field, separator, read_only, .. }) = object.column(source) {
         return Ok(ColumnMap {
             name: name.to_string(),
             pointer: parse_pointer(pointer, "pointer")?,
             field: field.clone(),
             separator: separator_opt.or_else(|| separator.clone()),
+            read_only: *read_only,
         });
     }
     if let Some(t) = &object.other_columns {
@@ -653,6 +771,7 @@ fn map_column(
             pointer: parse_pointer(&pointer_text, "pointer")?,
             field: t.field.as_ref().map(|f| f.replace("{name}", source)),
             separator: separator_opt,
+            read_only: false,
         });
     }
     Err(TetherError::option(
@@ -748,6 +867,78 @@ impl TableDef {
         pairs.extend(self.fields_pair(fields));
         template::append_query(&mut url, &pairs);
         Ok(Some(url))
+    }
+
+    /// Rows per batch create request: the table or server option capped by the connector's maximum;
+    /// None when the object has no batch endpoint.
+    pub fn batch_size(&self) -> Option<u64> {
+        let batch = self.object.batch_create.as_ref()?;
+        Some(self.batch_size_override.unwrap_or(batch.max).clamp(1, batch.max))
+    }
+
+    fn write_url(&self, path: &str, id: Option<&str>) -> Result<String, TetherError> {
+        Ok(format!("{}{}", self.base_url, self.render_path(path, id)?))
+    }
+
+    /// The body of one record: `values` are (column index, JSON value).
+    pub fn record_body(&self, values: &[(usize, Value)]) -> Result<Value, TetherError> {
+        record::build_record(values.iter().map(|(i, v)| (&self.columns[*i].pointer, v.clone())))
+            .map_err(|m| TetherError::option(format!("cannot build the request body: {m}"), None))
+    }
+
+    /// The create request for one record, or None when the object cannot be created.
+    pub fn create_request(&self, values: &[(usize, Value)]) -> Result<Option<WriteRequest>, TetherError> {
+        let Some(def) = &self.object.create else { return Ok(None) };
+        let url = self.write_url(&def.path, None)?;
+        Ok(Some(WriteRequest { method: def.method.clone(), url, body: Some(self.record_body(values)?) }))
+    }
+
+    pub fn update_request(&self, id: &str, values: &[(usize, Value)]) -> Result<Option<WriteRequest>, TetherError> {
+        let Some(def) = &self.object.update else { return Ok(None) };
+        let url = self.write_url(&def.path, Some(id))?;
+        Ok(Some(WriteRequest { method: def.method.clone(), url, body: Some(self.record_body(values)?) }))
+    }
+
+    pub fn delete_request(&self, id: &str) -> Result<Option<WriteRequest>, TetherError> {
+        let Some(def) = &self.object.delete else { return Ok(None) };
+        let url = self.write_url(&def.path, Some(id))?;
+        Ok(Some(WriteRequest { method: def.method.clone(), url, body: None }))
+    }
+
+    /// One batch create request for `rows`; with a trace definition each input is tagged with its
+    /// `traces` entry.
+    pub fn batch_create_request(
+        &self,
+        rows: &[Vec<(usize, Value)>],
+        traces: &[String],
+    ) -> Result<Option<WriteRequest>, TetherError> {
+        let Some(def) = &self.object.batch_create else { return Ok(None) };
+        let trace_at = match &def.trace {
+            Some(t) => Some(Pointer::parse(&t.field).map_err(|m| TetherError::Internal(m.to_string()))?),
+            None => None,
+        };
+        let mut inputs = Vec::with_capacity(rows.len());
+        for (n, row) in rows.iter().enumerate() {
+            let mut pairs: Vec<(&Pointer, Value)> =
+                row.iter().map(|(i, v)| (&self.columns[*i].pointer, v.clone())).collect();
+            if let (Some(at), Some(tag)) = (&trace_at, traces.get(n)) {
+                pairs.push((at, Value::String(tag.clone())));
+            }
+            inputs.push(
+                record::build_record(pairs)
+                    .map_err(|m| TetherError::option(format!("cannot build the request body: {m}"), None))?,
+            );
+        }
+        let inputs_at =
+            Pointer::parse(&def.inputs).map_err(|m| TetherError::Internal(format!("batch inputs pointer: {m}")))?;
+        let body = if inputs_at.is_root() {
+            Value::Array(inputs)
+        } else {
+            record::build_record([(&inputs_at, Value::Array(inputs))])
+                .map_err(|m| TetherError::Internal(format!("batch body: {m}")))?
+        };
+        let url = self.write_url(&def.path, None)?;
+        Ok(Some(WriteRequest { method: def.method.clone(), url, body: Some(body) }))
     }
 
     /// Index (into `columns`) of the id column, if the foreign table has it.
@@ -989,6 +1180,7 @@ mod tests {
             pointer: "/id".into(),
             field: None,
             separator: None,
+            read_only: false,
             description: String::new(),
         }];
         let store = Arc::new(store);
@@ -1003,7 +1195,72 @@ mod tests {
         let t = resolve_table(&s, &o(&[("object", "customers")]), &cols(&["id"]), "t").unwrap();
         assert!(t.list_url(&[], &[], None).unwrap().ends_with("/us/customers"));
         let e = resolve_server(&o(&[("connector", "store"), ("store_hash", "x"), ("colour", "x")]), find).unwrap_err();
-        assert!(e.to_string().contains("accepted options: connector, base_url, auth, api_key_header, api_key_param, connect_timeout, read_timeout, region, store_hash"), "{e}");
+        assert!(e.to_string().contains("accepted options: connector, base_url, auth, api_key_header, api_key_param, connect_timeout, read_timeout, max_retries, max_retry_wait, batch_size, idempotency_header, region, store_hash"), "{e}");
+    }
+
+    #[test]
+    fn hubspot_write_requests() {
+        let s = server(&[("connector", "hubspot"), ("base_url", "http://127.0.0.1:9")]).unwrap();
+        let mut columns = cols(&["id", "email", "created_at", "shoe_size"]);
+        columns.push(("mail".into(), o(&[("column_name", "email")])));
+        let t = resolve_table(&s, &o(&[("object", "contacts")]), &columns, "crm.contacts").unwrap();
+        assert!(t.columns[0].read_only && t.columns[2].read_only && !t.columns[1].read_only && !t.columns[3].read_only);
+        let vals = vec![(1, Value::String("a@b.c".into())), (3, Value::String("42".into()))];
+        let create = t.create_request(&vals).unwrap().unwrap();
+        assert_eq!(create.method, "POST");
+        assert_eq!(create.url, "http://127.0.0.1:9/crm/v3/objects/contacts");
+        assert_eq!(create.body.unwrap(), serde_json::json!({"properties": {"email": "a@b.c", "shoe_size": "42"}}));
+        let update = t.update_request("7/8", &vals[..1]).unwrap().unwrap();
+        assert_eq!(
+            (update.method.as_str(), update.url.as_str()),
+            ("PATCH", "http://127.0.0.1:9/crm/v3/objects/contacts/7%2F8")
+        );
+        let delete = t.delete_request("7").unwrap().unwrap();
+        assert_eq!((delete.method.as_str(), delete.body), ("DELETE", None));
+        let batch =
+            t.batch_create_request(&[vals.clone(), vals[..1].to_vec()], &["r1".into(), "r2".into()]).unwrap().unwrap();
+        assert_eq!(batch.url, "http://127.0.0.1:9/crm/v3/objects/contacts/batch/create");
+        assert_eq!(
+            batch.body.unwrap(),
+            serde_json::json!({"inputs": [
+                {"properties": {"email": "a@b.c", "shoe_size": "42"}, "objectWriteTraceId": "r1"},
+                {"properties": {"email": "a@b.c"}, "objectWriteTraceId": "r2"}
+            ]})
+        );
+        assert_eq!(t.batch_size(), Some(100));
+        let t = resolve_table(&s, &o(&[("object", "contacts"), ("batch_size", "500")]), &columns, "t").unwrap();
+        assert_eq!(t.batch_size(), Some(100), "capped by the connector's maximum");
+        let t = resolve_table(&s, &o(&[("object", "contacts"), ("batch_size", "10")]), &columns, "t").unwrap();
+        assert_eq!(t.batch_size(), Some(10));
+        let t = resolve_table(&s, &o(&[("object", "contacts"), ("read_only", "true")]), &columns, "t").unwrap();
+        assert!(t.create_request(&vals).unwrap().is_none() && t.batch_size().is_none());
+    }
+
+    #[test]
+    fn rest_write_options() {
+        let s = server(&[
+            ("connector", "rest"),
+            ("base_url", "http://127.0.0.1:9"),
+            ("idempotency_header", "Idempotency-Key"),
+        ])
+        .unwrap();
+        assert_eq!(s.idempotency_header.as_deref(), Some("Idempotency-Key"));
+        let mut columns = cols(&["id", "name"]);
+        columns.push(("sku".into(), o(&[("read_only", "true")])));
+        let t = resolve_table(&s, &o(&[("path", "/items"), ("update_method", "put")]), &columns, "t").unwrap();
+        assert!(t.columns[0].read_only, "the id column is read-only by default");
+        assert!(t.columns[2].read_only);
+        let u = t.update_request("3", &[(1, Value::String("x".into()))]).unwrap().unwrap();
+        assert_eq!((u.method.as_str(), u.url.as_str()), ("PUT", "http://127.0.0.1:9/items/3"));
+        assert!(t.object.update.as_ref().unwrap().full_row);
+        assert!(t.batch_size().is_none(), "the rest connector has no batch endpoint");
+        let mut columns = cols(&["name"]);
+        columns.insert(0, ("id".into(), o(&[("read_only", "false")])));
+        let t = resolve_table(&s, &o(&[("path", "/items")]), &columns, "t").unwrap();
+        assert!(!t.columns[0].read_only, "read_only 'false' makes a client-chosen id writable");
+        assert!(server(&[("connector", "rest"), ("base_url", "http://x"), ("max_retries", "99")]).is_err());
+        assert!(validate_table_options(&o(&[("path", "/a"), ("update_method", "POST")])).is_err());
+        assert!(validate_table_options(&o(&[("path", "/a"), ("read_only", "maybe")])).is_err());
     }
 
     #[test]

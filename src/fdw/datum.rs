@@ -228,6 +228,90 @@ pub unsafe fn param_text(datum: pg_sys::Datum, type_oid: pg_sys::Oid) -> String 
 /// # Safety
 /// `datum` must be a valid, non-null array datum whose element type is `elem_type`.
 pub unsafe fn array_param_texts(datum: pg_sys::Datum, elem_type: pg_sys::Oid) -> Vec<String> {
+    array_elements(datum, elem_type).into_iter().flatten().collect()
+}
+
+/// A column value as JSON for a request body. `separator` joins a text[] value into one string (the
+/// inverse of reading it with the column option separator).
+///
+/// # Safety
+/// `datum` must be a valid datum of type `type_oid` unless `isnull`.
+pub unsafe fn json_value(
+    datum: pg_sys::Datum,
+    isnull: bool,
+    type_oid: pg_sys::Oid,
+    separator: Option<&str>,
+) -> Result<serde_json::Value, String> {
+    use serde_json::Value;
+    if isnull {
+        return Ok(Value::Null);
+    }
+    let t = type_oid;
+    Ok(if t == pg_sys::BOOLOID {
+        Value::Bool(datum.value() != 0)
+    } else if t == pg_sys::INT2OID {
+        Value::from(datum.value() as i16)
+    } else if t == pg_sys::INT4OID {
+        Value::from(datum.value() as i32)
+    } else if t == pg_sys::INT8OID {
+        Value::from(datum.value() as i64)
+    } else if t == pg_sys::FLOAT4OID || t == pg_sys::FLOAT8OID {
+        let f = if t == pg_sys::FLOAT4OID {
+            f32::from_datum(datum, false).unwrap_or(f32::NAN) as f64
+        } else {
+            f64::from_datum(datum, false).unwrap_or(f64::NAN)
+        };
+        serde_json::Number::from_f64(f).map(Value::Number).ok_or_else(|| format!("{f} cannot be sent as JSON"))?
+    } else if t == pg_sys::NUMERICOID {
+        let text = param_text(datum, t);
+        numeric_json(&text)
+    } else if t == pg_sys::DATEOID {
+        Value::String(mapping::format_date(datum.value() as i32))
+    } else if t == pg_sys::TIMESTAMPTZOID || t == pg_sys::TIMESTAMPOID {
+        Value::String(mapping::format_timestamp(datum.value() as i64))
+    } else if t == pg_sys::JSONOID || t == pg_sys::JSONBOID {
+        let text = param_text(datum, t);
+        serde_json::from_str(&text).map_err(|e| format!("invalid JSON: {e}"))?
+    } else if t == pg_sys::TEXTARRAYOID || t == pg_sys::VARCHARARRAYOID {
+        let elem = pg_sys::get_element_type(t);
+        let items = array_elements(datum, elem);
+        match separator {
+            Some(sep) => Value::String(items.into_iter().flatten().collect::<Vec<_>>().join(sep)),
+            None => Value::Array(items.into_iter().map(|i| i.map(Value::String).unwrap_or(Value::Null)).collect()),
+        }
+    } else {
+        Value::String(param_text(datum, t))
+    })
+}
+
+/// A numeric as a JSON number when a JSON number holds it exactly (integers below 2^53, decimals that
+/// read back the same), else as a decimal string, so no digit is lost on the way to the provider.
+fn numeric_json(text: &str) -> serde_json::Value {
+    use serde_json::Value;
+    if let Ok(i) = text.parse::<i64>() {
+        if i.unsigned_abs() < (1 << 53) {
+            return Value::from(i);
+        }
+    }
+    // Numeric output is plain decimal: compare without trailing fractional zeros.
+    let trim = |s: &str| -> String {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    match text.parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
+        Some(n) if trim(&n.to_string()) == trim(text) => Value::Number(n),
+        _ => Value::String(text.to_string()),
+    }
+}
+
+/// Elements of a text-like array (None for NULL elements).
+///
+/// # Safety
+/// `datum` must be a valid, non-null array of `elem_type`.
+unsafe fn array_elements(datum: pg_sys::Datum, elem_type: pg_sys::Oid) -> Vec<Option<String>> {
     let array = pg_sys::pg_detoast_datum(datum.cast_mut_ptr()) as *mut pg_sys::ArrayType;
     let mut typlen: i16 = 0;
     let mut byval = false;
@@ -237,11 +321,22 @@ pub unsafe fn array_param_texts(datum: pg_sys::Datum, elem_type: pg_sys::Oid) ->
     let mut nulls: *mut bool = std::ptr::null_mut();
     let mut n: i32 = 0;
     pg_sys::deconstruct_array(array, elem_type, typlen as i32, byval, align, &mut elems, &mut nulls, &mut n);
-    let mut out = Vec::with_capacity(n as usize);
-    for i in 0..n as usize {
-        if !*nulls.add(i) {
-            out.push(param_text(*elems.add(i), elem_type));
-        }
+    (0..n as usize).map(|i| if *nulls.add(i) { None } else { Some(param_text(*elems.add(i), elem_type)) }).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::numeric_json;
+    use serde_json::json;
+
+    #[test]
+    fn numerics_keep_every_digit() {
+        assert_eq!(numeric_json("42"), json!(42));
+        assert_eq!(numeric_json("12.50"), json!(12.5));
+        assert_eq!(numeric_json("0.1"), json!(0.1));
+        assert_eq!(numeric_json("-3.000"), json!(-3.0));
+        assert_eq!(numeric_json("123456789.123456789"), json!("123456789.123456789"));
+        assert_eq!(numeric_json("90071992547409930"), json!("90071992547409930"));
+        assert_eq!(numeric_json("NaN"), json!("NaN"));
     }
-    out
 }

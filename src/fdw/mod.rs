@@ -2,6 +2,7 @@
 //! Postgres-facing: this module (with `sync`) is where pg_sys, SPI and memory contexts are used.
 
 pub mod datum;
+pub mod modify;
 pub mod options;
 pub mod plan;
 pub mod scan;
@@ -26,6 +27,17 @@ fn tether_fdw_handler() -> PgBox<pg_sys::FdwRoutine, AllocatedByRust> {
     routine.ReScanForeignScan = Some(scan::rescan_foreign_scan);
     routine.EndForeignScan = Some(scan::end_foreign_scan);
     routine.ExplainForeignScan = Some(scan::explain_foreign_scan);
+    routine.AddForeignUpdateTargets = Some(modify::add_foreign_update_targets);
+    routine.PlanForeignModify = Some(modify::plan_foreign_modify);
+    routine.BeginForeignModify = Some(modify::begin_foreign_modify);
+    routine.ExecForeignInsert = Some(modify::exec_foreign_insert);
+    routine.ExecForeignUpdate = Some(modify::exec_foreign_update);
+    routine.ExecForeignDelete = Some(modify::exec_foreign_delete);
+    routine.GetForeignModifyBatchSize = Some(modify::get_foreign_modify_batch_size);
+    routine.ExecForeignBatchInsert = Some(modify::exec_foreign_batch_insert);
+    routine.EndForeignModify = Some(modify::end_foreign_modify);
+    routine.IsForeignRelUpdatable = Some(modify::is_foreign_rel_updatable);
+    routine.ExplainForeignModify = Some(modify::explain_foreign_modify);
     routine
 }
 

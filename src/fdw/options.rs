@@ -178,12 +178,27 @@ fn user_mapping_options(userid: pg_sys::Oid, serverid: pg_sys::Oid) -> Option<Op
     }
 }
 
+/// The role whose user mapping a statement uses for range table entry `rti`: the view owner when the
+/// table is reached through a view, else the current user.
+///
+/// # Safety
+/// `estate` must be the executor state of the running query.
+pub unsafe fn user_for(estate: *mut pg_sys::EState, rti: pg_sys::Index) -> pg_sys::Oid {
+    let rtable = PgList::<pg_sys::RangeTblEntry>::from_pg((*estate).es_range_table);
+    if let Some(rte) = rtable.get_ptr((rti as usize).wrapping_sub(1)) {
+        if (*rte).checkAsUser != pg_sys::InvalidOid {
+            return (*rte).checkAsUser;
+        }
+    }
+    pg_sys::GetUserId()
+}
+
 /// The endpoint (base URL, credentials, timeouts) for a table's server as `userid`.
 pub fn endpoint(loaded: &LoadedTable, userid: pg_sys::Oid) -> Result<Arc<Endpoint>, TetherError> {
     let mapping = user_mapping_options(userid, loaded.server_oid);
     let role = unsafe { CStr::from_ptr(pg_sys::GetUserNameFromId(userid, true)).to_string_lossy().into_owned() };
     let credentials = Credentials::new(&loaded.server, &loaded.server_name, &role, mapping.as_ref())?;
-    Ok(Endpoint::new(&loaded.server, &loaded.server_name, credentials, gucs::connect_timeout(), gucs::read_timeout()))
+    Ok(Endpoint::new(&loaded.server, &loaded.server_name, credentials, gucs::http_defaults()))
 }
 
 /// Full validation of a foreign table against its server's connector (called by the event trigger).

@@ -497,16 +497,12 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
         fdw_exprs.push(*e);
     }
     state.plan.request_preview = refresh_preview(state);
-    let json = serde_json::to_string(&state.plan).map_err(|e| TetherError::Internal(e.to_string())).or_report();
-    let text = CString::new(json).map_err(|e| TetherError::Internal(e.to_string())).or_report();
-    let mut private = PgList::<pg_sys::Node>::new();
-    private.push(pg_sys::makeString(pg_sys::pstrdup(text.as_ptr())) as *mut pg_sys::Node);
     pg_sys::make_foreignscan(
         tlist,
         local,
         (*baserel).relid,
         fdw_exprs.into_pg(),
-        private.into_pg(),
+        to_private(&state.plan),
         std::ptr::null_mut(),
         std::ptr::null_mut(),
         outer_plan,
@@ -523,16 +519,35 @@ unsafe fn refresh_preview(state: &RelState) -> String {
     preview(&state.loaded, &state.plan, &filters, id.as_ref())
 }
 
+/// A plan's Tether state as fdw_private: one String node holding JSON, so plans can be copied and
+/// cached (prepared statements) like any other node tree.
+pub fn to_private<T: Serialize>(value: &T) -> *mut pg_sys::List {
+    let json = serde_json::to_string(value).map_err(|e| TetherError::Internal(e.to_string())).or_report();
+    let text = CString::new(json).map_err(|e| TetherError::Internal(e.to_string())).or_report();
+    let mut private = PgList::<pg_sys::Node>::new();
+    // SAFETY: pstrdup copies the string into the current memory context; makeString wraps it.
+    unsafe { private.push(pg_sys::makeString(pg_sys::pstrdup(text.as_ptr())) as *mut pg_sys::Node) };
+    private.into_pg()
+}
+
+/// The state stored by `to_private`.
+///
+/// # Safety
+/// `list` must be a list made by `to_private`.
+pub unsafe fn from_private<T: for<'de> Deserialize<'de>>(list: *mut pg_sys::List) -> T {
+    let private = PgList::<pg_sys::Node>::from_pg(list);
+    let node = private.get_ptr(0).unwrap_or(std::ptr::null_mut());
+    if node.is_null() || !is_a(node, pg_sys::NodeTag::T_String) {
+        report(TetherError::Internal("plan has no tether state".into()));
+    }
+    let text = CStr::from_ptr((*(node as *mut pg_sys::String)).sval).to_string_lossy();
+    serde_json::from_str(&text).map_err(|e| TetherError::Internal(format!("bad tether plan state: {e}"))).or_report()
+}
+
 /// The ScanPlan stored in a ForeignScan.
 ///
 /// # Safety
 /// `plan` must be a ForeignScan made by `get_foreign_plan`.
 pub unsafe fn scan_plan(plan: *mut pg_sys::ForeignScan) -> ScanPlan {
-    let private = PgList::<pg_sys::Node>::from_pg((*plan).fdw_private);
-    let node = private.get_ptr(0).unwrap_or(std::ptr::null_mut());
-    if node.is_null() || !is_a(node, pg_sys::NodeTag::T_String) {
-        report(TetherError::Internal("foreign scan plan has no tether state".into()));
-    }
-    let text = CStr::from_ptr((*(node as *mut pg_sys::String)).sval).to_string_lossy();
-    serde_json::from_str(&text).map_err(|e| TetherError::Internal(format!("bad scan plan: {e}"))).or_report()
+    from_private((*plan).fdw_private)
 }

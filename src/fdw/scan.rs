@@ -62,20 +62,6 @@ unsafe fn state<'a>(node: *mut pg_sys::ForeignScanState) -> &'a mut ScanState {
     &mut *p
 }
 
-/// The role whose user mapping the scan uses: the view owner for a view, else the current user.
-unsafe fn scan_user(node: *mut pg_sys::ForeignScanState) -> pg_sys::Oid {
-    let estate = (*node).ss.ps.state;
-    let scan = (*node).ss.ps.plan as *mut pg_sys::ForeignScan;
-    let rti = (*scan).scan.scanrelid as usize;
-    let rtable = PgList::<pg_sys::RangeTblEntry>::from_pg((*estate).es_range_table);
-    if let Some(rte) = rtable.get_ptr(rti.wrapping_sub(1)) {
-        if (*rte).checkAsUser != pg_sys::InvalidOid {
-            return (*rte).checkAsUser;
-        }
-    }
-    pg_sys::GetUserId()
-}
-
 #[pg_guard]
 pub unsafe extern "C-unwind" fn begin_foreign_scan(node: *mut pg_sys::ForeignScanState, eflags: std::ffi::c_int) {
     let scan = (*node).ss.ps.plan as *mut pg_sys::ForeignScan;
@@ -83,7 +69,11 @@ pub unsafe extern "C-unwind" fn begin_foreign_scan(node: *mut pg_sys::ForeignSca
     let relid = (*(*node).ss.ss_currentRelation).rd_id;
     let loaded = options::load_table(relid).or_report();
     let explain_only = eflags & pg_sys::EXEC_FLAG_EXPLAIN_ONLY as i32 != 0;
-    let endpoint = if explain_only { None } else { Some(options::endpoint(&loaded, scan_user(node)).or_report()) };
+    let endpoint = if explain_only {
+        None
+    } else {
+        Some(options::endpoint(&loaded, options::user_for((*node).ss.ps.state, (*scan).scan.scanrelid)).or_report())
+    };
 
     let mut outputs = Vec::new();
     let mut columns = Vec::new();

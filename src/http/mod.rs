@@ -5,6 +5,7 @@
 //! Plain Rust: nothing here calls Postgres, so it can run on helper threads and under `cargo test`.
 
 pub mod pages;
+pub mod retry;
 pub mod wait;
 
 use std::sync::Arc;
@@ -177,25 +178,37 @@ pub struct Endpoint {
     pub headers: Vec<(String, String)>,
     pub connect_timeout: Duration,
     pub read_timeout: Duration,
+    pub retry: retry::RetryPolicy,
+    /// Header that makes a POST idempotent; creates are retried only with it.
+    pub idempotency_header: Option<String>,
     pub errors: ErrorDef,
 }
 
+/// Settings a server may leave to the `tether.*` GUCs.
+#[derive(Debug, Clone, Copy)]
+pub struct Defaults {
+    pub connect_timeout: Duration,
+    pub read_timeout: Duration,
+    pub max_retries: u32,
+    pub max_retry_wait: Duration,
+}
+
 impl Endpoint {
-    pub fn new(
-        server: &ServerDef,
-        server_name: &str,
-        credentials: Credentials,
-        default_connect: Duration,
-        default_read: Duration,
-    ) -> Arc<Endpoint> {
+    pub fn new(server: &ServerDef, server_name: &str, credentials: Credentials, defaults: Defaults) -> Arc<Endpoint> {
         Arc::new(Endpoint {
             connector: server.connector.name.clone(),
             server_name: server_name.to_string(),
             base_url: server.base_url.clone(),
             credentials,
             headers: server.connector.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-            connect_timeout: server.connect_timeout.unwrap_or(default_connect),
-            read_timeout: server.read_timeout.unwrap_or(default_read),
+            connect_timeout: server.connect_timeout.unwrap_or(defaults.connect_timeout),
+            read_timeout: server.read_timeout.unwrap_or(defaults.read_timeout),
+            retry: retry::RetryPolicy {
+                max_retries: server.max_retries.unwrap_or(defaults.max_retries),
+                max_wait: server.max_retry_wait.unwrap_or(defaults.max_retry_wait),
+                base_backoff: retry::BASE_BACKOFF,
+            },
+            idempotency_header: server.idempotency_header.clone(),
             errors: server.connector.errors.clone(),
         })
     }
@@ -225,18 +238,21 @@ impl HttpResponse {
     }
 }
 
-/// Send one request and read the whole response. Blocking: call it on a helper thread (see `wait`).
-/// A non-2xx answer is an error carrying the provider's message, unless `raw` is set.
-pub fn send(
+/// Send one request and read the whole response, whatever its status; only a failure to exchange
+/// (connect, timeout, reset) is an error. `retry::execute` decides what a status means. Blocking: call
+/// it on a helper thread (see `wait`).
+pub fn send_once(
     endpoint: &Endpoint,
     method: &str,
     url: &str,
-    body: Option<(Vec<u8>, &str)>,
+    body: Option<(&[u8], &str)>,
+    extra_headers: &[(String, String)],
 ) -> Result<HttpResponse, TetherError> {
     let shown = format!("{method} {}", template::display_path(url));
     let mut full_url = url.to_string();
     let mut headers: Vec<(String, String)> = vec![("Accept".into(), "application/json".into())];
     headers.extend(endpoint.headers.iter().cloned());
+    headers.extend(extra_headers.iter().cloned());
     endpoint.credentials.apply(&mut full_url, &mut headers);
 
     let mut builder = ureq::http::Request::builder().method(method).uri(&full_url);
@@ -246,7 +262,7 @@ pub fn send(
     let (payload, has_body) = match body {
         Some((bytes, content_type)) => {
             builder = builder.header("Content-Type", content_type);
-            (bytes, true)
+            (bytes.to_vec(), true)
         }
         None => (Vec::new(), false),
     };
@@ -288,11 +304,7 @@ pub fn send(
         },
         other => transport_error(endpoint, other, &transport),
     })?;
-    let response = HttpResponse { status, headers, body };
-    if !(200..300).contains(&status) {
-        return Err(provider_error(endpoint, &shown, &response));
-    }
-    Ok(response)
+    Ok(HttpResponse { status, headers, body })
 }
 
 fn transport_error(
@@ -438,6 +450,17 @@ pub fn malformed(endpoint: &Endpoint, shown: &str, body: &[u8], e: &serde_json::
     }
 }
 
+/// Defaults for unit tests: short waits.
+#[cfg(test)]
+pub fn test_defaults() -> Defaults {
+    Defaults {
+        connect_timeout: Duration::from_secs(1),
+        read_timeout: Duration::from_secs(1),
+        max_retries: 2,
+        max_retry_wait: Duration::from_millis(200),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -453,7 +476,7 @@ mod tests {
         let server = resolve_server(&opts, connector::find).unwrap();
         let m: Options = mapping.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let creds = Credentials::new(&server, "s", "alice", Some(&m)).unwrap();
-        Arc::try_unwrap(Endpoint::new(&server, "s", creds, Duration::from_secs(1), Duration::from_secs(1))).unwrap()
+        Arc::try_unwrap(Endpoint::new(&server, "s", creds, test_defaults())).unwrap()
     }
 
     #[test]

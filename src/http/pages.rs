@@ -7,7 +7,7 @@
 //! correct and no request is wasted.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::Arc;
 
@@ -19,6 +19,7 @@ use crate::connector::pointer::Pointer;
 use crate::connector::resolve::TableDef;
 use crate::connector::template;
 use crate::error::TetherError;
+use crate::http::retry::{self, Call};
 use crate::http::wait::{panic_message, recv_interruptible, spawn_helper};
 use crate::http::{self, Endpoint};
 
@@ -60,6 +61,8 @@ enum Msg {
 /// the rows of page N, then blocks until the backend takes it, so no more than one page waits. Once the
 /// LIMIT hint is met it parks until the backend asks for more (`more`).
 pub struct PageStream {
+    /// Set when the scan is dropped: the helper stops retrying and exits.
+    abandoned: Arc<AtomicBool>,
     more: Option<Sender<()>>,
     rx: Receiver<Msg>,
     finished: bool,
@@ -79,8 +82,11 @@ impl PageStream {
         let limit_hint = spec.limit_hint;
         let requests = Arc::new(AtomicU64::new(0));
         let counter = requests.clone();
-        spawn_helper("tether-scan", move || helper(spec, more_rx, tx, counter))?;
+        let abandoned = Arc::new(AtomicBool::new(false));
+        let flag = abandoned.clone();
+        spawn_helper("tether-scan", move || helper(spec, more_rx, tx, counter, flag))?;
         Ok(PageStream {
+            abandoned,
             more: Some(more_tx),
             rx,
             finished: false,
@@ -138,7 +144,19 @@ enum Source {
     Get(std::vec::IntoIter<String>),
 }
 
-fn helper(spec: FetchSpec, more: Receiver<()>, tx: SyncSender<Msg>, requests: Arc<AtomicU64>) {
+impl Drop for PageStream {
+    fn drop(&mut self) {
+        self.abandoned.store(true, Ordering::Relaxed);
+    }
+}
+
+fn helper(
+    spec: FetchSpec,
+    more: Receiver<()>,
+    tx: SyncSender<Msg>,
+    requests: Arc<AtomicU64>,
+    abandoned: Arc<AtomicBool>,
+) {
     let mut source = match &spec.kind {
         FetchKind::List { first_url } => Source::List(Pager::new(
             &spec.endpoint.base_url,
@@ -157,7 +175,7 @@ fn helper(spec: FetchSpec, more: Receiver<()>, tx: SyncSender<Msg>, requests: Ar
     let mut rows_sent: u64 = 0;
     loop {
         requests.fetch_add(1, Ordering::Relaxed);
-        let result = catch_unwind(AssertUnwindSafe(|| fetch_next(&spec, &plan, &mut source)))
+        let result = catch_unwind(AssertUnwindSafe(|| fetch_next(&spec, &plan, &mut source, &abandoned)))
             .unwrap_or_else(|p| Err(TetherError::Internal(format!("panic in scan helper: {}", panic_message(&*p)))));
         match result {
             Ok((page, has_more)) => {
@@ -178,7 +196,12 @@ fn helper(spec: FetchSpec, more: Receiver<()>, tx: SyncSender<Msg>, requests: Ar
     }
 }
 
-fn fetch_next(spec: &FetchSpec, plan: &Option<PagePlan>, source: &mut Source) -> Result<(Page, bool), TetherError> {
+fn fetch_next(
+    spec: &FetchSpec,
+    plan: &Option<PagePlan>,
+    source: &mut Source,
+    abandoned: &AtomicBool,
+) -> Result<(Page, bool), TetherError> {
     let endpoint = &spec.endpoint;
     match source {
         Source::List(pager) => {
@@ -187,7 +210,7 @@ fn fetch_next(spec: &FetchSpec, plan: &Option<PagePlan>, source: &mut Source) ->
                 .ok_or_else(|| TetherError::Internal("asked for a page past the end".into()))?
                 .to_string();
             let shown = format!("GET {}", template::display_path(&url));
-            let response = http::send(endpoint, "GET", &url, None)?;
+            let response = retry::execute(endpoint, &Call { method: "GET", url: &url, body: None }, abandoned)?;
             let plan = plan.as_ref().ok_or_else(|| TetherError::Internal("no page plan".into()))?;
             let page = if response.body.iter().all(|b| b.is_ascii_whitespace()) {
                 ExtractedPage { page_values: vec![None], records: Vec::new() }
@@ -217,7 +240,7 @@ fn fetch_next(spec: &FetchSpec, plan: &Option<PagePlan>, source: &mut Source) ->
             };
             let more = urls.len() > 0;
             let shown = format!("GET {}", template::display_path(&url));
-            let response = match http::send(endpoint, "GET", &url, None) {
+            let response = match retry::execute(endpoint, &Call { method: "GET", url: &url, body: None }, abandoned) {
                 Ok(r) => r,
                 Err(TetherError::Provider { status: 404 | 410, .. }) => {
                     return Ok((Page { records: Vec::new() }, more))

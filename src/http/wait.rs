@@ -5,7 +5,9 @@
 //! out) on its own; its result is dropped.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -52,18 +54,31 @@ pub fn recv_interruptible<T>(rx: &Receiver<T>, check: &mut dyn FnMut()) -> Optio
     }
 }
 
-/// Run `f` on a helper thread and wait for its result interruptibly. A panic in `f` becomes an
-/// Internal error instead of crossing into Postgres.
+/// Sets the flag when dropped: the wait ended, normally or because the statement was cancelled.
+struct Abandon(Arc<AtomicBool>);
+
+impl Drop for Abandon {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Run `f` on a helper thread and wait for its result interruptibly. `f` gets a flag that is set when
+/// the backend stops waiting (a cancelled statement): it must then make no further request. A panic in
+/// `f` becomes an Internal error instead of crossing into Postgres.
 pub fn run<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, TetherError> + Send + 'static,
+    f: impl FnOnce(&AtomicBool) -> Result<T, TetherError> + Send + 'static,
     check: &mut dyn FnMut(),
 ) -> Result<T, TetherError> {
     let (tx, rx) = mpsc::channel();
+    let abandoned = Arc::new(AtomicBool::new(false));
+    let flag = abandoned.clone();
     spawn_helper("tether-http", move || {
-        let result = catch_unwind(AssertUnwindSafe(f))
+        let result = catch_unwind(AssertUnwindSafe(|| f(&flag)))
             .unwrap_or_else(|p| Err(TetherError::Internal(format!("panic in HTTP helper: {}", panic_message(&*p)))));
         let _ = tx.send(result);
     })?;
+    let _guard = Abandon(abandoned);
     recv_interruptible(&rx, check)
         .unwrap_or_else(|| Err(TetherError::Internal("the HTTP helper thread ended without an answer".into())))
 }
@@ -71,13 +86,12 @@ pub fn run<T: Send + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
+    use std::sync::atomic::AtomicUsize;
 
     #[test]
     fn returns_the_helpers_result() {
         let mut checks = 0;
-        let v = run(|| Ok(41 + 1), &mut || checks += 1).unwrap();
+        let v = run(|_| Ok(41 + 1), &mut || checks += 1).unwrap();
         assert_eq!(v, 42);
     }
 
@@ -85,7 +99,7 @@ mod tests {
     fn checks_for_interrupts_while_waiting() {
         let mut checks = 0;
         run(
-            || {
+            |_| {
                 std::thread::sleep(Duration::from_millis(300));
                 Ok(())
             },
@@ -102,7 +116,7 @@ mod tests {
         let result = catch_unwind(AssertUnwindSafe(|| {
             let mut n = 0;
             run(
-                || {
+                |_| {
                     std::thread::sleep(Duration::from_secs(30));
                     Ok(())
                 },
@@ -120,7 +134,7 @@ mod tests {
 
     #[test]
     fn a_panic_in_the_helper_becomes_an_error() {
-        let e = run::<()>(|| panic!("boom"), &mut || {}).unwrap_err();
+        let e = run::<()>(|_| panic!("boom"), &mut || {}).unwrap_err();
         assert!(e.to_string().contains("panic in HTTP helper: boom"), "{e}");
     }
 

@@ -17,7 +17,11 @@ pub fn handle(state: &State, req: &FakeRequest) -> FakeResponse {
         Some(FaultAction::Stall) => {
             FakeResponse { stall: true, ..FakeResponse::message(504, "stalled request gave up") }
         }
-        Some(FaultAction::Status { status, retry_after }) => {
+        Some(FaultAction::Status { status, retry_after, after }) => {
+            if after {
+                // A lost response: the request takes effect, the client never learns how it went.
+                let _ = route(state, req);
+            }
             let resp = injected(state, req, status);
             match retry_after {
                 Some(ra) => resp.with_header("Retry-After", &ra),

@@ -33,10 +33,12 @@ pub fn handle(state: &State, req: &FakeRequest) -> FakeResponse {
 fn stats(state: &State) -> Value {
     let rt = state.runtime();
     let by_path: Map<String, Value> = rt.by_path.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+    let by_method: Map<String, Value> = rt.by_method.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
     json!({
         "requests": rt.requests,
         "connections": rt.connections.len(),
         "by_path": by_path,
+        "by_method": by_method,
     })
 }
 
@@ -82,6 +84,26 @@ fn path_prefix(req: &FakeRequest) -> Result<String, String> {
     }
 }
 
+/// The optional `method` filter, upper-cased (`None`: any method).
+fn method_filter(req: &FakeRequest) -> Result<Option<String>, String> {
+    match req.param("method") {
+        None => Ok(None),
+        Some(m) if !m.trim().is_empty() && m.trim().bytes().all(|b| b.is_ascii_alphabetic()) => {
+            Ok(Some(m.trim().to_ascii_uppercase()))
+        }
+        Some(_) => Err("method must be an HTTP method name such as POST".to_string()),
+    }
+}
+
+fn bool_param(req: &FakeRequest, name: &str) -> Result<bool, String> {
+    match req.param(name) {
+        None => Ok(false),
+        Some(v) if v.eq_ignore_ascii_case("true") || v == "1" => Ok(true),
+        Some(v) if v.eq_ignore_ascii_case("false") || v == "0" => Ok(false),
+        Some(_) => Err(format!("{name} must be true or false")),
+    }
+}
+
 fn latency(state: &State, req: &FakeRequest) -> Result<Value, String> {
     let mut rt = state.runtime();
     let ms = uint_param(req, "ms", rt.latency_ms, 0, MAX_LATENCY_MS)?;
@@ -98,10 +120,13 @@ fn inject(state: &State, req: &FakeRequest) -> Result<Value, String> {
         Some(v) if v.trim().is_empty() => return Err("retry_after must not be empty".into()),
         Some(v) => Some(v.trim().to_string()),
     };
+    let method = method_filter(req)?;
+    let after = bool_param(req, "after")?;
     state.runtime().faults.push_back(Fault {
-        action: FaultAction::Status { status, retry_after },
+        action: FaultAction::Status { status, retry_after, after },
         remaining: times,
         path_prefix,
+        method,
     });
     Ok(json!({ "injected": true }))
 }
@@ -109,7 +134,8 @@ fn inject(state: &State, req: &FakeRequest) -> Result<Value, String> {
 fn stall(state: &State, req: &FakeRequest) -> Result<Value, String> {
     let times = uint_param(req, "times", 1, 1, u64::MAX)?;
     let path_prefix = path_prefix(req)?;
-    state.runtime().faults.push_back(Fault { action: FaultAction::Stall, remaining: times, path_prefix });
+    let method = method_filter(req)?;
+    state.runtime().faults.push_back(Fault { action: FaultAction::Stall, remaining: times, path_prefix, method });
     Ok(json!({ "stall": true }))
 }
 

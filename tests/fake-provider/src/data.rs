@@ -9,6 +9,11 @@ use serde_json::{json, Value};
 const BASE_MS: u64 = 1_704_067_200_000;
 const MINUTE_MS: u64 = 60_000;
 const DAY_MS: u64 = 86_400_000;
+/// How far `updatedAt` (and `archivedAt`) move on every write to a HubSpot record.
+pub const HOUR_MS: u64 = 3_600_000;
+/// 2025-01-01T00:00:00Z: records created through the API get `WRITE_BASE_MS + id` seconds
+/// as their creation time, so test output never depends on the clock.
+pub const WRITE_BASE_MS: u64 = 1_735_689_600_000;
 
 /// Number of archived contacts seeded after the active ones.
 pub const ARCHIVED_CONTACTS: u64 = 2;
@@ -81,6 +86,11 @@ impl ObjectType {
         }
     }
 
+    /// Whether this is the contacts type (which has e-mail rules).
+    pub fn is_contacts(&self) -> bool {
+        self.name == CONTACTS.name
+    }
+
     /// Resolves a property name; `None` if the object type does not know it.
     pub fn resolve(&self, prop: &str) -> Option<PropRef> {
         if prop == "hs_object_id" {
@@ -143,6 +153,21 @@ impl CrmRecord {
     }
 }
 
+impl CrmRecord {
+    /// A record created through the API: no property set yet, deterministic timestamps.
+    pub fn new_written(ty: &ObjectType, id: u64) -> CrmRecord {
+        let created = WRITE_BASE_MS.saturating_add(id.saturating_mul(1000));
+        CrmRecord {
+            id,
+            archived: false,
+            created_ms: created,
+            updated_ms: created,
+            archived_ms: None,
+            props: vec![None; ty.stored.len()],
+        }
+    }
+}
+
 /// A property name resolved against an object type's schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PropRef {
@@ -174,6 +199,30 @@ impl CrmTable {
             &self.active
         }
     }
+
+    /// Position of an active record in `active`.
+    pub fn active_index(&self, id: u64) -> Option<usize> {
+        self.active.binary_search_by_key(&id, |r| r.id).ok()
+    }
+
+    /// The id the next created record gets: one more than any id in use, active or archived.
+    pub fn next_id(&self) -> u64 {
+        let last = |list: &[CrmRecord]| list.last().map_or(0, |r| r.id);
+        last(&self.active).max(last(&self.archived)).saturating_add(1)
+    }
+
+    /// Moves the active record at `idx` to the archived list (kept sorted by id).
+    pub fn archive(&mut self, idx: usize, archived_ms: u64) -> Option<&CrmRecord> {
+        if idx >= self.active.len() {
+            return None;
+        }
+        let mut rec = self.active.remove(idx);
+        rec.archived = true;
+        rec.archived_ms = Some(archived_ms);
+        let pos = self.archived.partition_point(|r| r.id < rec.id);
+        self.archived.insert(pos, rec);
+        self.archived.get(pos)
+    }
 }
 
 /// All mutable seed data.
@@ -195,6 +244,19 @@ impl Data {
         } else {
             &self.contacts
         }
+    }
+
+    pub fn table_mut(&mut self, ty: &ObjectType) -> &mut CrmTable {
+        if ty.name == COMPANIES.name {
+            &mut self.companies
+        } else {
+            &mut self.contacts
+        }
+    }
+
+    /// One more than the largest item id (1 when there are no items).
+    pub fn next_item_id(&self) -> u64 {
+        self.items.iter().filter_map(|it| it["id"].as_u64()).max().unwrap_or(0).saturating_add(1)
     }
 }
 
@@ -432,7 +494,6 @@ pub fn push_iso_ms(out: &mut String, ms: u64) {
 }
 
 /// `2024-01-05T10:00:00.000Z`
-#[cfg(test)]
 pub fn iso_ms(ms: u64) -> String {
     let mut out = String::with_capacity(24);
     push_iso_ms(&mut out, ms);
@@ -443,6 +504,32 @@ pub fn iso_ms(ms: u64) -> String {
 pub fn iso_secs(ms: u64) -> String {
     let (y, mo, d, h, mi, s, _) = split_ms(ms);
     format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+}
+
+/// Whether `s` is an optionally signed integer that fits in an i64 (`12`, `-3`).
+pub fn is_integer_str(s: &str) -> bool {
+    let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) && s.parse::<i64>().is_ok()
+}
+
+/// Whether `s` is a plain decimal number: optional sign, digits, optional fraction and
+/// exponent (`12`, `-0.5`, `1250000.50`, `1e3`). Rejects `NaN`, `inf`, `.5`, `1.` and blanks.
+pub fn is_decimal_str(s: &str) -> bool {
+    let rest = s.strip_prefix(['-', '+']).unwrap_or(s);
+    let (mantissa, exponent) = match rest.find(['e', 'E']) {
+        Some(pos) => (rest.get(..pos).unwrap_or(""), Some(rest.get(pos + 1..).unwrap_or(""))),
+        None => (rest, None),
+    };
+    let all_digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    let mantissa_ok = match mantissa.split_once('.') {
+        Some((int, frac)) => all_digits(int) && all_digits(frac),
+        None => all_digits(mantissa),
+    };
+    let exponent_ok = match exponent {
+        None => true,
+        Some(e) => all_digits(e.strip_prefix(['-', '+']).unwrap_or(e)),
+    };
+    mantissa_ok && exponent_ok
 }
 
 /// Appends `s` as a JSON string literal.

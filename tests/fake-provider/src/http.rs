@@ -46,6 +46,13 @@ impl FakeRequest {
         FakeRequest::new("GET", url)
     }
 
+    /// Sets the body.
+    #[cfg(test)]
+    pub fn body(mut self, body: &str) -> FakeRequest {
+        self.body = body.as_bytes().to_vec();
+        self
+    }
+
     /// Adds a header (the name is stored in lower case).
     #[cfg(test)]
     pub fn header(mut self, name: &str, value: &str) -> FakeRequest {
@@ -73,6 +80,14 @@ impl FakeRequest {
     /// First value of a header (case-insensitive name).
     pub fn header_value(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// Whether the `Content-Type` header says `application/json` (parameters such as
+    /// `charset` are ignored).
+    pub fn has_json_content_type(&self) -> bool {
+        self.header_value("content-type")
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
     }
 
     /// The `Host` header, or the loopback address if the client sent none.
@@ -111,6 +126,11 @@ impl FakeResponse {
             delay_ms: 0,
             stall: false,
         }
+    }
+
+    /// `204 No Content`: no body and no `Content-Type`.
+    pub fn no_content() -> FakeResponse {
+        FakeResponse { status: 204, headers: Vec::new(), body: Vec::new(), delay_ms: 0, stall: false }
     }
 
     /// `{"message": msg}` with the given status.

@@ -1,28 +1,56 @@
-//! HubSpot CRM v3 objects API (contacts and companies).
+//! HubSpot CRM v3 objects API (contacts and companies): reads here, writes in `hubspot_write`.
 
 use serde_json::{json, Value};
 
 use crate::data::{push_iso_ms, push_json_str, push_u64, CrmRecord, ObjectType, PropRef};
 use crate::http::{FakeRequest, FakeResponse};
+use crate::hubspot_write;
 use crate::state::State;
 
 const AUTH_MESSAGE: &str = "Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview";
 const DEFAULT_LIMIT: u64 = 10;
 const MAX_LIMIT: u64 = 100;
 
+/// A known `/crm/v3/objects/...` route.
+#[derive(Debug, Clone, Copy)]
+enum Route<'a> {
+    /// `/crm/v3/objects/{type}`
+    Collection,
+    /// `/crm/v3/objects/{type}/{id}`
+    Object(&'a str),
+    /// `/crm/v3/objects/{type}/batch/create`
+    BatchCreate,
+    /// `/crm/v3/objects/{type}/batch/update`
+    BatchUpdate,
+}
+
+impl Route<'_> {
+    fn methods(self) -> &'static [&'static str] {
+        match self {
+            Route::Collection => &["GET", "POST"],
+            Route::Object(_) => &["GET", "PATCH", "DELETE"],
+            Route::BatchCreate | Route::BatchUpdate => &["POST"],
+        }
+    }
+}
+
 /// Serves `/crm/...`; `None` if the path is not a known HubSpot route.
 pub fn handle(state: &State, req: &FakeRequest) -> Option<FakeResponse> {
     let segs: Vec<&str> = req.path.split('/').filter(|s| !s.is_empty()).collect();
-    let (type_seg, id_seg) = match segs.as_slice() {
-        ["crm", "v3", "objects", ty] => (*ty, None),
-        ["crm", "v3", "objects", ty, id] => (*ty, Some(*id)),
+    let (type_seg, route) = match segs.as_slice() {
+        ["crm", "v3", "objects", ty] => (*ty, Route::Collection),
+        ["crm", "v3", "objects", ty, "batch", "create"] => (*ty, Route::BatchCreate),
+        ["crm", "v3", "objects", ty, "batch", "update"] => (*ty, Route::BatchUpdate),
+        ["crm", "v3", "objects", ty, id] => (*ty, Route::Object(id)),
         _ => return None,
     };
     if !authorised(state, req) {
         return Some(unauthorised(state));
     }
-    if req.method != "GET" {
-        return Some(FakeResponse::message(405, "method not allowed"));
+    let methods = route.methods();
+    if !methods.contains(&req.method.as_str()) {
+        let resp = hubspot_error(state, 405, "Method Not Allowed", "METHOD_NOT_ALLOWED");
+        return Some(resp.with_header("Allow", &methods.join(", ")));
     }
     let Some(ty) = ObjectType::from_segment(type_seg) else {
         return Some(hubspot_error(
@@ -32,9 +60,14 @@ pub fn handle(state: &State, req: &FakeRequest) -> Option<FakeResponse> {
             "VALIDATION_ERROR",
         ));
     };
-    Some(match id_seg {
-        None => list(state, req, ty, type_seg),
-        Some(id) => get_one(state, req, ty, id),
+    Some(match (route, req.method.as_str()) {
+        (Route::Collection, "POST") => hubspot_write::create(state, req, ty),
+        (Route::Collection, _) => list(state, req, ty, type_seg),
+        (Route::Object(id), "PATCH") => hubspot_write::update(state, req, ty, id),
+        (Route::Object(id), "DELETE") => hubspot_write::archive(state, ty, id),
+        (Route::Object(id), _) => get_one(state, req, ty, id),
+        (Route::BatchCreate, _) => hubspot_write::batch_create(state, req, ty),
+        (Route::BatchUpdate, _) => hubspot_write::batch_update(state, req, ty),
     })
 }
 
@@ -90,7 +123,8 @@ pub fn injected_error(state: &State, status: u16) -> FakeResponse {
         502..=504 => "SERVICE_UNAVAILABLE",
         _ => "INTERNAL_ERROR",
     };
-    hubspot_error(state, status, &format!("injected failure {status}"), category)
+    let message = if status == 500 { "Internal error".to_string() } else { format!("injected failure {status}") };
+    hubspot_error(state, status, &message, category)
 }
 
 /// 400 in HubSpot's validation shape, naming the offending query parameter.
@@ -272,7 +306,8 @@ fn list(state: &State, req: &FakeRequest, ty: &ObjectType, type_seg: &str) -> Fa
     FakeResponse::raw_json(200, out.into_bytes())
 }
 
-fn not_found(state: &State, id: &str) -> FakeResponse {
+/// HubSpot's 404 for an unknown (or archived) object id.
+pub fn not_found(state: &State, id: &str) -> FakeResponse {
     FakeResponse::json(
         404,
         &json!({

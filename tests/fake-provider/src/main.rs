@@ -9,7 +9,9 @@ mod data;
 mod faults;
 mod http;
 mod hubspot;
+mod hubspot_write;
 mod rest;
+mod rest_write;
 mod server;
 mod state;
 #[cfg(test)]

@@ -5,6 +5,7 @@ use serde_json::{json, Value};
 
 use crate::data::item;
 use crate::http::{base64_decode, base64_encode, extra_query, FakeRequest, FakeResponse};
+use crate::rest_write;
 use crate::state::State;
 
 const MAX_PAGE: u64 = 100;
@@ -25,10 +26,27 @@ pub fn handle(state: &State, req: &FakeRequest) -> Option<FakeResponse> {
     if !known {
         return None;
     }
-    if req.method != "GET" {
-        return Some(FakeResponse::message(405, "method not allowed"));
+    let methods: &[&str] = match segs.as_slice() {
+        ["rest", "plain", "items"] => &["GET", "POST"],
+        ["rest", "plain", "items", _] => &["GET", "PATCH", "PUT", "DELETE"],
+        _ => &["GET"],
+    };
+    if !methods.contains(&req.method.as_str()) {
+        return Some(FakeResponse::message(405, "method not allowed").with_header("Allow", &methods.join(", ")));
     }
-    let resp = match segs.as_slice() {
+    let resp = match (segs.as_slice(), req.method.as_str()) {
+        (["rest", "plain", "items"], "POST") => rest_write::create(state, req),
+        (["rest", "plain", "items", id], "PATCH") => rest_write::patch(state, req, id),
+        (["rest", "plain", "items", id], "PUT") => rest_write::put(state, req, id),
+        (["rest", "plain", "items", id], "DELETE") => rest_write::delete(state, id),
+        (segs, _) => get(state, req, segs),
+    };
+    Some(resp)
+}
+
+/// The read endpoints (the method is GET).
+fn get(state: &State, req: &FakeRequest, segs: &[&str]) -> FakeResponse {
+    match segs {
         ["rest", "types"] => FakeResponse::json(200, &types_records(false)),
         ["rest", "types_bad"] => FakeResponse::json(200, &types_records(true)),
         ["rest", "plain", "items"] => FakeResponse::json(200, &Value::Array(filtered_items(state, req))),
@@ -39,9 +57,8 @@ pub fn handle(state: &State, req: &FakeRequest) -> Option<FakeResponse> {
         ["rest", "page", "items"] => page_style(state, req),
         ["rest", "cursor", "items"] => cursor_style(state, req),
         ["auth", kind, "items"] => auth_items(state, req, kind),
-        _ => return None,
-    };
-    Some(resp)
+        _ => FakeResponse::message(404, &format!("no such endpoint: {}", req.path)),
+    }
 }
 
 /// Whether `item` matches every query parameter that names one of its

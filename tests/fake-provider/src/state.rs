@@ -1,6 +1,6 @@
 //! Shared server state: seed data, counters, request log, fault queue.
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -44,16 +44,41 @@ pub struct LoggedRequest {
 /// What a queued fault does to a matching request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FaultAction {
-    Status { status: u16, retry_after: Option<String> },
+    /// Answer `status` instead of the real answer. With `after`, the request is
+    /// still processed (a write happens) and only its response is lost.
+    Status {
+        status: u16,
+        retry_after: Option<String>,
+        after: bool,
+    },
     Stall,
 }
 
-/// A queued fault: applies to the next `remaining` requests under `path_prefix`.
+/// A queued fault: applies to the next `remaining` requests under `path_prefix`
+/// (and with method `method`, if set).
 #[derive(Debug, Clone)]
 pub struct Fault {
     pub action: FaultAction,
     pub remaining: u64,
     pub path_prefix: String,
+    /// Upper-case method filter; `None` matches every method.
+    pub method: Option<String>,
+}
+
+impl Fault {
+    fn applies_to(&self, req: &FakeRequest) -> bool {
+        req.path.starts_with(&self.path_prefix) && self.method.as_ref().is_none_or(|m| *m == req.method)
+    }
+}
+
+/// The first answer given to a request carrying an `Idempotency-Key`.
+#[derive(Debug, Clone)]
+pub struct IdempotentEntry {
+    /// The request body the key was first used with.
+    pub request_body: Vec<u8>,
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
 }
 
 /// Counters and knobs changed by requests; everything `/_control/reset` clears.
@@ -62,9 +87,12 @@ pub struct Runtime {
     pub requests: u64,
     pub connections: HashSet<SocketAddr>,
     pub by_path: BTreeMap<String, u64>,
+    pub by_method: BTreeMap<String, u64>,
     pub log: VecDeque<LoggedRequest>,
     pub faults: VecDeque<Fault>,
     pub latency_ms: u64,
+    /// Idempotency keys seen on `POST /rest/plain/items`, with their first answer.
+    pub idempotency: HashMap<String, IdempotentEntry>,
 }
 
 #[derive(Debug)]
@@ -118,6 +146,7 @@ impl State {
             rt.connections.insert(addr);
         }
         *rt.by_path.entry(req.path.clone()).or_insert(0) += 1;
+        *rt.by_method.entry(req.method.clone()).or_insert(0) += 1;
         if rt.log.len() >= LOG_CAPACITY {
             rt.log.pop_front();
         }
@@ -139,7 +168,7 @@ impl State {
             body: String::from_utf8_lossy(&req.body).into_owned(),
         });
         let mut action = None;
-        if let Some(pos) = rt.faults.iter().position(|f| req.path.starts_with(&f.path_prefix)) {
+        if let Some(pos) = rt.faults.iter().position(|f| f.applies_to(req)) {
             if let Some(fault) = rt.faults.get_mut(pos) {
                 action = Some(fault.action.clone());
                 fault.remaining = fault.remaining.saturating_sub(1);
@@ -151,7 +180,7 @@ impl State {
         (action, rt.latency_ms)
     }
 
-    /// Clears counters, request log, queued faults and latency (not the data), and restarts the
+    /// Clears counters, request log, queued faults, latency and idempotency keys (not the data), and restarts the
     /// correlation ids, so a test that resets first sees the same ids on every run.
     pub fn reset(&self) {
         *self.runtime() = Runtime::default();

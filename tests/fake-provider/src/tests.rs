@@ -739,12 +739,16 @@ fn stats_count_connections_by_remote_addr() {
                 "/rest/plain/items": 1,
                 "/nowhere": 1,
             },
+            "by_method": { "GET": 4 },
         })
     );
 
     let reset = get(&st, "/_control/reset");
     assert_eq!(reset.json_body(), json!({ "reset": true }));
-    assert_eq!(get(&st, "/_control/stats").json_body(), json!({ "requests": 0, "connections": 0, "by_path": {} }));
+    assert_eq!(
+        get(&st, "/_control/stats").json_body(),
+        json!({ "requests": 0, "connections": 0, "by_path": {}, "by_method": {} })
+    );
     // The same client address counts again after a reset.
     from("/rest/plain/items", "127.0.0.1:50002");
     assert_eq!(get(&st, "/_control/stats").json_body()["connections"], 1);
@@ -933,6 +937,8 @@ mod real_server {
         handle.join().expect("server thread");
     }
 }
+
+mod write;
 
 #[test]
 fn correlation_ids_restart_after_reset() {

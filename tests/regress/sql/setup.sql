@@ -3,8 +3,7 @@
 -- The fake provider's URL comes from the environment, so no port appears in expected output.
 \getenv fake_url FAKE_URL
 CREATE EXTENSION tether;
-ALTER DATABASE tether_regress SET timezone = 'UTC';
-ALTER DATABASE tether_regress SET datestyle = 'ISO, YMD';
+-- (pg_regress runs every session with TimeZone PST8PDT and DateStyle 'Postgres, MDY'.)
 ALTER DATABASE tether_regress SET extra_float_digits = 0;
 
 -- The fake provider's control endpoints, read through Tether's own generic REST connector.
@@ -14,8 +13,18 @@ CREATE FOREIGN TABLE fake.stats (requests bigint, connections bigint, by_path js
     SERVER fake OPTIONS (path '/_control/stats');
 CREATE FOREIGN TABLE fake.reset (reset boolean)
     SERVER fake OPTIONS (path '/_control/reset');
-CREATE FOREIGN TABLE fake.requests (method text, path text, query text)
+CREATE FOREIGN TABLE fake.requests (method text, path text, query text, body text,
+                                    idempotency_key text OPTIONS (json_pointer '/headers/idempotency-key'))
     SERVER fake OPTIONS (path '/_control/requests', records '/requests');
+-- fake.inject('status=500&times=1&path_prefix=/crm'): the next matching requests fail as asked.
+CREATE FOREIGN TABLE fake.injector (injected boolean) SERVER fake OPTIONS (path '/_control/inject');
+CREATE FUNCTION fake.inject(params text) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('ALTER FOREIGN TABLE fake.injector OPTIONS (SET query %L)', params);
+    RETURN (SELECT injected FROM fake.injector);
+END
+$$;
+ALTER FOREIGN TABLE fake.injector OPTIONS (ADD query 'status=200&times=0');
 SELECT * FROM fake.reset;
 SELECT requests, connections FROM fake.stats;
 

@@ -1,0 +1,758 @@
+//! Writing: INSERT, UPDATE and DELETE send the connector's create, update and delete requests during the
+//! statement, and the provider is the source of truth: a refused write fails the statement with the
+//! provider's message. RETURNING reads the provider's answer through the same record mapper as scans.
+//!
+//! UPDATE and DELETE find their rows with the scan (pushdown as usual) and carry each row's id as a
+//! junk column (`tether_id`); when RETURNING needs the old row (or an update sends the full row), the
+//! whole row is carried too (`wholerow`, the name Postgres uses to complete the new row of an UPDATE),
+//! so no extra request is made. Several INSERTed rows go through
+//! the batch endpoint when the connector has one and there is no RETURNING (Postgres' batch insert API
+//! cannot return rows).
+
+use std::ffi::CStr;
+use std::sync::Arc;
+
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+use pgrx::{PgList, PgMemoryContexts};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::connector::pointer::Pointer;
+use crate::connector::record::{self, Converter, OutputColumn};
+use crate::connector::resolve::WriteRequest;
+use crate::connector::template;
+use crate::error::{report, OrReport, TetherError};
+use crate::fdw::datum::{self, ColumnOut};
+use crate::fdw::options::{self, LoadedTable};
+use crate::fdw::plan::{from_private, to_private};
+use crate::http::retry::{self, Call};
+use crate::http::{wait, Endpoint, HttpResponse};
+
+const ID_JUNK: &CStr = c"tether_id";
+/// Postgres itself reads a junk column of this name to rebuild the complete new row of an UPDATE.
+const ROW_JUNK: &CStr = c"wholerow";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+enum Op {
+    Insert,
+    Update,
+    Delete,
+}
+
+impl Op {
+    fn verb(self) -> &'static str {
+        match self {
+            Op::Insert => "INSERT into",
+            Op::Update => "UPDATE",
+            Op::Delete => "DELETE from",
+        }
+    }
+}
+
+/// What planning decided; stored in the plan as JSON.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ModifyPlan {
+    op: Op,
+    /// Tuple indexes whose values are sent (INSERT: the listed columns; UPDATE: the changed columns,
+    /// or every writable column when the connector updates the full row).
+    written: Vec<usize>,
+    /// Tuple indexes RETURNING reads.
+    returning: Vec<usize>,
+    /// The old row is carried in the `tether_row` junk column.
+    whole_row: bool,
+}
+
+fn cmd_op(cmd: pg_sys::CmdType::Type) -> Option<Op> {
+    match cmd {
+        pg_sys::CmdType::CMD_INSERT => Some(Op::Insert),
+        pg_sys::CmdType::CMD_UPDATE => Some(Op::Update),
+        pg_sys::CmdType::CMD_DELETE => Some(Op::Delete),
+        _ => None,
+    }
+}
+
+/// Tuple indexes (0-based) of the columns in an attno bitmapset offset by
+/// FirstLowInvalidHeapAttributeNumber; a whole-row reference means every column.
+unsafe fn columns_of(set: *mut pg_sys::Bitmapset, natts: usize) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut member = -1;
+    loop {
+        member = pg_sys::bms_next_member(set, member);
+        if member < 0 {
+            break;
+        }
+        let attno = member + pg_sys::FirstLowInvalidHeapAttributeNumber;
+        if attno == 0 {
+            return (0..natts).collect();
+        }
+        if attno > 0 {
+            out.push(attno as usize - 1);
+        }
+    }
+    out
+}
+
+/// Position in `loaded.attrs` (= `table.columns`) of a tuple index.
+fn column_at(loaded: &LoadedTable, tuple_index: usize) -> Option<usize> {
+    loaded.attrs.iter().position(|a| a.index == tuple_index)
+}
+
+/// Whether the object supports the operation; the error names the object and the table.
+fn check_supported(loaded: &LoadedTable, op: Op) -> Result<(), TetherError> {
+    let object = &loaded.table.object;
+    let (endpoint, present) = match op {
+        Op::Insert => ("create", object.create.is_some()),
+        Op::Update => ("update", object.update.is_some()),
+        Op::Delete => ("delete", object.delete.is_some()),
+    };
+    if present {
+        return Ok(());
+    }
+    let table = &loaded.table;
+    Err(TetherError::Unsupported {
+        message: format!(
+            "cannot {} foreign table {}: object \"{}\" of connector \"{}\" has no {endpoint} endpoint{}",
+            op.verb(),
+            loaded.label,
+            table.object_name,
+            table.connector_name,
+            if object.create.is_none() && object.update.is_none() && object.delete.is_none() {
+                " (the table is read-only)"
+            } else {
+                ""
+            }
+        ),
+        hint: None,
+    })
+}
+
+#[pg_guard]
+pub unsafe extern "C-unwind" fn add_foreign_update_targets(
+    root: *mut pg_sys::PlannerInfo,
+    rtindex: pg_sys::Index,
+    target_rte: *mut pg_sys::RangeTblEntry,
+    target_relation: pg_sys::Relation,
+) {
+    let loaded = options::load_table((*target_relation).rd_id).or_report();
+    let parse = (*root).parse;
+    let Some(op) = cmd_op((*parse).commandType) else { return };
+    check_supported(&loaded, op).or_report();
+    let Some(id) = loaded.table.id_index() else {
+        report(TetherError::Unsupported {
+            message: format!(
+                "cannot {} foreign table {} without its id column \"{}\", which identifies each record to the provider",
+                op.verb(),
+                loaded.label,
+                loaded.table.object.id_column
+            ),
+            hint: Some(format!(
+                "add the column: ALTER FOREIGN TABLE {} ADD COLUMN {} text",
+                loaded.label, loaded.table.object.id_column
+            )),
+        });
+    };
+    let attr = &loaded.attrs[id];
+    let var = pg_sys::makeVar(
+        rtindex as _,
+        (attr.index + 1) as pg_sys::AttrNumber,
+        attr.type_oid,
+        attr.typmod,
+        pg_sys::get_typcollation(attr.type_oid),
+        0,
+    );
+    pg_sys::add_row_identity_var(root, var, rtindex, ID_JUNK.as_ptr());
+    let full_row = op == Op::Update && loaded.table.object.update.as_ref().is_some_and(|u| u.full_row);
+    if !(*parse).returningList.is_null() || full_row {
+        let row = pg_sys::makeWholeRowVar(target_rte, rtindex as _, 0, false);
+        pg_sys::add_row_identity_var(root, row, rtindex, ROW_JUNK.as_ptr());
+    }
+}
+
+#[pg_guard]
+pub unsafe extern "C-unwind" fn plan_foreign_modify(
+    root: *mut pg_sys::PlannerInfo,
+    plan: *mut pg_sys::ModifyTable,
+    result_relation: pg_sys::Index,
+    subplan_index: std::ffi::c_int,
+) -> *mut pg_sys::List {
+    let rte = *(*root).simple_rte_array.add(result_relation as usize);
+    let loaded = options::load_table((*rte).relid).or_report();
+    let Some(op) = cmd_op((*plan).operation) else {
+        report(TetherError::Unsupported {
+            message: "only INSERT, UPDATE and DELETE can write to a tether table".into(),
+            hint: None,
+        })
+    };
+    check_supported(&loaded, op).or_report();
+    if (*plan).onConflictAction != pg_sys::OnConflictAction::ONCONFLICT_NONE {
+        report(TetherError::Unsupported {
+            message: format!(
+                "INSERT ... ON CONFLICT is not supported on foreign table {}: the provider decides what conflicts, and Tether cannot check and write atomically",
+                loaded.label
+            ),
+            hint: Some(
+                "INSERT and catch unique_violation (SQLSTATE 23505, raised when the provider reports a duplicate) in a PL/pgSQL EXCEPTION block, or UPDATE the existing record by id"
+                    .into(),
+            ),
+        });
+    }
+    let natts = loaded.natts;
+    let full_row = op == Op::Update && loaded.table.object.update.as_ref().is_some_and(|u| u.full_row);
+    let written: Vec<usize> = match op {
+        Op::Insert => columns_of((*rte).insertedCols, natts),
+        Op::Update if full_row => loaded
+            .attrs
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| record::unwritable_reason(&loaded.table.columns[*i]).is_none())
+            .map(|(_, a)| a.index)
+            .collect(),
+        Op::Update => columns_of((*rte).updatedCols, natts),
+        Op::Delete => Vec::new(),
+    };
+    if !(op == Op::Update && full_row) {
+        for &t in &written {
+            let Some(c) = column_at(&loaded, t) else { continue };
+            let column = &loaded.table.columns[c];
+            if let Some(why) = record::unwritable_reason(column) {
+                let hint = match op {
+                    Op::Insert => {
+                        "leave it out of the INSERT's column list (RETURNING gives the value the provider chose)"
+                    }
+                    _ => "leave it out of the SET list",
+                };
+                report(TetherError::Option {
+                    message: format!(
+                        "column \"{}\" of foreign table {} cannot be written: {why}",
+                        column.name, loaded.label
+                    ),
+                    hint: Some(hint.into()),
+                    state: crate::error::SqlState::FeatureNotSupported,
+                });
+            }
+        }
+    }
+    let returning_lists = PgList::<pg_sys::Node>::from_pg((*plan).returningLists);
+    let returning = match returning_lists.get_ptr(subplan_index as usize) {
+        Some(list) if !list.is_null() => {
+            let mut attrs: *mut pg_sys::Bitmapset = std::ptr::null_mut();
+            pg_sys::pull_varattnos(list, result_relation, &mut attrs);
+            columns_of(attrs, natts)
+        }
+        _ => Vec::new(),
+    };
+    let whole_row = op != Op::Insert && (!(*(*root).parse).returningList.is_null() || full_row);
+    to_private(&ModifyPlan { op, written, returning, whole_row })
+}
+
+/// Per-statement state of a modify, in the query's memory context.
+struct ModifyState {
+    loaded: LoadedTable,
+    plan: ModifyPlan,
+    /// None under EXPLAIN without ANALYZE.
+    endpoint: Option<Arc<Endpoint>>,
+    id_attno: pg_sys::AttrNumber,
+    row_attno: pg_sys::AttrNumber,
+    /// The relation's row type, to read the old row carried in `tether_row`.
+    tupdesc: pg_sys::TupleDesc,
+    /// RETURNING: records to cells, and cells to datums: (tuple index, column index, conversion),
+    /// parallel to the converter's outputs.
+    converter: Converter,
+    returning: Vec<(usize, usize, ColumnOut)>,
+    row_cxt: pg_sys::MemoryContext,
+    /// Rows of this statement the provider has accepted (not undone if the statement fails later).
+    written_rows: u64,
+    requests: u64,
+}
+
+unsafe fn modify_state<'a>(rinfo: *mut pg_sys::ResultRelInfo) -> &'a mut ModifyState {
+    let p = (*rinfo).ri_FdwState as *mut ModifyState;
+    if p.is_null() {
+        report(TetherError::Internal("foreign modify state missing".into()));
+    }
+    &mut *p
+}
+
+#[pg_guard]
+pub unsafe extern "C-unwind" fn begin_foreign_modify(
+    mtstate: *mut pg_sys::ModifyTableState,
+    rinfo: *mut pg_sys::ResultRelInfo,
+    fdw_private: *mut pg_sys::List,
+    _subplan_index: std::ffi::c_int,
+    eflags: std::ffi::c_int,
+) {
+    let plan: ModifyPlan = from_private(fdw_private);
+    let estate = (*mtstate).ps.state;
+    let loaded = options::load_table((*(*rinfo).ri_RelationDesc).rd_id).or_report();
+    let explain_only = eflags & pg_sys::EXEC_FLAG_EXPLAIN_ONLY as i32 != 0;
+    let endpoint = if explain_only {
+        None
+    } else {
+        let user = options::user_for(estate, (*rinfo).ri_RangeTableIndex);
+        Some(options::endpoint(&loaded, user).or_report())
+    };
+    let (mut id_attno, mut row_attno) = (0, 0);
+    if plan.op != Op::Insert {
+        let subplan = (*(*mtstate).ps.lefttree).plan;
+        id_attno = pg_sys::ExecFindJunkAttributeInTlist((*subplan).targetlist, ID_JUNK.as_ptr());
+        if id_attno <= 0 {
+            report(TetherError::Internal("the id junk column is missing from the plan".into()));
+        }
+        if plan.whole_row {
+            row_attno = pg_sys::ExecFindJunkAttributeInTlist((*subplan).targetlist, ROW_JUNK.as_ptr());
+        }
+    }
+    let mut outputs = Vec::new();
+    let mut returning = Vec::new();
+    for &t in &plan.returning {
+        let Some(c) = column_at(&loaded, t) else { continue };
+        let attr = &loaded.attrs[c];
+        let target = datum::target_for(attr, loaded.table.columns[c].separator.clone());
+        outputs.push(OutputColumn { column: c, target: target.clone() });
+        returning.push((t, c, ColumnOut::new(attr, target)));
+    }
+    let converter = Converter::new(loaded.table.clone(), &loaded.label, &outputs);
+    let row_cxt = pg_sys::AllocSetContextCreateExtended(
+        (*estate).es_query_cxt,
+        c"tether modify row".as_ptr(),
+        pg_sys::ALLOCSET_DEFAULT_MINSIZE as usize,
+        pg_sys::ALLOCSET_DEFAULT_INITSIZE as usize,
+        pg_sys::ALLOCSET_DEFAULT_MAXSIZE as usize,
+    );
+    let state = ModifyState {
+        loaded,
+        plan,
+        endpoint,
+        id_attno,
+        row_attno,
+        tupdesc: (*(*rinfo).ri_RelationDesc).rd_att,
+        converter,
+        returning,
+        row_cxt,
+        written_rows: 0,
+        requests: 0,
+    };
+    let ptr = PgMemoryContexts::For((*estate).es_query_cxt).leak_and_drop_on_delete(state);
+    (*rinfo).ri_FdwState = ptr as *mut std::ffi::c_void;
+}
+
+impl ModifyState {
+    /// The JSON values of the written columns of a row, as (column index, value).
+    unsafe fn written_values(&self, slot: *mut pg_sys::TupleTableSlot) -> Vec<(usize, Value)> {
+        pg_sys::slot_getallattrs(slot);
+        let mut out = Vec::with_capacity(self.plan.written.len());
+        for &t in &self.plan.written {
+            let Some(c) = column_at(&self.loaded, t) else { continue };
+            let attr = &self.loaded.attrs[c];
+            let column = &self.loaded.table.columns[c];
+            let value = *(*slot).tts_values.add(t);
+            let isnull = *(*slot).tts_isnull.add(t);
+            let json = datum::json_value(value, isnull, attr.type_oid, column.separator.as_deref())
+                .map_err(|m| TetherError::Option {
+                    message: format!("the value of column \"{}\" cannot be sent to the provider: {m}", column.name),
+                    hint: None,
+                    state: crate::error::SqlState::InvalidParameterValue,
+                })
+                .or_report();
+            out.push((c, json));
+        }
+        out
+    }
+
+    /// Send one write and wait for it interruptibly. A failure after earlier rows were written says so.
+    fn send(&mut self, req: WriteRequest) -> Result<HttpResponse, TetherError> {
+        let endpoint = self.endpoint.clone().ok_or_else(|| TetherError::Internal("write under EXPLAIN".into()))?;
+        let body = req.body.map(|v| serde_json::to_vec(&v).unwrap_or_default());
+        self.requests += 1;
+        let result = wait::run(
+            move |abandoned| {
+                let call =
+                    Call { method: &req.method, url: &req.url, body: body.as_deref().map(|b| (b, "application/json")) };
+                retry::execute(&endpoint, &call, abandoned)
+            },
+            &mut || {
+                pgrx::check_for_interrupts!();
+            },
+        );
+        result.map_err(|e| self.note_written(e))
+    }
+
+    /// Add to an error's DETAIL that earlier rows of the statement stay written at the provider.
+    fn note_written(&self, e: TetherError) -> TetherError {
+        if self.written_rows == 0 {
+            return e;
+        }
+        let note = format!(
+            "{} earlier row(s) of this statement were already written to the provider; the provider keeps them although the statement fails",
+            self.written_rows
+        );
+        e.with_detail_note(&note)
+    }
+
+    /// The written record in a response (the write definition's `record` pointer), if any.
+    fn response_record(&self, resp: &HttpResponse, record_at: &str) -> Option<Value> {
+        if resp.body.iter().all(|b| b.is_ascii_whitespace()) {
+            return None;
+        }
+        let doc: Value = serde_json::from_slice(&resp.body).ok()?;
+        let at = Pointer::parse(record_at).ok()?;
+        at.get(&doc).cloned().filter(|v| v.is_object())
+    }
+
+    /// Fill `slot` for RETURNING: `base` (the row as written, or the old row of a DELETE), overlaid with
+    /// what the provider answered. Datums live in the per-row context until the next row.
+    unsafe fn fill_returning(
+        &mut self,
+        slot: *mut pg_sys::TupleTableSlot,
+        base: Option<(Vec<pg_sys::Datum>, Vec<bool>)>,
+        record: Option<&Value>,
+    ) {
+        let natts = self.loaded.natts;
+        let (mut values, mut nulls) =
+            base.unwrap_or_else(|| (vec![pg_sys::Datum::from(0usize); natts], vec![true; natts]));
+        if let Some(record) = record {
+            let cells = self.converter.row_from_record(record).or_report();
+            let table = &self.loaded.table;
+            let label = &self.loaded.label;
+            let returning = &mut self.returning;
+            PgMemoryContexts::For(self.row_cxt).switch_to(|_| {
+                for (cell, (t, c, out)) in cells.into_iter().zip(returning.iter_mut()) {
+                    let column = &table.columns[*c];
+                    if column.pointer.get(record).is_none() {
+                        continue; // the provider did not send it: keep the old or written value
+                    }
+                    let on_error = |e| record::conversion_error(table, label, &column.name, &column.pointer, e, None);
+                    match out.datum(cell, &on_error) {
+                        Some(d) => {
+                            values[*t] = d;
+                            nulls[*t] = false;
+                        }
+                        None => nulls[*t] = true,
+                    }
+                }
+            });
+        }
+        pg_sys::ExecClearTuple(slot);
+        std::ptr::copy_nonoverlapping(values.as_ptr(), (*slot).tts_values, natts);
+        std::ptr::copy_nonoverlapping(nulls.as_ptr(), (*slot).tts_isnull, natts);
+        pg_sys::ExecStoreVirtualTuple(slot);
+    }
+
+    /// The record id carried in the plan slot.
+    unsafe fn row_id(&self, plan_slot: *mut pg_sys::TupleTableSlot) -> String {
+        let mut isnull = false;
+        let d = pg_sys::slot_getattr(plan_slot, self.id_attno as i32, &mut isnull);
+        if isnull {
+            report(TetherError::Unsupported {
+                message: format!(
+                    "a row of foreign table {} has no id; it cannot be updated or deleted",
+                    self.loaded.label
+                ),
+                hint: None,
+            });
+        }
+        let id_col = self.loaded.table.id_index().unwrap_or(0);
+        datum::param_text(d, self.loaded.attrs[id_col].type_oid)
+    }
+
+    /// The old row carried in the plan slot (copied into the per-row context).
+    unsafe fn old_row(&self, plan_slot: *mut pg_sys::TupleTableSlot) -> Option<(Vec<pg_sys::Datum>, Vec<bool>)> {
+        if self.row_attno <= 0 {
+            return None;
+        }
+        let mut isnull = false;
+        let d = pg_sys::slot_getattr(plan_slot, self.row_attno as i32, &mut isnull);
+        if isnull {
+            return None;
+        }
+        let natts = self.loaded.natts;
+        let mut values = vec![pg_sys::Datum::from(0usize); natts];
+        let mut nulls = vec![true; natts];
+        PgMemoryContexts::For(self.row_cxt).switch_to(|_| {
+            let td = pg_sys::pg_detoast_datum(d.cast_mut_ptr()) as pg_sys::HeapTupleHeader;
+            let mut tuple: pg_sys::HeapTupleData = std::mem::zeroed();
+            tuple.t_len = varsize(td as *const u8);
+            tuple.t_data = td;
+            pg_sys::heap_deform_tuple(&mut tuple, self.tupdesc, values.as_mut_ptr(), nulls.as_mut_ptr());
+        });
+        Some((values, nulls))
+    }
+}
+
+/// VARSIZE of a 4-byte-header varlena (a detoasted composite datum).
+unsafe fn varsize(p: *const u8) -> u32 {
+    let header = std::ptr::read_unaligned(p as *const u32);
+    (header >> 2) & 0x3FFF_FFFF
+}
+
+#[pg_guard]
+pub unsafe extern "C-unwind" fn exec_foreign_insert(
+    _estate: *mut pg_sys::EState,
+    rinfo: *mut pg_sys::ResultRelInfo,
+    slot: *mut pg_sys::TupleTableSlot,
+    _plan_slot: *mut pg_sys::TupleTableSlot,
+) -> *mut pg_sys::TupleTableSlot {
+    let st = modify_state(rinfo);
+    pg_sys::MemoryContextReset(st.row_cxt);
+    let values = st.written_values(slot);
+    let req = st.loaded.table.create_request(&values).or_report();
+    let Some(req) = req else { report(TetherError::Internal("no create endpoint".into())) };
+    let resp = st.send(req).or_report();
+    st.written_rows += 1;
+    if !st.plan.returning.is_empty() {
+        let record_at = st.loaded.table.object.create.as_ref().map(|c| c.record.clone()).unwrap_or_default();
+        let record = st.response_record(&resp, &record_at);
+        let row = copy_row(st, slot);
+        st.fill_returning(slot, Some(row), record.as_ref());
+    }
+    slot
+}
+
+/// The slot's values copied into the per-row context (the slot is cleared before RETURNING fills it).
+unsafe fn copy_row(st: &ModifyState, slot: *mut pg_sys::TupleTableSlot) -> (Vec<pg_sys::Datum>, Vec<bool>) {
+    let natts = st.loaded.natts;
+    let mut values = vec![pg_sys::Datum::from(0usize); natts];
+    let mut nulls = vec![true; natts];
+    PgMemoryContexts::For(st.row_cxt).switch_to(|_| {
+        let tuple = pg_sys::ExecCopySlotHeapTuple(slot);
+        pg_sys::heap_deform_tuple(tuple, st.tupdesc, values.as_mut_ptr(), nulls.as_mut_ptr());
+    });
+    (values, nulls)
+}
+
+#[pg_guard]
+pub unsafe extern "C-unwind" fn exec_foreign_update(
+    _estate: *mut pg_sys::EState,
+    rinfo: *mut pg_sys::ResultRelInfo,
+    slot: *mut pg_sys::TupleTableSlot,
+    plan_slot: *mut pg_sys::TupleTableSlot,
+) -> *mut pg_sys::TupleTableSlot {
+    let st = modify_state(rinfo);
+    pg_sys::MemoryContextReset(st.row_cxt);
+    let id = st.row_id(plan_slot);
+    let values = st.written_values(slot);
+    let req = st.loaded.table.update_request(&id, &values).or_report();
+    let Some(req) = req else { report(TetherError::Internal("no update endpoint".into())) };
+    let resp = match st.send(req) {
+        Ok(r) => r,
+        // The record went away since the scan found it: like a concurrent delete, the row is skipped.
+        Err(TetherError::Provider { status: 404 | 410, .. }) => return std::ptr::null_mut(),
+        Err(e) => report(e),
+    };
+    st.written_rows += 1;
+    if !st.plan.returning.is_empty() {
+        let record_at = st.loaded.table.object.update.as_ref().map(|c| c.record.clone()).unwrap_or_default();
+        let record = st.response_record(&resp, &record_at);
+        // With RETURNING the plan carries `wholerow`, so Postgres filled the unchanged columns.
+        let row = copy_row(st, slot);
+        st.fill_returning(slot, Some(row), record.as_ref());
+    }
+    slot
+}
+
+#[pg_guard]
+pub unsafe extern "C-unwind" fn exec_foreign_delete(
+    _estate: *mut pg_sys::EState,
+    rinfo: *mut pg_sys::ResultRelInfo,
+    slot: *mut pg_sys::TupleTableSlot,
+    plan_slot: *mut pg_sys::TupleTableSlot,
+) -> *mut pg_sys::TupleTableSlot {
+    let st = modify_state(rinfo);
+    pg_sys::MemoryContextReset(st.row_cxt);
+    let id = st.row_id(plan_slot);
+    let req = st.loaded.table.delete_request(&id).or_report();
+    let Some(req) = req else { report(TetherError::Internal("no delete endpoint".into())) };
+    match st.send(req) {
+        Ok(_) => {}
+        Err(TetherError::Provider { status: 404 | 410, .. }) => return std::ptr::null_mut(),
+        Err(e) => report(e),
+    }
+    st.written_rows += 1;
+    if !st.plan.returning.is_empty() {
+        let old = st.old_row(plan_slot);
+        st.fill_returning(slot, old, None);
+    }
+    slot
+}
+
+#[pg_guard]
+pub unsafe extern "C-unwind" fn get_foreign_modify_batch_size(rinfo: *mut pg_sys::ResultRelInfo) -> std::ffi::c_int {
+    let st = modify_state(rinfo);
+    let triggers = !(*rinfo).ri_TrigDesc.is_null()
+        && ((*(*rinfo).ri_TrigDesc).trig_insert_after_row || (*(*rinfo).ri_TrigDesc).trig_insert_before_row);
+    if !(*rinfo).ri_projectReturning.is_null() || triggers || st.plan.op != Op::Insert {
+        return 1;
+    }
+    st.loaded.table.batch_size().unwrap_or(1).min(i32::MAX as u64) as std::ffi::c_int
+}
+
+#[pg_guard]
+pub unsafe extern "C-unwind" fn exec_foreign_batch_insert(
+    _estate: *mut pg_sys::EState,
+    rinfo: *mut pg_sys::ResultRelInfo,
+    slots: *mut *mut pg_sys::TupleTableSlot,
+    _plan_slots: *mut *mut pg_sys::TupleTableSlot,
+    num_slots: *mut std::ffi::c_int,
+) -> *mut *mut pg_sys::TupleTableSlot {
+    let n = *num_slots as usize;
+    if n == 1 {
+        // A one-row batch (a single-row INSERT, or the last row of a statement): the plain create gives
+        // the provider's own answer and error for that row.
+        let slot = exec_foreign_insert(_estate, rinfo, *slots, *_plan_slots);
+        *slots = slot;
+        return slots;
+    }
+    let st = modify_state(rinfo);
+    let first_row = st.written_rows + 1;
+    let rows: Vec<Vec<(usize, Value)>> = (0..n).map(|i| st.written_values(*slots.add(i))).collect();
+    let traces: Vec<String> = (0..n as u64).map(|i| format!("row-{}", first_row + i)).collect();
+    let req = st.loaded.table.batch_create_request(&rows, &traces).or_report();
+    let Some(req) = req else { report(TetherError::Internal("no batch endpoint".into())) };
+    let shown = format!("{} {}", req.method, template::display_path(&req.url));
+    let resp = st.send(req).or_report();
+    if let Err(e) = st.check_batch(&resp, n, first_row, &shown) {
+        report(e);
+    }
+    st.written_rows += n as u64;
+    slots
+}
+
+impl ModifyState {
+    /// A batch answer with per-row errors (HubSpot 207) fails the statement, naming each rejected row.
+    fn check_batch(&self, resp: &HttpResponse, n: usize, first_row: u64, shown: &str) -> Result<(), TetherError> {
+        let Some(batch) = &self.loaded.table.object.batch_create else { return Ok(()) };
+        let doc: Value = serde_json::from_slice(&resp.body).unwrap_or(Value::Null);
+        let errors: Vec<Value> = batch
+            .errors
+            .as_deref()
+            .and_then(|p| Pointer::parse(p).ok())
+            .and_then(|p| p.get(&doc).and_then(Value::as_array).cloned())
+            .unwrap_or_default();
+        if errors.is_empty() && resp.status != 207 {
+            return Ok(());
+        }
+        let created = Pointer::parse(&batch.records)
+            .ok()
+            .and_then(|p| p.get(&doc).and_then(Value::as_array).map(|a| a.len()))
+            .unwrap_or(0);
+        let trace_at = batch.trace.as_ref().and_then(|t| Pointer::parse(&t.error).ok());
+        let message_at = &self.endpoint.as_ref().map(|e| e.errors.message.clone()).unwrap_or_default();
+        let mut lines = Vec::new();
+        let mut first: Option<(String, String)> = None;
+        let mut category = None;
+        for e in &errors {
+            let row = trace_at
+                .as_ref()
+                .and_then(|p| p.get(e))
+                .and_then(Value::as_str)
+                .and_then(|t| t.strip_prefix("row-"))
+                .map(|r| format!("row {r}"))
+                .unwrap_or_else(|| "a row".to_string());
+            let msg = message_at
+                .iter()
+                .find_map(|p| Pointer::parse(p).ok()?.get(e)?.as_str().map(str::to_string))
+                .unwrap_or_else(|| e.to_string());
+            if category.is_none() {
+                category = e.get("category").and_then(Value::as_str).map(str::to_string);
+            }
+            if first.is_none() {
+                first = Some((row.clone(), msg.clone()));
+            }
+            lines.push(format!("{row}: {msg}"));
+        }
+        let failed = errors.len().max(1);
+        let status = match category.as_deref() {
+            Some("OBJECT_ALREADY_EXISTS") | Some("CONFLICT") => 409,
+            _ => 400,
+        };
+        let (first_row_name, first_message) =
+            first.unwrap_or_else(|| ("a row".into(), format!("the provider answered HTTP {}", resp.status)));
+        let mut detail = format!(
+            "{failed} of the {n} rows sent together (rows {first_row} to {} of this statement) were rejected and {created} created by {shown}: {}",
+            first_row + n as u64 - 1,
+            lines.join("; ")
+        );
+        let earlier = self.written_rows;
+        if earlier > 0 {
+            detail.push_str(&format!(". {earlier} earlier row(s) of this statement were already written"));
+        }
+        let kept = created as u64 + earlier;
+        let hint = if kept > 0 {
+            format!(
+                "the provider keeps the {kept} record(s) it created although the statement fails: insert only the rejected rows again, once fixed"
+            )
+        } else {
+            "nothing was created: fix the rejected rows and run the statement again".to_string()
+        };
+        Err(TetherError::Provider {
+            connector: self.loaded.table.connector_name.clone(),
+            status,
+            message: format!("{first_message} ({first_row_name})"),
+            detail,
+            hint: Some(hint),
+        })
+    }
+}
+
+#[pg_guard]
+pub unsafe extern "C-unwind" fn end_foreign_modify(_estate: *mut pg_sys::EState, _rinfo: *mut pg_sys::ResultRelInfo) {}
+
+#[pg_guard]
+pub unsafe extern "C-unwind" fn is_foreign_rel_updatable(rel: pg_sys::Relation) -> std::ffi::c_int {
+    let Ok(loaded) = options::load_table((*rel).rd_id) else { return 0 };
+    let o = &loaded.table.object;
+    let mut bits = 0;
+    if o.create.is_some() {
+        bits |= 1 << pg_sys::CmdType::CMD_INSERT;
+    }
+    if o.update.is_some() {
+        bits |= 1 << pg_sys::CmdType::CMD_UPDATE;
+    }
+    if o.delete.is_some() {
+        bits |= 1 << pg_sys::CmdType::CMD_DELETE;
+    }
+    bits
+}
+
+#[pg_guard]
+pub unsafe extern "C-unwind" fn explain_foreign_modify(
+    _mtstate: *mut pg_sys::ModifyTableState,
+    rinfo: *mut pg_sys::ResultRelInfo,
+    _fdw_private: *mut pg_sys::List,
+    _subplan_index: std::ffi::c_int,
+    es: *mut pg_sys::ExplainState,
+) {
+    let st = modify_state(rinfo);
+    let table = &st.loaded.table;
+    let (def, with_id) = match st.plan.op {
+        Op::Insert => (table.object.create.as_ref(), false),
+        Op::Update => (table.object.update.as_ref(), true),
+        Op::Delete => (table.object.delete.as_ref(), true),
+    };
+    let mut text = match def {
+        Some(d) => {
+            let url = format!("{}{}", table.base_url, d.path.replace("{path}", &table.object_name));
+            format!(
+                "{} {}{}",
+                d.method,
+                template::display_path(&url),
+                if with_id { " (one request per row)" } else { "" }
+            )
+        }
+        None => "none".to_string(),
+    };
+    let batch =
+        if st.plan.op == Op::Insert && (*rinfo).ri_BatchSize > 1 { table.object.batch_create.as_ref() } else { None };
+    if let Some(b) = batch {
+        let url = format!("{}{}", table.base_url, b.path.replace("{path}", &table.object_name));
+        text =
+            format!("{} {} (batches of up to {} rows)", b.method, template::display_path(&url), (*rinfo).ri_BatchSize);
+    }
+    let label = std::ffi::CString::new("Tether Request").unwrap_or_default();
+    let value = std::ffi::CString::new(text).unwrap_or_default();
+    pg_sys::ExplainPropertyText(label.as_ptr(), value.as_ptr(), es);
+    if (*es).analyze {
+        pg_sys::ExplainPropertyInteger(c"Tether Requests".as_ptr(), std::ptr::null(), st.requests as i64, es);
+    }
+}
