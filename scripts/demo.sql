@@ -62,7 +62,26 @@ SELECT country, count(*) AS companies, sum(numberofemployees) AS employees,
        round(avg(annualrevenue)) AS avg_revenue
 FROM crm.companies GROUP BY country ORDER BY companies DESC, country LIMIT 5;
 
--- 7. Provider errors are native Postgres errors, with HubSpot's own message, that PL/pgSQL can catch
+-- 7. Writes call HubSpot during the statement. RETURNING shows what HubSpot answered (its id and
+--    timestamps); UPDATE sends only the changed property; INSERT ... SELECT uses the batch endpoint.
+INSERT INTO crm.contacts (email, firstname, lastname, company)
+VALUES ('grace@example.com', 'Grace', 'Hopper', 'Navy')
+RETURNING id, email, created_at;
+UPDATE crm.contacts SET lifecyclestage = 'customer' WHERE email = 'grace@example.com'
+RETURNING id, firstname, lifecyclestage;
+INSERT INTO crm.contacts (email, firstname, company)
+SELECT l.email, 'Campaign', l.campaign FROM campaign_list l
+WHERE NOT EXISTS (SELECT 1 FROM crm.contacts c WHERE c.email = l.email);
+SELECT id, email, company FROM crm.contacts WHERE email = 'not-in-hubspot@example.com';
+DELETE FROM crm.contacts WHERE email = 'grace@example.com' RETURNING id, email;
+
+-- 8. HubSpot's refusals are native errors with its own message.
+\set ON_ERROR_STOP 0
+INSERT INTO crm.contacts (email) VALUES ('not-an-email');
+INSERT INTO crm.contacts (email) VALUES ('contact1@example.com');
+\set ON_ERROR_STOP 1
+
+-- 9. Provider errors are native Postgres errors, with HubSpot's own message, that PL/pgSQL can catch
 --    by SQLSTATE.
 CREATE SERVER hubspot_expired FOREIGN DATA WRAPPER tether OPTIONS (connector 'hubspot', base_url :'fake_url');
 CREATE USER MAPPING FOR CURRENT_USER SERVER hubspot_expired OPTIONS (token 'an-expired-token');
@@ -75,7 +94,7 @@ EXCEPTION WHEN invalid_authorization_specification THEN
 END
 $$;
 
--- 8. A generic REST API needs no connector file: the table options describe it.
+-- 10. A generic REST API needs no connector file: the table options describe it.
 CREATE SERVER shop FOREIGN DATA WRAPPER tether OPTIONS (connector 'rest', base_url :'fake_url');
 CREATE FOREIGN TABLE items (id int, name text, price numeric, active boolean,
                             color text OPTIONS (json_pointer '/attributes/color'))

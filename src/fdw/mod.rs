@@ -59,6 +59,7 @@ fn connectors() -> TableIterator<
         name!(id_lookup, bool),
         name!(columns, Vec<String>),
         name!(pushdown, Vec<String>),
+        name!(writes, Vec<String>),
     ),
 > {
     let all = connector::builtins().or_report();
@@ -82,14 +83,33 @@ fn connectors() -> TableIterator<
                 PaginationDef::None if c.generic_object.is_some() => "table option pagination".to_string(),
                 p => p.style().to_string(),
             };
+            let mut writes = Vec::new();
+            if let Some(c) = &o.create {
+                writes.push(match &o.batch_create {
+                    Some(b) => format!("INSERT ({}; batches of {})", c.method, b.max),
+                    None => format!("INSERT ({})", c.method),
+                });
+            }
+            if let Some(u) = &o.update {
+                writes.push(format!("UPDATE ({})", u.method));
+            }
+            if let Some(d) = &o.delete {
+                writes.push(format!("DELETE ({})", d.method));
+            }
             rows.push((
                 name.clone(),
                 object,
                 o.description.clone(),
                 pagination,
                 o.get.is_some(),
-                o.columns.iter().map(|col| format!("{} {}", col.name, col.type_name)).collect(),
+                o.columns
+                    .iter()
+                    .map(|col| {
+                        format!("{} {}{}", col.name, col.type_name, if col.read_only { " (read-only)" } else { "" })
+                    })
+                    .collect(),
                 pushdown,
+                writes,
             ));
         }
     }

@@ -58,6 +58,7 @@ DROP SERVER v1 CASCADE;
 
 -- The catalog of connectors and their objects.
 SELECT connector, object, pagination, id_lookup, pushdown FROM tether.connectors() ORDER BY 1, 2;
+SELECT connector, object, writes FROM tether.connectors() ORDER BY 1, 2;
 SELECT columns FROM tether.connectors() WHERE connector = 'hubspot' AND object = 'contacts';
 SELECT tether.connector_definition('hubspot') -> 'objects' -> 'contacts' -> 'list';
 SELECT tether.connector_definition('nope');
