@@ -1232,6 +1232,11 @@ mod tests {
         assert_eq!(t.batch_size(), Some(100), "capped by the connector's maximum");
         let t = resolve_table(&s, &o(&[("object", "contacts"), ("batch_size", "10")]), &columns, "t").unwrap();
         assert_eq!(t.batch_size(), Some(10));
+        let s20 = server(&[("connector", "hubspot"), ("batch_size", "20")]).unwrap();
+        let t = resolve_table(&s20, &o(&[("object", "contacts")]), &columns, "t").unwrap();
+        assert_eq!(t.batch_size(), Some(20), "the server option applies");
+        let t = resolve_table(&s20, &o(&[("object", "contacts"), ("batch_size", "50")]), &columns, "t").unwrap();
+        assert_eq!(t.batch_size(), Some(50), "the table option wins");
         let t = resolve_table(&s, &o(&[("object", "contacts"), ("read_only", "true")]), &columns, "t").unwrap();
         assert!(t.create_request(&vals).unwrap().is_none() && t.batch_size().is_none());
     }

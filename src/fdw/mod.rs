@@ -37,6 +37,8 @@ fn tether_fdw_handler() -> PgBox<pg_sys::FdwRoutine, AllocatedByRust> {
     routine.ExecForeignBatchInsert = Some(modify::exec_foreign_batch_insert);
     routine.EndForeignModify = Some(modify::end_foreign_modify);
     routine.IsForeignRelUpdatable = Some(modify::is_foreign_rel_updatable);
+    routine.BeginForeignInsert = Some(modify::begin_foreign_insert);
+    routine.EndForeignInsert = Some(modify::end_foreign_insert);
     routine.ExplainForeignModify = Some(modify::explain_foreign_modify);
     routine
 }

@@ -59,8 +59,11 @@ struct ModifyPlan {
     written: Vec<usize>,
     /// Tuple indexes RETURNING reads.
     returning: Vec<usize>,
-    /// The old row is carried in the `tether_row` junk column.
+    /// The old row is carried in the `wholerow` junk column.
     whole_row: bool,
+    /// COPY: its column list is not known, so NULL values are left out rather than sent.
+    #[serde(default)]
+    skip_nulls: bool,
 }
 
 fn cmd_op(cmd: pg_sys::CmdType::Type) -> Option<Op> {
@@ -243,7 +246,7 @@ pub unsafe extern "C-unwind" fn plan_foreign_modify(
         _ => Vec::new(),
     };
     let whole_row = op != Op::Insert && (!(*(*root).parse).returningList.is_null() || full_row);
-    to_private(&ModifyPlan { op, written, returning, whole_row })
+    to_private(&ModifyPlan { op, written, returning, whole_row, skip_nulls: false })
 }
 
 /// Per-statement state of a modify, in the query's memory context.
@@ -283,9 +286,41 @@ pub unsafe extern "C-unwind" fn begin_foreign_modify(
     eflags: std::ffi::c_int,
 ) {
     let plan: ModifyPlan = from_private(fdw_private);
-    let estate = (*mtstate).ps.state;
     let loaded = options::load_table((*(*rinfo).ri_RelationDesc).rd_id).or_report();
-    let explain_only = eflags & pg_sys::EXEC_FLAG_EXPLAIN_ONLY as i32 != 0;
+    begin(mtstate, rinfo, loaded, plan, eflags & pg_sys::EXEC_FLAG_EXPLAIN_ONLY as i32 != 0);
+}
+
+/// COPY FROM into a foreign table (or routing into a foreign partition): every writable column with a
+/// value is sent, one create per row.
+#[pg_guard]
+pub unsafe extern "C-unwind" fn begin_foreign_insert(
+    mtstate: *mut pg_sys::ModifyTableState,
+    rinfo: *mut pg_sys::ResultRelInfo,
+) {
+    let loaded = options::load_table((*(*rinfo).ri_RelationDesc).rd_id).or_report();
+    check_supported(&loaded, Op::Insert).or_report();
+    let written = loaded
+        .attrs
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| record::unwritable_reason(&loaded.table.columns[*i]).is_none())
+        .map(|(_, a)| a.index)
+        .collect();
+    let plan = ModifyPlan { op: Op::Insert, written, returning: Vec::new(), whole_row: false, skip_nulls: true };
+    begin(mtstate, rinfo, loaded, plan, false);
+}
+
+#[pg_guard]
+pub unsafe extern "C-unwind" fn end_foreign_insert(_estate: *mut pg_sys::EState, _rinfo: *mut pg_sys::ResultRelInfo) {}
+
+unsafe fn begin(
+    mtstate: *mut pg_sys::ModifyTableState,
+    rinfo: *mut pg_sys::ResultRelInfo,
+    loaded: LoadedTable,
+    plan: ModifyPlan,
+    explain_only: bool,
+) {
+    let estate = (*mtstate).ps.state;
     let endpoint = if explain_only {
         None
     } else {
@@ -348,6 +383,9 @@ impl ModifyState {
             let column = &self.loaded.table.columns[c];
             let value = *(*slot).tts_values.add(t);
             let isnull = *(*slot).tts_isnull.add(t);
+            if isnull && self.plan.skip_nulls {
+                continue;
+            }
             let json = datum::json_value(value, isnull, attr.type_oid, column.separator.as_deref())
                 .map_err(|m| TetherError::Option {
                     message: format!("the value of column \"{}\" cannot be sent to the provider: {m}", column.name),

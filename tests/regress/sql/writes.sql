@@ -35,6 +35,12 @@ SELECT * FROM fake.reset;
 UPDATE crm.people SET lastname = 'Nobody' WHERE id = '99999';
 SELECT count(*) FROM fake.requests WHERE method = 'PATCH';
 
+-- A record that vanished between the scan and its update (404) is skipped, like a row deleted
+-- concurrently: UPDATE 0, no error.
+SELECT fake.inject('status=404&times=1&method=PATCH');
+WITH u AS (UPDATE crm.people SET lastname = 'Gone' WHERE id = '253' RETURNING id) SELECT count(*) AS updated FROM u;
+SELECT lastname FROM crm.people WHERE id = '253';
+
 -- DELETE ... RETURNING gives the old row (as the scan read it; no extra request).
 SELECT * FROM fake.reset;
 DELETE FROM crm.people WHERE id = '253' RETURNING id, email, lastname, lifecyclestage;
@@ -111,6 +117,14 @@ INSERT INTO crm.people (email) VALUES ('x@example.com') ON CONFLICT DO NOTHING;
 -- A table without the id column cannot be updated or deleted.
 CREATE FOREIGN TABLE crm.emails_only (email text) SERVER hs OPTIONS (object 'contacts');
 UPDATE crm.emails_only SET email = 'y@example.com' WHERE email = 'x@example.com';
+-- COPY FROM sends each row's non-NULL writable columns (COPY does not name the columns it lists).
+SELECT * FROM fake.reset;
+COPY crm.people (email, firstname) FROM stdin;
+copy1@example.com	Copied
+copy2@example.com	\N
+\.
+SELECT method, path, body FROM fake.requests;
+
 -- A read-only table.
 CREATE FOREIGN TABLE crm.contacts_ro (id text, email text) SERVER hs OPTIONS (object 'contacts', read_only 'true');
 INSERT INTO crm.contacts_ro (email) VALUES ('x@example.com');
