@@ -25,7 +25,7 @@ use crate::connector::template;
 use crate::error::{report, OrReport, TetherError};
 use crate::fdw::datum::{self, ColumnOut};
 use crate::fdw::options::{self, LoadedTable};
-use crate::fdw::plan::{from_private, to_private};
+use crate::fdw::plan::{columns_of, from_private, to_private};
 use crate::http::retry::{self, Call};
 use crate::http::{wait, Endpoint, HttpResponse};
 
@@ -73,27 +73,6 @@ fn cmd_op(cmd: pg_sys::CmdType::Type) -> Option<Op> {
         pg_sys::CmdType::CMD_DELETE => Some(Op::Delete),
         _ => None,
     }
-}
-
-/// Tuple indexes (0-based) of the columns in an attno bitmapset offset by
-/// FirstLowInvalidHeapAttributeNumber; a whole-row reference means every column.
-unsafe fn columns_of(set: *mut pg_sys::Bitmapset, natts: usize) -> Vec<usize> {
-    let mut out = Vec::new();
-    let mut member = -1;
-    loop {
-        member = pg_sys::bms_next_member(set, member);
-        if member < 0 {
-            break;
-        }
-        let attno = member + pg_sys::FirstLowInvalidHeapAttributeNumber;
-        if attno == 0 {
-            return (0..natts).collect();
-        }
-        if attno > 0 {
-            out.push(attno as usize - 1);
-        }
-    }
-    out
 }
 
 /// Position in `loaded.attrs` (= `table.columns`) of a tuple index.
@@ -428,6 +407,35 @@ impl ModifyState {
         e.with_detail_note(&note)
     }
 
+    /// Send the write of one row and count it. With `missing_ok`, a record that went away since the
+    /// scan found it (404, 410) is None: like a row deleted concurrently, it is skipped.
+    fn write_row(&mut self, req: Option<WriteRequest>, missing_ok: bool) -> Option<HttpResponse> {
+        let Some(req) = req else { report(TetherError::Internal("the write endpoint is missing".into())) };
+        match self.send(req) {
+            Ok(resp) => {
+                self.written_rows += 1;
+                Some(resp)
+            }
+            Err(TetherError::Provider { status: 404 | 410, .. }) if missing_ok => None,
+            Err(e) => report(e),
+        }
+    }
+
+    /// RETURNING of an INSERT or UPDATE: the row as written, overlaid with the provider's record.
+    unsafe fn return_written(
+        &mut self,
+        slot: *mut pg_sys::TupleTableSlot,
+        resp: &HttpResponse,
+        record_at: Option<String>,
+    ) {
+        if self.plan.returning.is_empty() {
+            return;
+        }
+        let record = self.response_record(resp, &record_at.unwrap_or_default());
+        let row = copy_row(self, slot);
+        self.fill_returning(slot, Some(row), record.as_ref());
+    }
+
     /// The written record in a response (the write definition's `record` pointer), if any.
     fn response_record(&self, resp: &HttpResponse, record_at: &str) -> Option<Value> {
         if resp.body.iter().all(|b| b.is_ascii_whitespace()) {
@@ -535,15 +543,9 @@ pub unsafe extern "C-unwind" fn exec_foreign_insert(
     pg_sys::MemoryContextReset(st.row_cxt);
     let values = st.written_values(slot);
     let req = st.loaded.table.create_request(&values).or_report();
-    let Some(req) = req else { report(TetherError::Internal("no create endpoint".into())) };
-    let resp = st.send(req).or_report();
-    st.written_rows += 1;
-    if !st.plan.returning.is_empty() {
-        let record_at = st.loaded.table.object.create.as_ref().map(|c| c.record.clone()).unwrap_or_default();
-        let record = st.response_record(&resp, &record_at);
-        let row = copy_row(st, slot);
-        st.fill_returning(slot, Some(row), record.as_ref());
-    }
+    let Some(resp) = st.write_row(req, false) else { return std::ptr::null_mut() };
+    let record_at = st.loaded.table.object.create.as_ref().map(|c| c.record.clone());
+    st.return_written(slot, &resp, record_at);
     slot
 }
 
@@ -571,21 +573,10 @@ pub unsafe extern "C-unwind" fn exec_foreign_update(
     let id = st.row_id(plan_slot);
     let values = st.written_values(slot);
     let req = st.loaded.table.update_request(&id, &values).or_report();
-    let Some(req) = req else { report(TetherError::Internal("no update endpoint".into())) };
-    let resp = match st.send(req) {
-        Ok(r) => r,
-        // The record went away since the scan found it: like a concurrent delete, the row is skipped.
-        Err(TetherError::Provider { status: 404 | 410, .. }) => return std::ptr::null_mut(),
-        Err(e) => report(e),
-    };
-    st.written_rows += 1;
-    if !st.plan.returning.is_empty() {
-        let record_at = st.loaded.table.object.update.as_ref().map(|c| c.record.clone()).unwrap_or_default();
-        let record = st.response_record(&resp, &record_at);
-        // With RETURNING the plan carries `wholerow`, so Postgres filled the unchanged columns.
-        let row = copy_row(st, slot);
-        st.fill_returning(slot, Some(row), record.as_ref());
-    }
+    let Some(resp) = st.write_row(req, true) else { return std::ptr::null_mut() };
+    // With RETURNING the plan carries `wholerow`, so Postgres filled the unchanged columns of `slot`.
+    let record_at = st.loaded.table.object.update.as_ref().map(|c| c.record.clone());
+    st.return_written(slot, &resp, record_at);
     slot
 }
 
@@ -600,13 +591,9 @@ pub unsafe extern "C-unwind" fn exec_foreign_delete(
     pg_sys::MemoryContextReset(st.row_cxt);
     let id = st.row_id(plan_slot);
     let req = st.loaded.table.delete_request(&id).or_report();
-    let Some(req) = req else { report(TetherError::Internal("no delete endpoint".into())) };
-    match st.send(req) {
-        Ok(_) => {}
-        Err(TetherError::Provider { status: 404 | 410, .. }) => return std::ptr::null_mut(),
-        Err(e) => report(e),
+    if st.write_row(req, true).is_none() {
+        return std::ptr::null_mut();
     }
-    st.written_rows += 1;
     if !st.plan.returning.is_empty() {
         let old = st.old_row(plan_slot);
         st.fill_returning(slot, old, None);

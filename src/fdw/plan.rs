@@ -457,25 +457,30 @@ unsafe fn needed_attrs(baserel: *mut pg_sys::RelOptInfo, natts: usize) -> Vec<us
     for ri in clauses.iter_ptr() {
         pg_sys::pull_varattnos((*ri).clause as *mut pg_sys::Node, relid, &mut attrs);
     }
-    let offset = pg_sys::FirstLowInvalidHeapAttributeNumber;
+    columns_of(attrs, natts)
+}
+
+/// Tuple indexes (0-based) of the attribute numbers in a bitmapset built by pull_varattnos (offset by
+/// FirstLowInvalidHeapAttributeNumber), sorted; a whole-row reference means every column.
+///
+/// # Safety
+/// `set` must be NULL or a valid Bitmapset.
+pub unsafe fn columns_of(set: *mut pg_sys::Bitmapset, natts: usize) -> Vec<usize> {
     let mut out = Vec::new();
     let mut member = -1;
     loop {
-        member = pg_sys::bms_next_member(attrs, member);
+        member = pg_sys::bms_next_member(set, member);
         if member < 0 {
             break;
         }
-        let attno = member + offset;
+        let attno = member + pg_sys::FirstLowInvalidHeapAttributeNumber;
         if attno == 0 {
-            // A whole-row reference needs every column.
             return (0..natts).collect();
         }
         if attno > 0 {
             out.push(attno as usize - 1);
         }
     }
-    out.sort_unstable();
-    out.dedup();
     out
 }
 
