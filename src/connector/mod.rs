@@ -10,6 +10,7 @@ pub mod model;
 pub mod pager;
 pub mod pointer;
 pub mod record;
+pub mod request;
 pub mod resolve;
 pub mod template;
 

@@ -163,6 +163,39 @@ pub struct ObjectDef {
     /// Create many records in one request (INSERT of several rows without RETURNING).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch_create: Option<BatchDef>,
+    /// A search endpoint taking conditions in a JSON body (HubSpot CRM search), used when a query has
+    /// conditions on columns with a `field` that the list endpoint cannot filter by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search: Option<SearchDef>,
+}
+
+/// A search endpoint: `body` is a JSON template whose string values `$filters`, `$page_size`,
+/// `$cursor` and `$fields` are replaced (a key whose value is absent is left out); each condition
+/// becomes `filter` with `$field`, `$op` (from `ops`), `$value` and `$values` replaced.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchDef {
+    #[serde(default = "BatchDef::default_method")]
+    pub method: String,
+    pub path: String,
+    pub body: serde_json::Value,
+    pub filter: serde_json::Value,
+    /// Operator names for eq, lt, le, gt, ge, in; an operator missing here is not pushed.
+    pub ops: BTreeMap<String, String>,
+    /// JSON pointer to the records in a response.
+    pub records: String,
+    /// JSON pointer to the next-page cursor, sent back at `$cursor`.
+    pub cursor: String,
+    pub page_size: PageSizeDef,
+    /// Most conditions in one request; more are left to Postgres.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_filters: Option<usize>,
+    /// Most records a search can return (HubSpot: 10,000), with the pointer to the total it reports:
+    /// a search matching more is an error instead of a silently cut result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_results: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<String>,
 }
 
 /// One write request. The body is built from the written columns: each value is set at the column's
@@ -247,13 +280,38 @@ pub struct ListDef {
     /// the columns a query needs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fields_param: Option<FieldsParamDef>,
+    /// A query language the list endpoint takes in one parameter (Salesforce SOQL, Airtable formulas):
+    /// conditions on columns with a `field` are written in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<LanguageDef>,
+}
+
+/// A query language for list requests.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum LanguageDef {
+    /// Salesforce SOQL: the whole query goes in `param` (`q=SELECT Id, Name FROM Account WHERE ...`),
+    /// selecting the fields a query reads, with pushed conditions and LIMIT.
+    Soql { param: String, from: String },
+    /// Airtable formulas: pushed conditions go in `param` as one formula (`AND({Email} = 'x', ...)`).
+    Formula { param: String },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PageSizeDef {
-    pub param: String,
+    /// Query parameter carrying the page size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub param: Option<String>,
+    /// Or a header carrying it, with `format` (`{n}` is the size): Salesforce
+    /// `Sforce-Query-Options: batchSize={n}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
     pub default: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max: Option<u64>,
 }
@@ -264,6 +322,9 @@ pub struct FieldsParamDef {
     pub param: String,
     #[serde(default = "FieldsParamDef::default_separator")]
     pub separator: String,
+    /// Repeat the parameter once per field (Airtable `fields[]=A&fields[]=B`) instead of joining.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub repeat: bool,
 }
 
 impl FieldsParamDef {
@@ -280,8 +341,18 @@ pub enum PaginationDef {
     #[default]
     None,
     /// An opaque cursor in the body, sent back as a query parameter (HubSpot `paging.next.after`,
-    /// Airtable `offset`). Ends when the cursor is absent, null or empty.
-    Cursor { cursor: String, param: String },
+    /// Airtable `offset`), or in the request body at `body` (HubSpot search). Ends when the cursor is
+    /// absent, null or empty.
+    Cursor {
+        cursor: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        param: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        body: Option<String>,
+    },
+    /// The id of the page's last record, sent as `param`, while `has_more` is true (Stripe
+    /// `starting_after`).
+    LastId { param: String, has_more: String },
     /// The URL of the next page in the body (Salesforce `nextRecordsUrl`). Ends when absent or null.
     NextUrl { next_url: String },
     /// RFC 8288 `Link: <...>; rel="next"` header (Shopify, GitHub). Ends when there is no next link.
@@ -304,7 +375,8 @@ pub enum PaginationDef {
 }
 
 impl PaginationDef {
-    pub const STYLES: &'static [&'static str] = &["none", "cursor", "next_url", "link_header", "offset", "page"];
+    pub const STYLES: &'static [&'static str] =
+        &["none", "cursor", "next_url", "link_header", "offset", "page", "last_id"];
 
     fn default_first_page() -> u64 {
         1
@@ -314,6 +386,7 @@ impl PaginationDef {
         match self {
             PaginationDef::None => "none",
             PaginationDef::Cursor { .. } => "cursor",
+            PaginationDef::LastId { .. } => "last_id",
             PaginationDef::NextUrl { .. } => "next_url",
             PaginationDef::LinkHeader => "link_header",
             PaginationDef::Offset { .. } => "offset",
@@ -392,7 +465,7 @@ impl FilterOp {
 }
 
 /// A condition the provider can evaluate: `WHERE column <op> value` becomes `?param=value`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FilterDef {
     pub column: String,
@@ -513,6 +586,15 @@ impl ObjectDef {
         known_placeholders(&format!("{at}/list/path"), &self.list.path, &["path"])?;
         check_pointer(&format!("{at}/list/records"), &self.list.records)?;
         if let Some(ps) = &self.list.page_size {
+            if ps.param.is_some() == ps.header.is_some() {
+                return bad(
+                    format!("{at}/list/page_size"),
+                    "page_size needs exactly one of param (a query parameter) or header".into(),
+                );
+            }
+            if ps.header.is_some() && !ps.format.as_deref().is_some_and(|f| f.contains("{n}")) {
+                return bad(format!("{at}/list/page_size/format"), "a page size header needs a format with {n}".into());
+            }
             if ps.default == 0 {
                 return bad(format!("{at}/list/page_size/default"), "must be at least 1".into());
             }
@@ -523,8 +605,22 @@ impl ObjectDef {
             }
         }
         match &self.list.pagination {
-            PaginationDef::Cursor { cursor, param } => {
+            PaginationDef::Cursor { cursor, param, body } => {
                 check_pointer(&format!("{at}/list/pagination/cursor"), cursor)?;
+                match (param, body) {
+                    (Some(p), None) if !p.is_empty() => {}
+                    (None, Some(b)) => check_pointer(&format!("{at}/list/pagination/body"), b)?,
+                    _ => {
+                        return bad(
+                            format!("{at}/list/pagination"),
+                            "cursor pagination needs exactly one of param (a query parameter) or body (a JSON pointer)"
+                                .into(),
+                        )
+                    }
+                }
+            }
+            PaginationDef::LastId { param, has_more } => {
+                check_pointer(&format!("{at}/list/pagination/has_more"), has_more)?;
                 if param.is_empty() {
                     return bad(format!("{at}/list/pagination/param"), "must not be empty".into());
                 }

@@ -1,5 +1,5 @@
-//! Pagination: given the first list URL and each page's body and headers, the URL of the next page, or
-//! the end. A provider that hands back a cursor or link it already gave (or the same page twice) stops
+//! Pagination: given the first list request and each page's body and headers, the request for the next
+//! page, or the end. A provider that hands back a cursor or link it already gave (or the same page twice) stops
 //! the scan with an error instead of looping forever. Plain Rust.
 
 use std::collections::HashSet;
@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::connector::model::PaginationDef;
 use crate::connector::pointer::Pointer;
+use crate::connector::request::Request;
 use crate::connector::template;
 
 #[derive(Debug)]
@@ -16,9 +17,10 @@ pub struct Pager {
     style: PaginationDef,
     /// Server base URL, against which next links are resolved.
     base_url: String,
-    /// First list URL (query included); cursor, offset and page parameters are appended to it.
-    list_url: String,
-    next: Option<String>,
+    /// First list request; cursor, offset and page parameters are added to it (to its URL, or for a
+    /// cursor sent in the body, to its body).
+    first: Request,
+    next: Option<Request>,
     seen: HashSet<String>,
     offset: u64,
     page: u64,
@@ -32,7 +34,7 @@ pub struct Pager {
 pub struct PagingError(pub String);
 
 impl Pager {
-    pub fn new(base_url: &str, list_url: String, style: PaginationDef) -> Pager {
+    pub fn new(base_url: &str, first: Request, style: PaginationDef) -> Pager {
         let mut pager = Pager {
             style,
             base_url: base_url.to_string(),
@@ -43,7 +45,7 @@ impl Pager {
             max_page_len: 0,
             last_fingerprint: None,
             pages: 0,
-            list_url,
+            first,
         };
         pager.next = Some(match &pager.style {
             PaginationDef::Offset { param, .. } => pager.with_param(param, "0"),
@@ -51,30 +53,52 @@ impl Pager {
                 pager.page = *first;
                 pager.with_param(param, &first.to_string())
             }
-            _ => pager.list_url.clone(),
+            _ => pager.first.clone(),
         });
         pager
     }
 
-    fn with_param(&self, param: &str, value: &str) -> String {
-        let mut url = self.list_url.clone();
-        template::append_query(&mut url, &[(param.to_string(), value.to_string())]);
-        url
+    /// The first request with one more query parameter.
+    fn with_param(&self, param: &str, value: &str) -> Request {
+        let mut next = self.first.clone();
+        template::append_query(&mut next.url, &[(param.to_string(), value.to_string())]);
+        next
     }
 
-    /// The next URL to fetch, or None when the listing is complete.
+    /// The first request with a cursor at `at` in its body.
+    fn with_body_cursor(&self, at: &str, cursor: Value) -> Result<Request, PagingError> {
+        let mut next = self.first.clone();
+        let pointer = Pointer::parse(at).map_err(PagingError)?;
+        let body = next.body.get_or_insert_with(|| Value::Object(serde_json::Map::new()));
+        pointer.set(body, cursor).map_err(PagingError)?;
+        Ok(next)
+    }
+
+    /// The first request's method and headers, at another URL (a next-page link).
+    fn at_url(&self, url: String) -> Request {
+        Request { method: "GET".into(), url, headers: self.first.headers.clone(), body: None }
+    }
+
+    /// The next request to send, or None when the listing is complete.
+    pub fn next_request(&self) -> Option<&Request> {
+        self.next.as_ref()
+    }
+
+    /// The URL of the next request.
     pub fn next_url(&self) -> Option<&str> {
-        self.next.as_deref()
+        self.next.as_ref().map(|r| r.url.as_str())
     }
 
     pub fn pages(&self) -> u64 {
         self.pages
     }
 
-    /// The one JSON pointer this pagination style reads from each page (cursor, next link, total).
+    /// The one JSON pointer this pagination style reads from each page (cursor, next link, total, or
+    /// whether there are more).
     pub fn page_pointer(&self) -> Option<Pointer> {
         let text = match &self.style {
             PaginationDef::Cursor { cursor, .. } => cursor,
+            PaginationDef::LastId { has_more, .. } => has_more,
             PaginationDef::NextUrl { next_url } => next_url,
             PaginationDef::Offset { total: Some(t), .. } => t,
             PaginationDef::Page { total_pages: Some(t), .. } => t,
@@ -84,27 +108,53 @@ impl Pager {
         Pointer::parse(text).ok()
     }
 
-    /// Record a fetched page and work out the next URL. `value` is what the page holds at
+    /// Whether this style needs the id of each page's last record (`advance`'s `last_id`).
+    pub fn needs_last_id(&self) -> bool {
+        matches!(self.style, PaginationDef::LastId { .. })
+    }
+
+    /// Record a fetched page and work out the next request. `value` is what the page holds at
     /// `page_pointer()`, `records` how many records the page held, `raw` its body (to notice a provider
-    /// returning the same page again).
+    /// returning the same page again), `last_id` the id of its last record (for `last_id` paging).
     pub fn advance(
         &mut self,
         value: Option<&Value>,
         headers: &[(String, String)],
         records: usize,
         raw: &[u8],
+        last_id: Option<&Value>,
     ) -> Result<(), PagingError> {
         self.pages += 1;
         let style = self.style.clone();
         self.next = match &style {
             PaginationDef::None => None,
-            PaginationDef::Cursor { param, .. } => match value.and_then(scalar_text) {
+            PaginationDef::Cursor { param, body, .. } => match value.and_then(scalar_text) {
                 Some(c) => {
                     self.remember(&c, "cursor")?;
-                    Some(self.with_param(param, &c))
+                    match (param, body) {
+                        (Some(param), _) => Some(self.with_param(param, &c)),
+                        (None, Some(at)) => Some(self.with_body_cursor(at, value.cloned().unwrap_or(Value::Null))?),
+                        (None, None) => None,
+                    }
                 }
                 None => None,
             },
+            PaginationDef::LastId { param, .. } => {
+                let more = matches!(value, Some(Value::Bool(true)));
+                match (more && records > 0, last_id.and_then(scalar_text)) {
+                    (false, _) => None,
+                    (true, Some(id)) => {
+                        self.remember(&id, "last record id")?;
+                        Some(self.with_param(param, &id))
+                    }
+                    (true, None) => {
+                        return Err(PagingError(
+                            "the provider says there are more records, but the page's last record has no id to continue after"
+                                .into(),
+                        ))
+                    }
+                }
+            }
             PaginationDef::NextUrl { .. } => match value.and_then(scalar_text) {
                 Some(link) => Some(self.follow(&link)?),
                 None => None,
@@ -166,10 +216,10 @@ impl Pager {
         Ok(())
     }
 
-    fn follow(&mut self, link: &str) -> Result<String, PagingError> {
+    fn follow(&mut self, link: &str) -> Result<Request, PagingError> {
         let url = template::resolve_link(&self.base_url, link).map_err(PagingError)?;
         self.remember(&url, "next-page link")?;
-        Ok(url)
+        Ok(self.at_url(url))
     }
 
     fn remember(&mut self, key: &str, what: &str) -> Result<(), PagingError> {
@@ -279,16 +329,24 @@ mod tests {
         raw: &[u8],
     ) -> Result<(), PagingError> {
         let value = p.page_pointer().and_then(|ptr| ptr.get(body).cloned());
-        p.advance(value.as_ref(), headers, records, raw)
+        p.advance(value.as_ref(), headers, records, raw, None)
     }
 
     fn pager(style: PaginationDef) -> Pager {
-        Pager::new(BASE, format!("{BASE}/items?limit=2"), style)
+        Pager::new(BASE, Request::get(format!("{BASE}/items?limit=2")), style)
+    }
+
+    fn cursor(param: &str) -> PaginationDef {
+        PaginationDef::Cursor { cursor: "/next".into(), param: Some(param.into()), body: None }
     }
 
     #[test]
     fn cursor_pages_until_no_cursor() {
-        let mut p = pager(PaginationDef::Cursor { cursor: "/paging/next/after".into(), param: "after".into() });
+        let mut p = pager(PaginationDef::Cursor {
+            cursor: "/paging/next/after".into(),
+            param: Some("after".into()),
+            body: None,
+        });
         assert_eq!(p.next_url(), Some("http://127.0.0.1:9/items?limit=2"));
         adv(&mut p, &json!({"paging": {"next": {"after": "3"}}}), &[], 2, b"a").unwrap();
         assert_eq!(p.next_url(), Some("http://127.0.0.1:9/items?limit=2&after=3"));
@@ -297,8 +355,63 @@ mod tests {
     }
 
     #[test]
+    fn cursor_in_the_body_keeps_method_headers_and_the_rest_of_the_body() {
+        let first = Request {
+            method: "POST".into(),
+            url: format!("{BASE}/search"),
+            headers: vec![("X-A".into(), "1".into())],
+            body: Some(json!({"filters": [1], "limit": 2})),
+        };
+        let style =
+            PaginationDef::Cursor { cursor: "/paging/next/after".into(), param: None, body: Some("/after".into()) };
+        let mut p = Pager::new(BASE, first.clone(), style);
+        assert_eq!(p.next_request(), Some(&first));
+        adv(&mut p, &json!({"paging": {"next": {"after": "2"}}}), &[], 2, b"a").unwrap();
+        let next = p.next_request().unwrap();
+        assert_eq!(next.method, "POST");
+        assert_eq!(next.url, first.url);
+        assert_eq!(next.headers, first.headers);
+        assert_eq!(next.body, Some(json!({"filters": [1], "limit": 2, "after": "2"})));
+        adv(&mut p, &json!({"paging": {"next": {"after": "4"}}}), &[], 2, b"b").unwrap();
+        assert_eq!(p.next_request().unwrap().body, Some(json!({"filters": [1], "limit": 2, "after": "4"})));
+        adv(&mut p, &json!({"results": []}), &[], 0, b"c").unwrap();
+        assert_eq!(p.next_request(), None);
+    }
+
+    #[test]
+    fn last_id_continues_after_the_last_record_while_has_more() {
+        let style = PaginationDef::LastId { param: "starting_after".into(), has_more: "/has_more".into() };
+        let mut p = pager(style);
+        assert!(p.needs_last_id());
+        p.advance(Some(&json!(true)), &[], 2, b"1", Some(&json!("cus_2"))).unwrap();
+        assert_eq!(p.next_url(), Some("http://127.0.0.1:9/items?limit=2&starting_after=cus_2"));
+        p.advance(Some(&json!(true)), &[], 2, b"2", Some(&json!("cus_4"))).unwrap();
+        assert_eq!(p.next_url(), Some("http://127.0.0.1:9/items?limit=2&starting_after=cus_4"));
+        p.advance(Some(&json!(false)), &[], 1, b"3", Some(&json!("cus_5"))).unwrap();
+        assert_eq!(p.next_url(), None);
+        // has_more without an id to continue after is an error, and so is the same id twice.
+        let style = PaginationDef::LastId { param: "starting_after".into(), has_more: "/has_more".into() };
+        let mut p = pager(style.clone());
+        assert!(p.advance(Some(&json!(true)), &[], 2, b"1", None).unwrap_err().0.contains("no id"));
+        let mut p = pager(style);
+        p.advance(Some(&json!(true)), &[], 2, b"1", Some(&json!("x"))).unwrap();
+        assert!(p.advance(Some(&json!(true)), &[], 2, b"2", Some(&json!("x"))).is_err());
+    }
+
+    #[test]
+    fn next_links_keep_the_first_requests_headers() {
+        let mut first = Request::get(format!("{BASE}/query?q=SELECT"));
+        first.headers.push(("Sforce-Query-Options".into(), "batchSize=200".into()));
+        let mut p = Pager::new(BASE, first, PaginationDef::NextUrl { next_url: "/nextRecordsUrl".into() });
+        adv(&mut p, &json!({"nextRecordsUrl": "/query/01g-200"}), &[], 2, b"1").unwrap();
+        let next = p.next_request().unwrap();
+        assert_eq!(next.url, "http://127.0.0.1:9/query/01g-200");
+        assert_eq!(next.headers, vec![("Sforce-Query-Options".to_string(), "batchSize=200".to_string())]);
+    }
+
+    #[test]
     fn repeated_cursor_is_an_error() {
-        let mut p = pager(PaginationDef::Cursor { cursor: "/next".into(), param: "after".into() });
+        let mut p = pager(cursor("after"));
         adv(&mut p, &json!({"next": "abc"}), &[], 2, b"1").unwrap();
         let e = adv(&mut p, &json!({"next": "abc"}), &[], 2, b"2").unwrap_err();
         assert!(e.0.contains("cursor \"abc\" a second time"), "{}", e.0);

@@ -81,6 +81,44 @@ impl Pointer {
         }
         Some(value.take())
     }
+
+    /// Put `new` at this pointer, creating objects on the way (an array index must exist).
+    pub fn set(&self, doc: &mut Value, new: Value) -> Result<(), String> {
+        let Some((last, parents)) = self.tokens.split_last() else {
+            *doc = new;
+            return Ok(());
+        };
+        let mut value = doc;
+        for token in parents {
+            if value.is_null() {
+                *value = Value::Object(serde_json::Map::new());
+            }
+            value = match value {
+                Value::Object(map) => map.entry(token.clone()).or_insert(Value::Null),
+                Value::Array(items) => array_index(token)
+                    .and_then(|i| items.get_mut(i))
+                    .ok_or_else(|| format!("no array element \"{token}\" for \"{self}\""))?,
+                _ => return Err(format!("\"{self}\" goes through a value that is not an object")),
+            };
+        }
+        if value.is_null() {
+            *value = Value::Object(serde_json::Map::new());
+        }
+        match value {
+            Value::Object(map) => {
+                map.insert(last.clone(), new);
+                Ok(())
+            }
+            Value::Array(items) => match array_index(last).and_then(|i| items.get_mut(i)) {
+                Some(slot) => {
+                    *slot = new;
+                    Ok(())
+                }
+                None => Err(format!("no array element \"{last}\" for \"{self}\"")),
+            },
+            _ => Err(format!("\"{self}\" goes through a value that is not an object")),
+        }
+    }
 }
 
 impl std::fmt::Display for Pointer {
@@ -130,6 +168,19 @@ mod tests {
         assert!(p("").overlaps(&p("/id")));
         assert!(!p("/properties/email").overlaps(&p("/properties/name")));
         assert!(!p("/id").overlaps(&p("/idx")));
+    }
+
+    #[test]
+    fn set_creates_objects_on_the_way() {
+        let mut doc = json!({"limit": 10});
+        Pointer::parse("/after").unwrap().set(&mut doc, json!("abc")).unwrap();
+        Pointer::parse("/paging/next").unwrap().set(&mut doc, json!(2)).unwrap();
+        assert_eq!(doc, json!({"limit": 10, "after": "abc", "paging": {"next": 2}}));
+        let mut arr = json!({"a": [1]});
+        Pointer::parse("/a/0").unwrap().set(&mut arr, json!(5)).unwrap();
+        assert_eq!(arr, json!({"a": [5]}));
+        assert!(Pointer::parse("/a/3").unwrap().set(&mut arr, json!(5)).is_err());
+        assert!(Pointer::parse("/limit/x").unwrap().set(&mut doc, json!(5)).is_err());
     }
 
     #[test]

@@ -11,12 +11,61 @@ use serde_json::Value;
 use crate::connector::model::{
     AuthScheme, ColumnDef, Connector, FilterDef, FilterOp, ObjectDef, PageSizeDef, PaginationDef,
 };
+use crate::connector::model::{LanguageDef, PageSizeDef as SizeDef};
 use crate::connector::pointer::Pointer;
 use crate::connector::record;
+use crate::connector::request::{self, Condition, ParamValue, Request, ValueKind, Via};
 use crate::connector::template::{self, Encode};
 use crate::error::TetherError;
 
 pub type Options = BTreeMap<String, String>;
+
+/// How a listing is fetched: its first request, how to page, where its records are, and (for
+/// searches) the pointer to the reported total and the most records the endpoint can return.
+#[derive(Debug, Clone)]
+pub struct ListFetch {
+    pub first: Request,
+    pub pagination: PaginationDef,
+    pub records: String,
+    pub total_check: Option<(String, u64)>,
+}
+
+/// The page size for a definition: an override (table option), capped by max and by a LIMIT hint,
+/// and at least min.
+fn sized(ps: &SizeDef, override_: Option<u64>, limit: Option<u64>) -> u64 {
+    let mut size = override_.unwrap_or(ps.default);
+    if let Some(max) = ps.max {
+        size = size.min(max);
+    }
+    if let Some(limit) = limit {
+        size = size.min(limit.max(1));
+    }
+    if let Some(min) = ps.min {
+        size = size.max(min);
+    }
+    size
+}
+
+/// Whether a provider can evaluate `op` on `kind` values the way Postgres does (or more loosely, for
+/// equality: a looser match only returns rows Postgres then drops).
+fn comparable(op: FilterOp, kind: ValueKind) -> bool {
+    match kind {
+        ValueKind::Text | ValueKind::Bool | ValueKind::Placeholder => matches!(op, FilterOp::Eq | FilterOp::In),
+        ValueKind::Number | ValueKind::Date | ValueKind::Timestamp => true,
+    }
+}
+
+/// The key of an operator in a search definition's `ops`.
+pub fn op_key(op: FilterOp) -> &'static str {
+    match op {
+        FilterOp::Eq => "eq",
+        FilterOp::In => "in",
+        FilterOp::Lt => "lt",
+        FilterOp::Le => "le",
+        FilterOp::Gt => "gt",
+        FilterOp::Ge => "ge",
+    }
+}
 
 /// A write request ready to send (credentials are added by the HTTP engine).
 #[derive(Debug, Clone, PartialEq)]
@@ -59,7 +108,7 @@ pub const TABLE_OPTIONS: &[(&str, &str)] = &[
     ("path", "resource path below the base URL, e.g. '/customers' (generic REST tables)"),
     ("records", "JSON pointer to the records in a list response, e.g. '/data' ('' for the body itself)"),
     ("id_column", "column holding the record id (default id)"),
-    ("pagination", "none, cursor, next_url, link_header, offset or page"),
+    ("pagination", "none, cursor, next_url, link_header, offset, page or last_id"),
     ("cursor_pointer", "JSON pointer to the next-page cursor (pagination 'cursor')"),
     ("cursor_param", "query parameter that sends the cursor back (pagination 'cursor')"),
     ("next_url_pointer", "JSON pointer to the next page URL (pagination 'next_url', default /next)"),
@@ -68,6 +117,11 @@ pub const TABLE_OPTIONS: &[(&str, &str)] = &[
     ("first_page", "number of the first page (pagination 'page', default 1)"),
     ("total_pointer", "JSON pointer to the total record count (pagination 'offset')"),
     ("total_pages_pointer", "JSON pointer to the number of pages (pagination 'page')"),
+    (
+        "last_id_param",
+        "query parameter taking the id of the last record seen (pagination 'last_id', default starting_after)",
+    ),
+    ("has_more_pointer", "JSON pointer to the more-records flag (pagination 'last_id', default /has_more)"),
     ("page_size", "records per request"),
     ("page_size_param", "query parameter carrying page_size (default limit, or per_page for 'page')"),
     ("get_path", "path of one record with {id}, e.g. '/customers/{id}' ('' disables id lookups)"),
@@ -597,6 +651,8 @@ fn apply_overrides(object: &mut ObjectDef, opts: &Options) -> Result<(), TetherE
             "first_page",
             "total_pointer",
             "total_pages_pointer",
+            "last_id_param",
+            "has_more_pointer",
         ]
         .iter()
         .any(|k| opts.contains_key(*k));
@@ -607,7 +663,7 @@ fn apply_overrides(object: &mut ObjectDef, opts: &Options) -> Result<(), TetherE
             "link_header" => PaginationDef::LinkHeader,
             "cursor" => {
                 let (old_cursor, old_param) = match &old {
-                    PaginationDef::Cursor { cursor, param } => (Some(cursor.clone()), Some(param.clone())),
+                    PaginationDef::Cursor { cursor, param, .. } => (Some(cursor.clone()), param.clone()),
                     _ => (None, None),
                 };
                 let cursor = opt("cursor_pointer").or(old_cursor).ok_or_else(|| {
@@ -619,7 +675,7 @@ fn apply_overrides(object: &mut ObjectDef, opts: &Options) -> Result<(), TetherE
                         None,
                     )
                 })?;
-                PaginationDef::Cursor { cursor, param }
+                PaginationDef::Cursor { cursor, param: Some(param), body: None }
             }
             "next_url" => {
                 let old_ptr = match &old {
@@ -657,6 +713,16 @@ fn apply_overrides(object: &mut ObjectDef, opts: &Options) -> Result<(), TetherE
                     total_pages: opt("total_pages_pointer").or(old_total),
                 }
             }
+            "last_id" => {
+                let (old_param, old_more) = match &old {
+                    PaginationDef::LastId { param, has_more } => (Some(param.clone()), Some(has_more.clone())),
+                    _ => (None, None),
+                };
+                PaginationDef::LastId {
+                    param: opt("last_id_param").or(old_param).unwrap_or_else(|| "starting_after".into()),
+                    has_more: opt("has_more_pointer").or(old_more).unwrap_or_else(|| "/has_more".into()),
+                }
+            }
             other => {
                 return Err(TetherError::option(
                     format!(
@@ -676,6 +742,8 @@ fn apply_overrides(object: &mut ObjectDef, opts: &Options) -> Result<(), TetherE
             ("page_param", "page"),
             ("first_page", "page"),
             ("total_pages_pointer", "page"),
+            ("last_id_param", "last_id"),
+            ("has_more_pointer", "last_id"),
         ] {
             if opts.contains_key(key) && style != applies {
                 return Err(TetherError::option(
@@ -688,14 +756,15 @@ fn apply_overrides(object: &mut ObjectDef, opts: &Options) -> Result<(), TetherE
     if opts.contains_key("page_size") || opts.contains_key("page_size_param") {
         let default_param = if style == "page" { "per_page" } else { "limit" };
         let current = object.list.page_size.clone();
-        let param = opt("page_size_param")
-            .or_else(|| current.as_ref().map(|p| p.param.clone()))
-            .unwrap_or_else(|| default_param.into());
+        let param = opt("page_size_param").or_else(|| current.as_ref().and_then(|p| p.param.clone()));
+        let header = if param.is_none() { current.as_ref().and_then(|p| p.header.clone()) } else { None };
+        let param = if header.is_none() { Some(param.unwrap_or_else(|| default_param.into())) } else { None };
         let default = match opts.get("page_size") {
             Some(v) => parse_positive(v, "page_size")?,
             None => current.as_ref().map(|p| p.default).unwrap_or(100),
         };
         let max = current.as_ref().and_then(|p| p.max);
+        let min = current.as_ref().and_then(|p| p.min);
         if let Some(max) = max {
             if default > max {
                 return Err(TetherError::option(
@@ -704,12 +773,28 @@ fn apply_overrides(object: &mut ObjectDef, opts: &Options) -> Result<(), TetherE
                 ));
             }
         }
-        object.list.page_size = Some(PageSizeDef { param, default, max });
+        if let Some(min) = min {
+            if default < min {
+                return Err(TetherError::option(
+                    format!("invalid value for option page_size: {default}; this API accepts at least {min}"),
+                    None,
+                ));
+            }
+        }
+        let format = current.as_ref().and_then(|p| p.format.clone());
+        object.list.page_size = Some(PageSizeDef { param, header, format, default, min, max });
     } else if matches!(object.list.pagination, PaginationDef::Offset { .. } | PaginationDef::Page { .. })
         && object.list.page_size.is_none()
     {
         let param = if style == "page" { "per_page" } else { "limit" };
-        object.list.page_size = Some(PageSizeDef { param: param.into(), default: 100, max: None });
+        object.list.page_size = Some(PageSizeDef {
+            param: Some(param.into()),
+            header: None,
+            format: None,
+            default: 100,
+            min: None,
+            max: None,
+        });
     }
     if let Some(m) = opts.get("update_method") {
         let m = m.to_ascii_uppercase();
@@ -801,14 +886,7 @@ impl TableDef {
     /// by a pushed-down LIMIT.
     pub fn page_size(&self, limit: Option<u64>) -> Option<u64> {
         let ps = self.object.list.page_size.as_ref()?;
-        let mut size = self.page_size_override.unwrap_or(ps.default);
-        if let Some(max) = ps.max {
-            size = size.min(max);
-        }
-        if let Some(limit) = limit {
-            size = size.min(limit.max(1));
-        }
-        Some(size)
+        Some(sized(ps, self.page_size_override, limit))
     }
 
     /// Fields to request for the columns at `needed` (indexes into `columns`), deduplicated in order.
@@ -824,15 +902,20 @@ impl TableDef {
         out
     }
 
-    fn fields_pair(&self, fields: &[String]) -> Option<(String, String)> {
-        let fp = self.object.list.fields_param.as_ref()?;
+    fn fields_pairs(&self, fields: &[String]) -> Vec<(String, String)> {
+        let Some(fp) = self.object.list.fields_param.as_ref() else { return Vec::new() };
         if fields.is_empty() {
-            return None;
+            return Vec::new();
         }
-        Some((fp.param.clone(), fields.join(&fp.separator)))
+        if fp.repeat {
+            fields.iter().map(|f| (fp.param.clone(), f.clone())).collect()
+        } else {
+            vec![(fp.param.clone(), fields.join(&fp.separator))]
+        }
     }
 
-    /// The first list request: static query, pushed filters, fields and page size.
+    /// The first list request for a plain listing with query-parameter filters (`filters` are
+    /// parameter/value pairs), for callers without typed conditions.
     pub fn list_url(
         &self,
         filters: &[(String, String)],
@@ -844,12 +927,164 @@ impl TableDef {
             self.object.list.query.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         pairs.extend(self.extra_query.iter().cloned());
         pairs.extend(filters.iter().cloned());
-        pairs.extend(self.fields_pair(fields));
+        pairs.extend(self.fields_pairs(fields));
         if let (Some(ps), Some(size)) = (&self.object.list.page_size, page_size) {
-            pairs.push((ps.param.clone(), size.to_string()));
+            if let Some(param) = &ps.param {
+                pairs.push((param.clone(), size.to_string()));
+            }
         }
         template::append_query(&mut url, &pairs);
         Ok(url)
+    }
+
+    /// The field of a column, for conditions written in a query language or search body.
+    pub fn field_of(&self, column: usize) -> Option<&str> {
+        self.columns.get(column).and_then(|c| c.field.as_deref())
+    }
+
+    /// Whether a condition on `column` with `op`, comparing with a `kind` value, can go through the
+    /// list's query language. Text is only compared for equality: providers order and compare strings
+    /// by their own rules (Salesforce ignores case), and a range they evaluate differently could drop
+    /// rows Postgres would keep.
+    pub fn language_can(&self, column: usize, op: FilterOp, kind: ValueKind) -> bool {
+        self.object.list.language.is_some() && self.field_of(column).is_some() && comparable(op, kind)
+    }
+
+    /// Whether a condition on `column` with `op` can go through the search endpoint (same rules).
+    pub fn search_can(&self, column: usize, op: FilterOp, kind: ValueKind) -> bool {
+        let Some(search) = &self.object.search else { return false };
+        self.field_of(column).is_some() && search.ops.contains_key(op_key(op)) && comparable(op, kind)
+    }
+
+    /// The first request of a listing and how to page through it: a plain list (with query-parameter
+    /// filters, SOQL or a formula) or, when a condition goes through the search endpoint, a search.
+    /// `fields` are the fields the query reads; `limit` the LIMIT hint.
+    pub fn list_fetch(
+        &self,
+        conds: &[Condition],
+        fields: &[String],
+        limit: Option<u64>,
+    ) -> Result<ListFetch, TetherError> {
+        if conds.iter().any(|c| c.via == Via::Search) {
+            return self.search_fetch(conds, fields, limit);
+        }
+        let list = &self.object.list;
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        for c in conds {
+            if let Via::Param(f) = &c.via {
+                pairs.push((f.param.clone(), c.joined(f.separator.as_deref())));
+            }
+        }
+        let language: Vec<&Condition> = conds.iter().filter(|c| c.via == Via::Language).collect();
+        let mut field_pairs = self.fields_pairs(fields);
+        // A condition whose value the language cannot state exactly is left to Postgres (it rechecks
+        // every condition); the LIMIT then no longer applies to what the provider returns.
+        let written = |write: fn(&str, FilterOp, &[ParamValue]) -> Option<String>| -> (Vec<String>, bool) {
+            let mut all = true;
+            let parts = language
+                .iter()
+                .filter_map(|c| {
+                    let part = write(self.field_of(c.column)?, c.op, &c.values);
+                    all &= part.is_some();
+                    part
+                })
+                .collect();
+            (parts, all)
+        };
+        let mut limit = limit;
+        match &list.language {
+            Some(LanguageDef::Soql { param, from }) => {
+                let mut select: Vec<String> = fields.to_vec();
+                if let Some(id) = self.object.column(&self.object.id_column).and_then(|c| c.field.clone()) {
+                    if !select.contains(&id) {
+                        select.insert(0, id);
+                    }
+                }
+                let (where_, all) = written(request::soql_condition);
+                if !all {
+                    limit = None;
+                }
+                pairs.push((param.clone(), request::soql_query(&select, from, &where_, limit)));
+                field_pairs.clear();
+            }
+            Some(LanguageDef::Formula { param }) if !language.is_empty() => {
+                let (parts, all) = written(request::formula_condition);
+                if !all {
+                    limit = None;
+                }
+                if !parts.is_empty() {
+                    pairs.push((param.clone(), request::formula_all(&parts)));
+                }
+            }
+            _ => {}
+        }
+        let page_size = self.page_size(limit);
+        let mut url = self.list_url(&pairs, &[], None)?;
+        template::append_query(&mut url, &field_pairs);
+        let mut headers = Vec::new();
+        if let (Some(ps), Some(size)) = (&list.page_size, page_size) {
+            if let Some(param) = &ps.param {
+                template::append_query(&mut url, &[(param.clone(), size.to_string())]);
+            }
+            if let (Some(h), Some(fmt)) = (&ps.header, &ps.format) {
+                headers.push((h.clone(), fmt.replace("{n}", &size.to_string())));
+            }
+        }
+        Ok(ListFetch {
+            first: Request { method: "GET".into(), url, headers, body: None },
+            pagination: list.pagination.clone(),
+            records: list.records.clone(),
+            total_check: None,
+        })
+    }
+
+    fn search_fetch(
+        &self,
+        conds: &[Condition],
+        fields: &[String],
+        limit: Option<u64>,
+    ) -> Result<ListFetch, TetherError> {
+        let Some(search) = &self.object.search else {
+            return Err(TetherError::Internal("search planned without a search endpoint".into()));
+        };
+        let filters: Vec<Value> = conds
+            .iter()
+            .filter(|c| c.via == Via::Search)
+            .filter_map(|c| {
+                let op = search.ops.get(op_key(c.op))?;
+                let field = self.field_of(c.column)?;
+                let value = c.values.first().map(|v| Value::String(v.text.clone()));
+                let values = Value::Array(c.values.iter().map(|v| Value::String(v.text.clone())).collect());
+                Some(request::fill_template(&search.filter, &|name| match name {
+                    "field" => Some(Value::String(field.to_string())),
+                    "op" => Some(Value::String(op.clone())),
+                    "value" if c.op != FilterOp::In => value.clone(),
+                    "values" if c.op == FilterOp::In => Some(values.clone()),
+                    _ => None,
+                }))
+            })
+            .collect();
+        let size = sized(&search.page_size, None, limit);
+        let fields_value =
+            (!fields.is_empty()).then(|| Value::Array(fields.iter().map(|f| Value::String(f.clone())).collect()));
+        let body = request::fill_template(&search.body, &|name| match name {
+            "filters" => Some(Value::Array(filters.clone())),
+            "page_size" => Some(Value::from(size)),
+            "fields" => fields_value.clone(),
+            _ => None,
+        });
+        let url = format!("{}{}", self.base_url, self.render_path(&search.path, None)?);
+        let cursor_body = request::marker_pointer(&search.body, "cursor")
+            .ok_or_else(|| TetherError::Internal("search body has no $cursor".into()))?;
+        Ok(ListFetch {
+            first: Request { method: search.method.clone(), url, headers: Vec::new(), body: Some(body) },
+            pagination: PaginationDef::Cursor { cursor: search.cursor.clone(), param: None, body: Some(cursor_body) },
+            records: search.records.clone(),
+            total_check: match (&search.total, search.max_results) {
+                (Some(t), Some(max)) => Some((t.clone(), max)),
+                _ => None,
+            },
+        })
     }
 
     /// The URL of one record, or None when the object has no get endpoint. `extra` carries pushed
@@ -864,7 +1099,7 @@ impl TableDef {
         let mut url = format!("{}{}", self.base_url, self.render_path(&get.path, Some(id))?);
         let mut pairs: Vec<(String, String)> = get.query.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         pairs.extend(extra.iter().cloned());
-        pairs.extend(self.fields_pair(fields));
+        pairs.extend(self.fields_pairs(fields));
         template::append_query(&mut url, &pairs);
         Ok(Some(url))
     }
@@ -939,6 +1174,11 @@ impl TableDef {
         };
         let url = self.write_url(&def.path, None)?;
         Ok(Some(WriteRequest { method: def.method.clone(), url, body: Some(body) }))
+    }
+
+    /// The most conditions one search request takes.
+    pub fn search_max_filters(&self) -> usize {
+        self.object.search.as_ref().and_then(|s| s.max_filters).unwrap_or(usize::MAX)
     }
 
     /// Index (into `columns`) of the id column, if the foreign table has it.
@@ -1266,6 +1506,170 @@ mod tests {
         assert!(server(&[("connector", "rest"), ("base_url", "http://x"), ("max_retries", "99")]).is_err());
         assert!(validate_table_options(&o(&[("path", "/a"), ("update_method", "POST")])).is_err());
         assert!(validate_table_options(&o(&[("path", "/a"), ("read_only", "maybe")])).is_err());
+    }
+
+    /// A table of an inline connector (one object `o`), with the given list and search definitions.
+    fn inline_table(object: serde_json::Value, columns: &[&str]) -> TableDef {
+        let doc = serde_json::json!({"name": "x", "base_url": "http://127.0.0.1:9", "objects": {"o": object}});
+        let connector = Arc::new(Connector::from_json(&doc.to_string()).unwrap());
+        let find = move |_: &str| Ok(connector.clone());
+        let s = resolve_server(&o(&[("connector", "x")]), find).unwrap();
+        resolve_table(&s, &o(&[("object", "o")]), &cols(columns), "t").unwrap()
+    }
+
+    fn cond(t: &TableDef, column: &str, op: FilterOp, values: &[(&str, ValueKind)], via: Via) -> Condition {
+        Condition {
+            column: t.columns.iter().position(|c| c.name == column).unwrap(),
+            op,
+            values: values.iter().map(|(v, k)| ParamValue { text: v.to_string(), kind: *k }).collect(),
+            via,
+        }
+    }
+
+    fn query_of(url: &str) -> String {
+        template::decode_component(url.split_once('?').map(|(_, q)| q).unwrap_or(""), false)
+    }
+
+    #[test]
+    fn soql_listing_selects_fields_pushes_conditions_and_limit() {
+        let t = inline_table(
+            serde_json::json!({
+                "id_column": "id",
+                "list": {
+                    "path": "/query", "records": "/records",
+                    "page_size": {"header": "Sforce-Query-Options", "format": "batchSize={n}", "default": 2000, "min": 200, "max": 2000},
+                    "pagination": {"style": "next_url", "next_url": "/nextRecordsUrl"},
+                    "language": {"kind": "soql", "param": "q", "from": "Account"}
+                },
+                "columns": [
+                    {"name": "id", "type": "text", "pointer": "/Id", "field": "Id"},
+                    {"name": "name", "type": "text", "pointer": "/Name", "field": "Name"},
+                    {"name": "employees", "type": "integer", "pointer": "/NumberOfEmployees", "field": "NumberOfEmployees"}
+                ]
+            }),
+            &["id", "name", "employees"],
+        );
+        let fields = t.fields(&[1]);
+        assert!(t.language_can(1, FilterOp::Eq, ValueKind::Text));
+        assert!(!t.language_can(1, FilterOp::Lt, ValueKind::Text), "text ranges stay with Postgres");
+        assert!(t.language_can(2, FilterOp::Ge, ValueKind::Number));
+        let conds = vec![
+            cond(&t, "name", FilterOp::Eq, &[("O'Brien & Co", ValueKind::Text)], Via::Language),
+            cond(&t, "employees", FilterOp::Ge, &[("50", ValueKind::Number)], Via::Language),
+        ];
+        let f = t.list_fetch(&conds, &fields, Some(10)).unwrap();
+        assert_eq!(f.first.method, "GET");
+        assert_eq!(
+            query_of(&f.first.url),
+            r"q=SELECT Id, Name FROM Account WHERE Name = 'O\'Brien & Co' AND NumberOfEmployees >= 50 LIMIT 10"
+        );
+        assert_eq!(f.first.headers, vec![("Sforce-Query-Options".to_string(), "batchSize=200".to_string())]);
+        // A value SOQL cannot state is left out, and with it the LIMIT (Postgres filters the rows).
+        let conds = vec![
+            cond(&t, "name", FilterOp::Eq, &[("a", ValueKind::Text)], Via::Language),
+            cond(&t, "employees", FilterOp::Eq, &[("NaN", ValueKind::Number)], Via::Language),
+        ];
+        let f = t.list_fetch(&conds, &fields, Some(10)).unwrap();
+        assert_eq!(query_of(&f.first.url), "q=SELECT Id, Name FROM Account WHERE Name = 'a'");
+        assert_eq!(f.first.headers[0].1, "batchSize=2000");
+    }
+
+    #[test]
+    fn formula_listing_pushes_conditions_and_repeats_fields() {
+        let t = inline_table(
+            serde_json::json!({
+                "list": {
+                    "path": "/v0/base/Contacts", "records": "/records",
+                    "page_size": {"param": "pageSize", "default": 100, "max": 100},
+                    "pagination": {"style": "cursor", "cursor": "/offset", "param": "offset"},
+                    "fields_param": {"param": "fields[]", "repeat": true},
+                    "language": {"kind": "formula", "param": "filterByFormula"}
+                },
+                "columns": [
+                    {"name": "id", "type": "text", "pointer": "/id"},
+                    {"name": "email", "type": "text", "pointer": "/fields/Email", "field": "Email"},
+                    {"name": "full_name", "type": "text", "pointer": "/fields/Full Name", "field": "Full Name"}
+                ]
+            }),
+            &["id", "email", "full_name"],
+        );
+        let fields = t.fields(&[1, 2]);
+        let conds = vec![cond(
+            &t,
+            "email",
+            FilterOp::In,
+            &[("a@x.test", ValueKind::Text), ("b@x.test", ValueKind::Text)],
+            Via::Language,
+        )];
+        let f = t.list_fetch(&conds, &fields, None).unwrap();
+        assert_eq!(
+            query_of(&f.first.url),
+            "filterByFormula=OR({Email} = 'a@x.test', {Email} = 'b@x.test')&fields[]=Email&fields[]=Full Name&pageSize=100"
+        );
+        let f = t.list_fetch(&[], &fields, Some(5)).unwrap();
+        assert_eq!(query_of(&f.first.url), "fields[]=Email&fields[]=Full Name&pageSize=5");
+        assert!(!t.language_can(0, FilterOp::Eq, ValueKind::Text), "the id has no field");
+    }
+
+    #[test]
+    fn search_listing_builds_the_body_and_pages_in_it() {
+        let t = inline_table(
+            serde_json::json!({
+                "list": {
+                    "path": "/objects/contacts", "records": "/results",
+                    "page_size": {"param": "limit", "default": 100, "max": 100},
+                    "pagination": {"style": "cursor", "cursor": "/paging/next/after", "param": "after"},
+                    "fields_param": {"param": "properties"}
+                },
+                "search": {
+                    "path": "/objects/contacts/search",
+                    "body": {"filterGroups": [{"filters": "$filters"}], "properties": "$fields", "limit": "$page_size", "after": "$cursor"},
+                    "filter": {"propertyName": "$field", "operator": "$op", "value": "$value", "values": "$values"},
+                    "ops": {"eq": "EQ", "in": "IN", "gt": "GT"},
+                    "records": "/results", "cursor": "/paging/next/after",
+                    "page_size": {"param": "limit", "default": 100, "max": 200},
+                    "max_filters": 2, "max_results": 10000, "total": "/total"
+                },
+                "columns": [
+                    {"name": "id", "type": "text", "pointer": "/id"},
+                    {"name": "email", "type": "text", "pointer": "/properties/email", "field": "email"},
+                    {"name": "score", "type": "integer", "pointer": "/properties/score", "field": "score"}
+                ]
+            }),
+            &["id", "email", "score"],
+        );
+        assert!(t.search_can(1, FilterOp::Eq, ValueKind::Text));
+        assert!(!t.search_can(2, FilterOp::Lt, ValueKind::Number), "no operator for lt");
+        assert!(t.search_can(2, FilterOp::Gt, ValueKind::Number));
+        assert_eq!(t.search_max_filters(), 2);
+        let conds = vec![
+            cond(
+                &t,
+                "email",
+                FilterOp::In,
+                &[("a@x.test", ValueKind::Text), ("b@x.test", ValueKind::Text)],
+                Via::Search,
+            ),
+            cond(&t, "score", FilterOp::Gt, &[("5", ValueKind::Number)], Via::Search),
+        ];
+        let f = t.list_fetch(&conds, &t.fields(&[1]), Some(3)).unwrap();
+        assert_eq!(
+            (f.first.method.as_str(), f.first.url.as_str()),
+            ("POST", "http://127.0.0.1:9/objects/contacts/search")
+        );
+        assert_eq!(
+            f.first.body.unwrap(),
+            serde_json::json!({"filterGroups": [{"filters": [
+                {"propertyName": "email", "operator": "IN", "values": ["a@x.test", "b@x.test"]},
+                {"propertyName": "score", "operator": "GT", "value": "5"}
+            ]}], "properties": ["email"], "limit": 3})
+        );
+        assert!(matches!(f.pagination, PaginationDef::Cursor { param: None, body: Some(ref b), .. } if b == "/after"));
+        assert_eq!(f.total_check, Some(("/total".to_string(), 10000)));
+        // Without search conditions the plain list is used.
+        let f = t.list_fetch(&[], &t.fields(&[1]), None).unwrap();
+        assert_eq!(f.first.method, "GET");
+        assert!(f.first.url.ends_with("/objects/contacts?properties=email&limit=100"), "{}", f.first.url);
     }
 
     #[test]

@@ -204,6 +204,16 @@ pub fn display_path(url: &str) -> &str {
     }
 }
 
+/// Path and query of a URL for people to read (EXPLAIN): query values decoded, so that a SOQL query
+/// or a formula reads as written. Not a URL any more.
+pub fn display_readable(url: &str) -> String {
+    let shown = display_path(url);
+    match shown.split_once('?') {
+        Some((path, query)) => format!("{path}?{}", decode_component(query, false)),
+        None => shown.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,6 +258,15 @@ mod tests {
         let mut url = "https://x.test/items".to_string();
         append_query(&mut url, &[("properties".into(), "email,firstname".into()), ("q".into(), "a b&c".into())]);
         assert_eq!(url, "https://x.test/items?properties=email,firstname&q=a%20b%26c");
+    }
+
+    #[test]
+    fn readable_display_decodes_the_query() {
+        assert_eq!(
+            display_readable("http://h:1/q?q=SELECT%20Id%20FROM%20Account%20WHERE%20Name%20%3D%20%27a%27&x=1"),
+            "/q?q=SELECT Id FROM Account WHERE Name = 'a'&x=1"
+        );
+        assert_eq!(display_readable("http://h:1/a%20b"), "/a%20b");
     }
 
     #[test]

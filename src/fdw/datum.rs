@@ -223,6 +223,23 @@ pub unsafe fn param_text(datum: pg_sys::Datum, type_oid: pg_sys::Oid) -> String 
     s
 }
 
+/// What kind of value a parameter of this type is, for quoting in query languages.
+pub fn value_kind(type_oid: pg_sys::Oid) -> crate::connector::request::ValueKind {
+    use crate::connector::request::ValueKind;
+    match type_oid {
+        pg_sys::BOOLOID => ValueKind::Bool,
+        pg_sys::INT2OID
+        | pg_sys::INT4OID
+        | pg_sys::INT8OID
+        | pg_sys::FLOAT4OID
+        | pg_sys::FLOAT8OID
+        | pg_sys::NUMERICOID => ValueKind::Number,
+        pg_sys::DATEOID => ValueKind::Date,
+        pg_sys::TIMESTAMPOID | pg_sys::TIMESTAMPTZOID => ValueKind::Timestamp,
+        _ => ValueKind::Text,
+    }
+}
+
 /// The elements of an array datum, as request values (NULL elements skipped: `x = NULL` never matches).
 ///
 /// # Safety

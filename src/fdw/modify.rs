@@ -384,8 +384,13 @@ impl ModifyState {
         self.requests += 1;
         let result = wait::run(
             move |abandoned| {
-                let call =
-                    Call { method: &req.method, url: &req.url, body: body.as_deref().map(|b| (b, "application/json")) };
+                let call = Call {
+                    method: &req.method,
+                    url: &req.url,
+                    body: body.as_deref().map(|b| (b, "application/json")),
+                    headers: &[],
+                    read_only: false,
+                };
                 retry::execute(&endpoint, &call, abandoned)
             },
             &mut || {

@@ -1,5 +1,6 @@
 //! Planning a foreign scan: which WHERE conditions the provider can evaluate (id lookups through the get
-//! endpoint, filters the connector declares), a LIMIT hint, costs, and the `ScanPlan` stored in the plan
+//! endpoint, filters the connector declares, conditions written in the list's query language or sent to
+//! its search endpoint), a LIMIT hint, costs, and the `ScanPlan` stored in the plan
 //! (serialized, so prepared statements and plan copies stay valid). Only what is safe is pushed, and every
 //! condition is still checked locally, so results are always correct.
 
@@ -10,7 +11,9 @@ use pgrx::prelude::*;
 use pgrx::{is_a, PgList, PgMemoryContexts};
 use serde::{Deserialize, Serialize};
 
-use crate::connector::model::{FilterDef, FilterOp};
+use crate::connector::model::FilterOp;
+use crate::connector::request::{Condition, ParamValue, ValueKind, Via};
+use crate::connector::resolve::TableDef;
 use crate::connector::template;
 use crate::error::{report, OrReport, TetherError};
 use crate::fdw::datum;
@@ -21,18 +24,32 @@ const REQUEST_COST: f64 = 100.0;
 /// Row estimate for a listing with no pushed-down condition.
 const DEFAULT_ROWS: f64 = 1000.0;
 
-/// A condition sent to the provider as a query parameter.
+/// A condition sent to the provider.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PushedFilter {
-    pub filter: FilterDef,
+    /// Index into the table's columns.
+    pub column: usize,
+    pub op: FilterOp,
+    pub via: Via,
     /// Index into fdw_exprs of the value.
     pub expr: usize,
     /// The value is an array (`= ANY`).
     pub many: bool,
 }
 
-/// A pushed filter for the EXPLAIN preview: parameter, its values when constant, separator for lists.
-type PreviewFilter = (String, Option<Vec<String>>, Option<String>);
+impl PushedFilter {
+    /// The condition with its values for one scan; None when no row can match (a NULL value, an empty
+    /// array).
+    pub fn condition(&self, values: &Option<Vec<String>>, kind: ValueKind) -> Option<Condition> {
+        let values = values.as_ref().filter(|v| !v.is_empty())?;
+        Some(Condition {
+            column: self.column,
+            op: self.op,
+            values: values.iter().map(|t| ParamValue { text: t.clone(), kind }).collect(),
+            via: self.via.clone(),
+        })
+    }
+}
 
 /// Records fetched one by one through the get endpoint.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -229,6 +246,46 @@ fn alias_of(loaded: &LoadedTable) -> String {
     loaded.label.rsplit('.').next().unwrap_or("t").to_string()
 }
 
+/// How a candidate condition would reach the provider.
+enum Route {
+    Lookup,
+    Via(Via),
+}
+
+/// The route for one condition, or None when the provider cannot evaluate it. `used_params` are the
+/// query parameters taken by earlier conditions; `lookup` whether an id lookup is already planned.
+fn route(
+    table: &TableDef,
+    c: &Candidate,
+    kind: ValueKind,
+    used_params: &mut Vec<String>,
+    lookup: bool,
+) -> Option<Route> {
+    if let Some(f) = table.filter_for(c.column, c.op) {
+        if used_params.contains(&f.param) {
+            return None;
+        }
+        used_params.push(f.param.clone());
+        return Some(Route::Via(Via::Param(f.clone())));
+    }
+    let language = table.language_can(c.column, c.op, kind);
+    if Some(c.column) == table.id_index()
+        && !lookup
+        && !language
+        && table.object.get.is_some()
+        && matches!(c.op, FilterOp::Eq | FilterOp::In)
+    {
+        return Some(Route::Lookup);
+    }
+    if language {
+        return Some(Route::Via(Via::Language));
+    }
+    if table.search_can(c.column, c.op, kind) {
+        return Some(Route::Via(Via::Search));
+    }
+    None
+}
+
 unsafe fn classify(
     root: *mut pg_sys::PlannerInfo,
     baserel: *mut pg_sys::RelOptInfo,
@@ -237,7 +294,6 @@ unsafe fn classify(
 ) -> RelState {
     let rti = (*baserel).relid;
     let table = loaded.table.clone();
-    let id_index = table.id_index();
     let mut plan = ScanPlan::default();
     let mut exprs: Vec<*mut pg_sys::Expr> = Vec::new();
     let mut all_pushed = true;
@@ -245,6 +301,7 @@ unsafe fn classify(
     let alias = alias_of(&loaded);
     let mut id_count: Option<usize> = None;
 
+    let mut routed: Vec<(*mut pg_sys::Expr, Candidate, Route)> = Vec::new();
     let clauses = PgList::<pg_sys::RestrictInfo>::from_pg((*baserel).baserestrictinfo);
     for ri in clauses.iter_ptr() {
         let clause = (*ri).clause;
@@ -252,35 +309,44 @@ unsafe fn classify(
             all_pushed = false;
             continue;
         };
-        let is_id = Some(c.column) == id_index;
-        let filter = table.filter_for(c.column, c.op).cloned();
-        let pushed = if is_id
-            && plan.lookup.is_none()
-            && table.object.get.is_some()
-            && matches!(c.op, FilterOp::Eq | FilterOp::In)
-            && filter.is_none()
-        {
-            plan.lookup = Some(IdLookup { expr: exprs.len(), many: c.many });
-            id_count = const_values(c.value, c.many).map(|v| v.len());
-            true
-        } else if let Some(f) = filter {
-            if used_params.contains(&f.param) {
-                false
-            } else {
-                used_params.push(f.param.clone());
-                plan.filters.push(PushedFilter { filter: f, expr: exprs.len(), many: c.many });
+        let kind = datum::value_kind(param_type(c.value, c.many));
+        let lookup = routed.iter().any(|(_, _, r)| matches!(r, Route::Lookup));
+        match route(&table, &c, kind, &mut used_params, lookup) {
+            Some(r) => routed.push((clause, c, r)),
+            None => all_pushed = false,
+        }
+    }
+    // An id lookup fetches records one by one: other conditions are checked by Postgres. The search
+    // endpoint takes no query parameters, so a declared parameter filter wins over searching; and it
+    // takes a limited number of conditions.
+    let has_lookup = routed.iter().any(|(_, _, r)| matches!(r, Route::Lookup));
+    let has_param = routed.iter().any(|(_, _, r)| matches!(r, Route::Via(Via::Param(_))));
+    let mut search_left = table.search_max_filters();
+    for (clause, c, r) in routed {
+        let pushed = match &r {
+            Route::Lookup => {
+                plan.lookup = Some(IdLookup { expr: exprs.len(), many: c.many });
+                id_count = const_values(c.value, c.many).map(|v| v.len());
                 true
             }
-        } else {
-            false
+            Route::Via(Via::Param(_)) => true,
+            Route::Via(Via::Language) => !has_lookup,
+            Route::Via(Via::Search) => {
+                let ok = !has_lookup && !has_param && search_left > 0;
+                search_left -= ok as usize;
+                ok
+            }
         };
-        if pushed {
-            plan.param_types.push(param_type(c.value, c.many).to_u32());
-            exprs.push(c.value);
-            plan.pushed_sql.push(deparse(clause, relid, &alias));
-        } else {
+        if !pushed {
             all_pushed = false;
+            continue;
         }
+        if let Route::Via(via) = r {
+            plan.filters.push(PushedFilter { column: c.column, op: c.op, via, expr: exprs.len(), many: c.many });
+        }
+        plan.param_types.push(param_type(c.value, c.many).to_u32());
+        exprs.push(c.value);
+        plan.pushed_sql.push(deparse(clause, relid, &alias));
     }
 
     // With conditions left to Postgres, small pages would only cost more requests.
@@ -307,53 +373,56 @@ unsafe fn classify(
 }
 
 /// The first request as EXPLAIN shows it: values of constants filled in, run-time values as `$n`.
-fn preview(
-    loaded: &LoadedTable,
-    plan: &ScanPlan,
-    filters: &[PreviewFilter],
-    id: Option<&Option<Vec<String>>>,
-) -> String {
+/// `values` are the constant values of each fdw_expr (None when computed at run time).
+fn preview(loaded: &LoadedTable, plan: &ScanPlan, values: &[Option<Vec<String>>]) -> String {
     let table = &loaded.table;
     let fields = table.fields(&needed_columns(loaded, &plan.needed));
-    let mut placeholders = Vec::new();
-    let mut value_for = |values: &Option<Vec<String>>, sep: &Option<String>| -> String {
-        match values {
-            Some(v) => v.join(sep.as_deref().unwrap_or(",")),
-            None => {
-                placeholders.push(format!("$value{}", placeholders.len() + 1));
-                format!("PARAM{}", placeholders.len())
+    let mut placeholders = 0;
+    let mut conds = Vec::new();
+    for f in &plan.filters {
+        let kind = datum::value_kind(pg_sys::Oid::from(plan.param_types[f.expr]));
+        let shown = match &values[f.expr] {
+            Some(v) if !v.is_empty() => f.condition(&Some(v.clone()), kind),
+            _ => {
+                placeholders += 1;
+                f.condition(&Some(vec![format!("${placeholders}")]), ValueKind::Placeholder)
             }
-        }
-    };
-    let result = match id {
-        Some(values) => {
-            let mut extra = Vec::new();
-            for (param, vals, sep) in filters {
-                extra.push((param.clone(), value_for(vals, sep)));
-            }
-            let shown_id = match values {
+        };
+        conds.extend(shown);
+    }
+    match &plan.lookup {
+        Some(l) => {
+            let extra: Vec<(String, String)> = conds
+                .iter()
+                .filter_map(|c| match &c.via {
+                    Via::Param(f) => Some((f.param.clone(), c.joined(f.separator.as_deref()))),
+                    _ => None,
+                })
+                .collect();
+            let ids = &values[l.expr];
+            let shown_id = match ids {
                 Some(v) if v.len() == 1 => v[0].clone(),
                 _ => "{id}".to_string(),
             };
             let url = table.get_url(&shown_id, &fields, &extra).ok().flatten().unwrap_or_default();
             let mut s = format!("GET {}", template::display_path(&url).replace("%7Bid%7D", "{id}"));
-            if !matches!(values, Some(v) if v.len() == 1) {
+            if !matches!(ids, Some(v) if v.len() == 1) {
                 s.push_str(" (one request per id)");
             }
             s
         }
-        None => {
-            let pairs: Vec<(String, String)> =
-                filters.iter().map(|(p, v, sep)| (p.clone(), value_for(v, sep))).collect();
-            let url = table.list_url(&pairs, &fields, table.page_size(plan.limit)).unwrap_or_default();
-            format!("GET {}", template::display_path(&url))
-        }
-    };
-    let mut out = result;
-    for (i, _) in placeholders.iter().enumerate() {
-        out = out.replace(&format!("PARAM{}", i + 1), &format!("${}", i + 1));
+        None => match table.list_fetch(&conds, &fields, plan.limit) {
+            Ok(fetch) => {
+                let mut s = format!("{} {}", fetch.first.method, template::display_readable(&fetch.first.url));
+                if let Some(body) = &fetch.first.body {
+                    s.push(' ');
+                    s.push_str(&body.to_string());
+                }
+                s
+            }
+            Err(e) => format!("(cannot build the request: {e})"),
+        },
     }
-    out
 }
 
 /// Table column indexes (into `attrs` / `table.columns`) for tuple indexes.
@@ -516,12 +585,13 @@ pub unsafe extern "C-unwind" fn get_foreign_plan(
 
 /// The EXPLAIN preview; it depends on the needed columns (the fields parameter), known only here.
 unsafe fn refresh_preview(state: &RelState) -> String {
-    let mut filters = Vec::new();
-    for f in &state.plan.filters {
-        filters.push((f.filter.param.clone(), const_values(state.exprs[f.expr], f.many), f.filter.separator.clone()));
-    }
-    let id = state.plan.lookup.as_ref().map(|l| const_values(state.exprs[l.expr], l.many));
-    preview(&state.loaded, &state.plan, &filters, id.as_ref())
+    let many = |i: usize| {
+        state.plan.lookup.as_ref().is_some_and(|l| l.expr == i && l.many)
+            || state.plan.filters.iter().any(|f| f.expr == i && f.many)
+    };
+    let values: Vec<Option<Vec<String>>> =
+        state.exprs.iter().enumerate().map(|(i, e)| const_values(*e, many(i))).collect();
+    preview(&state.loaded, &state.plan, &values)
 }
 
 /// A plan's Tether state as fdw_private: one String node holding JSON, so plans can be copied and

@@ -11,6 +11,7 @@ use pgrx::{PgList, PgMemoryContexts};
 
 use crate::connector::mapping::Cell;
 use crate::connector::record::{self, Converter, OutputColumn};
+use crate::connector::request::Via;
 use crate::connector::resolve::TableDef;
 use crate::error::{report, OrReport, TetherError};
 use crate::fdw::datum::{self, ColumnOut};
@@ -151,17 +152,23 @@ fn fetch_kind(
     fields: &[String],
     values: &[Option<Vec<String>>],
 ) -> Result<Option<FetchKind>, TetherError> {
-    let mut pairs = Vec::new();
+    let mut conds = Vec::with_capacity(plan.filters.len());
     for f in &plan.filters {
-        let Some(vals) = &values[f.expr] else { return Ok(None) };
-        if vals.is_empty() {
-            return Ok(None);
+        let kind = datum::value_kind(pg_sys::Oid::from(plan.param_types[f.expr]));
+        match f.condition(&values[f.expr], kind) {
+            Some(c) => conds.push(c),
+            None => return Ok(None),
         }
-        let sep = f.filter.separator.as_deref().unwrap_or(",");
-        pairs.push((f.filter.param.clone(), vals.join(sep)));
     }
     match &plan.lookup {
         Some(l) => {
+            let pairs: Vec<(String, String)> = conds
+                .iter()
+                .filter_map(|c| match &c.via {
+                    Via::Param(f) => Some((f.param.clone(), c.joined(f.separator.as_deref()))),
+                    _ => None,
+                })
+                .collect();
             let Some(ids) = &values[l.expr] else { return Ok(None) };
             let mut urls = Vec::with_capacity(ids.len());
             let mut seen = std::collections::HashSet::new();
@@ -179,7 +186,7 @@ fn fetch_kind(
             }
             Ok(Some(FetchKind::Get { urls }))
         }
-        None => Ok(Some(FetchKind::List { first_url: table.list_url(&pairs, fields, table.page_size(plan.limit))? })),
+        None => Ok(Some(FetchKind::List(Box::new(table.list_fetch(&conds, fields, plan.limit)?)))),
     }
 }
 

@@ -16,7 +16,9 @@ use serde_json::Value;
 use crate::connector::extract::{ExtractError, ExtractedPage, PagePlan};
 use crate::connector::pager::Pager;
 use crate::connector::pointer::Pointer;
-use crate::connector::resolve::TableDef;
+use crate::connector::record;
+use crate::connector::request::Request;
+use crate::connector::resolve::{ListFetch, TableDef};
 use crate::connector::template;
 use crate::error::TetherError;
 use crate::http::retry::{self, Call};
@@ -26,8 +28,8 @@ use crate::http::{self, Endpoint};
 /// What to fetch.
 #[derive(Debug, Clone)]
 pub enum FetchKind {
-    /// Follow the object's pagination from this first URL.
-    List { first_url: String },
+    /// Follow a listing's pagination from its first request.
+    List(Box<ListFetch>),
     /// One get request per URL; a 404 is no row.
     Get { urls: Vec<String> },
 }
@@ -140,8 +142,18 @@ impl PageStream {
 }
 
 enum Source {
-    List(Pager),
+    List(Box<Listing>),
     Get(std::vec::IntoIter<String>),
+}
+
+/// A listing being paged through.
+struct Listing {
+    pager: Pager,
+    plan: PagePlan,
+    /// Index in the page values of the total a search reports, with the most it can return.
+    total_check: Option<(usize, u64)>,
+    /// Index in the record values of the record id, for `last_id` pagination.
+    last_id_at: Option<usize>,
 }
 
 impl Drop for PageStream {
@@ -157,25 +169,18 @@ fn helper(
     requests: Arc<AtomicU64>,
     abandoned: Arc<AtomicBool>,
 ) {
-    let mut source = match &spec.kind {
-        FetchKind::List { first_url } => Source::List(Pager::new(
-            &spec.endpoint.base_url,
-            first_url.clone(),
-            spec.table.object.list.pagination.clone(),
-        )),
-        FetchKind::Get { urls } => Source::Get(urls.clone().into_iter()),
-    };
-    let plan = match &source {
-        Source::List(pager) => Pointer::parse(&spec.table.object.list.records).ok().map(|records| {
-            let page_pointers: Vec<Pointer> = pager.page_pointer().into_iter().collect();
-            PagePlan::new(&records, &page_pointers, &spec.record_pointers)
-        }),
-        Source::Get(_) => None,
+    let mut spec = spec;
+    let mut source = match listing(&mut spec) {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = tx.send(Msg::Error(e));
+            return;
+        }
     };
     let mut rows_sent: u64 = 0;
     loop {
         requests.fetch_add(1, Ordering::Relaxed);
-        let result = catch_unwind(AssertUnwindSafe(|| fetch_next(&spec, &plan, &mut source, &abandoned)))
+        let result = catch_unwind(AssertUnwindSafe(|| fetch_next(&spec, &mut source, &abandoned)))
             .unwrap_or_else(|p| Err(TetherError::Internal(format!("panic in scan helper: {}", panic_message(&*p)))));
         match result {
             Ok((page, has_more)) => {
@@ -196,24 +201,71 @@ fn helper(
     }
 }
 
-fn fetch_next(
-    spec: &FetchSpec,
-    plan: &Option<PagePlan>,
-    source: &mut Source,
-    abandoned: &AtomicBool,
-) -> Result<(Page, bool), TetherError> {
+/// What the helper pages through. For `last_id` pagination the record id is read from each record
+/// too (appended to the record pointers when the query does not read it).
+fn listing(spec: &mut FetchSpec) -> Result<Source, TetherError> {
+    let fetch = match &spec.kind {
+        FetchKind::Get { urls } => return Ok(Source::Get(urls.clone().into_iter())),
+        FetchKind::List(fetch) => (**fetch).clone(),
+    };
+    let bad_pointer = |what: &str, m: String| TetherError::Internal(format!("{what} pointer: {m}"));
+    let pager = Pager::new(&spec.endpoint.base_url, fetch.first, fetch.pagination);
+    let records = Pointer::parse(&fetch.records).map_err(|m| bad_pointer("records", m))?;
+    let mut page_pointers: Vec<Pointer> = pager.page_pointer().into_iter().collect();
+    let total_check = match &fetch.total_check {
+        Some((at, max)) => {
+            page_pointers.push(Pointer::parse(at).map_err(|m| bad_pointer("total", m))?);
+            Some((page_pointers.len() - 1, *max))
+        }
+        None => None,
+    };
+    let last_id_at = if pager.needs_last_id() {
+        let id = record::record_id_pointer(&spec.table).ok_or_else(|| {
+            TetherError::option(
+                format!("object \"{}\" pages by record id but has no id column", spec.table.object_name),
+                None,
+            )
+        })?;
+        Some(match spec.record_pointers.iter().position(|p| *p == id) {
+            Some(i) => i,
+            None => {
+                spec.record_pointers.push(id);
+                spec.record_pointers.len() - 1
+            }
+        })
+    } else {
+        None
+    };
+    let plan = PagePlan::new(&records, &page_pointers, &spec.record_pointers);
+    Ok(Source::List(Box::new(Listing { pager, plan, total_check, last_id_at })))
+}
+
+/// Send a listing request: a GET, or a search POST with its JSON body (a read, so always retried).
+fn send(endpoint: &Endpoint, req: &Request, abandoned: &AtomicBool) -> Result<http::HttpResponse, TetherError> {
+    let body = req.body.as_ref().map(|b| serde_json::to_vec(b).unwrap_or_default());
+    let call = Call {
+        method: &req.method,
+        url: &req.url,
+        body: body.as_deref().map(|b| (b, "application/json")),
+        headers: &req.headers,
+        read_only: true,
+    };
+    retry::execute(endpoint, &call, abandoned)
+}
+
+fn fetch_next(spec: &FetchSpec, source: &mut Source, abandoned: &AtomicBool) -> Result<(Page, bool), TetherError> {
     let endpoint = &spec.endpoint;
     match source {
-        Source::List(pager) => {
-            let url = pager
-                .next_url()
+        Source::List(listing) => {
+            let Listing { pager, plan, total_check, last_id_at } = &mut **listing;
+            let req = pager
+                .next_request()
                 .ok_or_else(|| TetherError::Internal("asked for a page past the end".into()))?
-                .to_string();
-            let shown = format!("GET {}", template::display_path(&url));
-            let response = retry::execute(endpoint, &Call { method: "GET", url: &url, body: None }, abandoned)?;
-            let plan = plan.as_ref().ok_or_else(|| TetherError::Internal("no page plan".into()))?;
-            let page = if response.body.iter().all(|b| b.is_ascii_whitespace()) {
-                ExtractedPage { page_values: vec![None], records: Vec::new() }
+                .clone();
+            let shown = format!("{} {}", req.method, template::display_path(&req.url));
+            let response = send(endpoint, &req, abandoned)?;
+            let mut page = if response.body.iter().all(|b| b.is_ascii_whitespace()) {
+                ExtractedPage { page_values: vec![None; 2], records: Vec::new() }
             } else {
                 plan.parse(&response.body).map_err(|e| match e {
                     ExtractError::Json(e) => http::malformed(endpoint, &shown, &response.body, &e),
@@ -224,15 +276,32 @@ fn fetch_next(
                     },
                 })?
             };
-            let value = page.page_values.first().and_then(|v| v.as_ref());
-            pager.advance(value, &response.headers, page.records.len(), &response.body).map_err(|e| {
-                TetherError::BadResponse {
+            if let Some((at, max)) = total_check {
+                let total = page.page_values.get(*at).and_then(|v| v.as_ref()).and_then(|v| v.as_u64());
+                if let Some(total) = total.filter(|t| *t > *max) {
+                    return Err(TetherError::Unsupported {
+                        message: format!(
+                            "[{}] the search ({shown}) matches {total} records, more than the {max} the provider's search endpoint can return",
+                            endpoint.connector
+                        ),
+                        hint: Some(
+                            "add conditions (a narrower range on a date or number column) so that fewer records match; a query without conditions on searchable columns pages through the whole list instead"
+                                .into(),
+                        ),
+                    });
+                }
+            }
+            let last_id = last_id_at.and_then(|i| page.records.last_mut().and_then(|r| r.get(i).cloned().flatten()));
+            let value =
+                if pager.page_pointer().is_some() { page.page_values.first().and_then(|v| v.as_ref()) } else { None };
+            pager.advance(value, &response.headers, page.records.len(), &response.body, last_id.as_ref()).map_err(
+                |e| TetherError::BadResponse {
                     connector: endpoint.connector.clone(),
                     message: e.0,
                     detail: format!("page {} was {shown}", pager.pages()),
-                }
-            })?;
-            Ok((Page { records: page.records }, pager.next_url().is_some()))
+                },
+            )?;
+            Ok((Page { records: page.records }, pager.next_request().is_some()))
         }
         Source::Get(urls) => {
             let Some(url) = urls.next() else {
@@ -240,7 +309,7 @@ fn fetch_next(
             };
             let more = urls.len() > 0;
             let shown = format!("GET {}", template::display_path(&url));
-            let response = match retry::execute(endpoint, &Call { method: "GET", url: &url, body: None }, abandoned) {
+            let response = match retry::execute(endpoint, &Call::get(&url), abandoned) {
                 Ok(r) => r,
                 Err(TetherError::Provider { status: 404 | 410, .. }) => {
                     return Ok((Page { records: Vec::new() }, more))

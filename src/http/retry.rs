@@ -38,6 +38,16 @@ pub struct Call<'a> {
     pub url: &'a str,
     /// Body and content type.
     pub body: Option<(&'a [u8], &'a str)>,
+    /// Headers of this request (besides the server's and the credentials).
+    pub headers: &'a [(String, String)],
+    /// The request only reads (a search sent as POST): it is always safe to send again.
+    pub read_only: bool,
+}
+
+impl<'a> Call<'a> {
+    pub fn get(url: &'a str) -> Call<'a> {
+        Call { method: "GET", url, body: None, headers: &[], read_only: true }
+    }
 }
 
 /// Send `call`, retrying as the module documentation says. A 2xx answer is Ok; anything else is the
@@ -45,12 +55,13 @@ pub struct Call<'a> {
 pub fn execute(endpoint: &Endpoint, call: &Call, abandoned: &AtomicBool) -> Result<HttpResponse, TetherError> {
     let shown = format!("{} {}", call.method, template::display_path(call.url));
     let is_post = call.method.eq_ignore_ascii_case("POST");
-    let key: Vec<(String, String)> = match (&endpoint.idempotency_header, is_post) {
-        (Some(h), true) => vec![(h.clone(), idempotency_key())],
-        _ => Vec::new(),
-    };
+    let mut headers: Vec<(String, String)> = call.headers.to_vec();
+    let keyed = endpoint.idempotency_header.as_ref().filter(|_| is_post && !call.read_only);
+    if let Some(h) = keyed {
+        headers.push((h.clone(), idempotency_key()));
+    }
     // May this request be sent again after it possibly reached the provider?
-    let replayable = !is_post || !key.is_empty();
+    let replayable = !is_post || keyed.is_some() || call.read_only;
     let policy = endpoint.retry;
     let mut attempt: u32 = 0;
     loop {
@@ -59,7 +70,7 @@ pub fn execute(endpoint: &Endpoint, call: &Call, abandoned: &AtomicBool) -> Resu
         }
         attempt += 1;
         let retries_left = attempt <= policy.max_retries;
-        let wait = match send_once(endpoint, call.method, call.url, call.body, &key) {
+        let wait = match send_once(endpoint, call.method, call.url, call.body, &headers) {
             Ok(resp) if (200..300).contains(&resp.status) => return Ok(resp),
             Ok(resp) if resp.status == 429 => {
                 let asked = retry_after(&resp);
@@ -346,7 +357,11 @@ mod tests {
         let e = endpoint(url, idempotency);
         let target = format!("{url}/items");
         let body = br#"{"name":"x"}"#;
-        execute(&e, &Call { method, url: &target, body: Some((body, "application/json")) }, &AtomicBool::new(false))
+        execute(
+            &e,
+            &Call { method, url: &target, body: Some((body, "application/json")), headers: &[], read_only: false },
+            &AtomicBool::new(false),
+        )
     }
 
     #[test]
@@ -439,7 +454,7 @@ mod tests {
         let (url, seen) = scripted(&[&ok("{}")]);
         let e = endpoint(&url, None);
         let target = format!("{url}/items");
-        let r = execute(&e, &Call { method: "GET", url: &target, body: None }, &AtomicBool::new(true));
+        let r = execute(&e, &Call::get(&target), &AtomicBool::new(true));
         assert!(r.is_err());
         std::thread::sleep(Duration::from_millis(50));
         assert!(seen.lock().unwrap().is_empty());
