@@ -38,11 +38,23 @@ pub struct Connector {
     /// fails ambiguously is not retried.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idempotency_header: Option<String>,
+    /// How request bodies are encoded: `json` (default) or `form` (`application/x-www-form-urlencoded`
+    /// with nested keys as `metadata[key]`, as Stripe takes them).
+    #[serde(default)]
+    pub body_encoding: BodyEncoding,
     #[serde(default)]
     pub objects: BTreeMap<String, ObjectDef>,
     /// Shape of a table defined by the table option `path` instead of `object` (the generic REST connector).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generic_object: Option<ObjectDef>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum BodyEncoding {
+    #[default]
+    Json,
+    Form,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -103,6 +115,10 @@ pub struct ErrorDef {
     pub message: Vec<String>,
     #[serde(default)]
     pub code: Vec<String>,
+    /// Pointers to per-field errors (an object of field to message or messages, or an array of
+    /// messages): Shopify `{"errors": {"email": ["is invalid"]}}` reads `email: is invalid`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<String>,
 }
 
 impl ErrorDef {
@@ -116,7 +132,7 @@ impl ErrorDef {
 
 impl Default for ErrorDef {
     fn default() -> Self {
-        ErrorDef { message: ErrorDef::default_message(), code: Vec::new() }
+        ErrorDef { message: ErrorDef::default_message(), code: Vec::new(), details: Vec::new() }
     }
 }
 
@@ -211,6 +227,23 @@ pub struct WriteDef {
     /// Send every writable column, not only the changed ones (PUT semantics).
     #[serde(default)]
     pub full_row: bool,
+    /// JSON template of the request body, where the string `$record` is the record built from the
+    /// written columns (Shopify `{"customer": "$record"}`, BigCommerce `["$record"]`). Default: the
+    /// record itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<serde_json::Value>,
+    /// JSON pointer in the record where the id is put, for APIs that take it in the body rather than
+    /// the path (BigCommerce updates).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_field: Option<String>,
+    /// JSON pointer to the new record's id in a response that is not the record (Salesforce
+    /// `{"id": ..., "success": true}`); with `refetch`, RETURNING reads the record by that id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The response does not hold the record (Salesforce answers 204): RETURNING reads it through the
+    /// get endpoint, one more request per row, made only when the statement has RETURNING.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub refetch: bool,
 }
 
 /// A batch create endpoint.
@@ -234,6 +267,36 @@ pub struct BatchDef {
     /// Tag each input with its row, so errors name the rows they concern (HubSpot `objectWriteTraceId`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace: Option<TraceDef>,
+    /// JSON template of the request body where the string `$records` is the array of inputs
+    /// (Salesforce `{"allOrNone": true, "records": "$records"}`); overrides `inputs`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<serde_json::Value>,
+    /// Static values merged into each input (Salesforce `{"attributes": {"type": "Account"}}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<serde_json::Value>,
+    /// Per-input results in the order sent, for APIs that answer 200 with a success flag per record
+    /// (Salesforce sObject Collections).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub results: Option<BatchResultsDef>,
+}
+
+/// Positional per-input results of a batch request.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchResultsDef {
+    /// JSON pointer to the array of results (`""`: the body).
+    #[serde(default)]
+    pub at: String,
+    /// JSON pointer, in each result, to a boolean that is true when the input was written.
+    pub ok: String,
+    /// JSON pointers, in each result, to its error message and code.
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Codes of inputs that failed only because another one did (Salesforce
+    /// `ALL_OR_NONE_OPERATION_ROLLED_BACK`): not reported as at fault.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_at_fault: Vec<String>,
 }
 
 impl BatchDef {
@@ -712,11 +775,39 @@ impl ObjectDef {
             if !def.path.starts_with('/') && !def.path.starts_with("{path}") {
                 return bad(format!("{here}/path"), format!("\"{}\" must start with /", def.path));
             }
-            if needs_id && !def.path.contains("{id}") {
-                return bad(format!("{here}/path"), format!("\"{}\" must contain {{id}}", def.path));
+            if needs_id && !def.path.contains("{id}") && def.id_field.is_none() {
+                return bad(
+                    format!("{here}/path"),
+                    format!("\"{}\" must contain {{id}} (or the definition needs id_field)", def.path),
+                );
             }
             known_placeholders(&format!("{here}/path"), &def.path, &["path", "id"])?;
             check_pointer(&format!("{here}/record"), &def.record)?;
+            if let Some(body) = &def.body {
+                if crate::connector::request::marker_pointer(body, "record").is_none() {
+                    return bad(format!("{here}/body"), "the body template needs the string \"$record\"".into());
+                }
+            }
+            if let Some(f) = &def.id_field {
+                check_pointer(&format!("{here}/id_field"), f)?;
+                if f.is_empty() {
+                    return bad(format!("{here}/id_field"), "must point inside the record".into());
+                }
+            }
+            if let Some(p) = &def.id {
+                check_pointer(&format!("{here}/id"), p)?;
+            }
+            if def.refetch {
+                if self.get.is_none() {
+                    return bad(
+                        format!("{here}/refetch"),
+                        "refetch reads the record through get, which is missing".into(),
+                    );
+                }
+                if !needs_id && def.id.is_none() {
+                    return bad(format!("{here}/id"), "a create with refetch needs id (where the new id is)".into());
+                }
+            }
         }
         if let Some(b) = &self.batch_create {
             let here = format!("{at}/batch_create");
@@ -742,12 +833,97 @@ impl ObjectDef {
                     return bad(format!("{here}/trace/field"), "must point inside each input".into());
                 }
             }
+            if let Some(body) = &b.body {
+                if crate::connector::request::marker_pointer(body, "records").is_none() {
+                    return bad(format!("{here}/body"), "the body template needs the string \"$records\"".into());
+                }
+            }
+            if let Some(item) = &b.item {
+                if !item.is_object() {
+                    return bad(format!("{here}/item"), "must be an object (merged into each input)".into());
+                }
+            }
+            if let Some(r) = &b.results {
+                check_pointer(&format!("{here}/results/at"), &r.at)?;
+                check_pointer(&format!("{here}/results/ok"), &r.ok)?;
+                check_pointer(&format!("{here}/results/message"), &r.message)?;
+                if let Some(c) = &r.code {
+                    check_pointer(&format!("{here}/results/code"), c)?;
+                }
+            }
             if self.create.is_none() {
                 return bad(here, "an object with batch_create also needs create (used with RETURNING)".into());
             }
         }
+        if let Some(lang) = &self.list.language {
+            let param = match lang {
+                LanguageDef::Soql { param, from } => {
+                    if from.is_empty() || !from.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                        return bad(format!("{at}/list/language/from"), format!("\"{from}\" is not an object name"));
+                    }
+                    param
+                }
+                LanguageDef::Formula { param } => param,
+            };
+            if param.is_empty() {
+                return bad(format!("{at}/list/language/param"), "must not be empty".into());
+            }
+        }
+        if let Some(s) = &self.search {
+            validate_search(&format!("{at}/search"), s, &known_placeholders)?;
+        }
         Ok(())
     }
+}
+
+fn bad(path: String, message: String) -> Result<(), TetherError> {
+    Err(TetherError::Connector { path, message })
+}
+
+/// Checks the `{placeholders}` of a path: (JSON path, text, placeholders accepted besides options).
+type PlaceholderCheck<'a> = &'a dyn Fn(&str, &str, &[&str]) -> Result<(), TetherError>;
+
+fn validate_search(here: &str, s: &SearchDef, known_placeholders: PlaceholderCheck) -> Result<(), TetherError> {
+    let methods = ["GET", "POST"];
+    if !methods.contains(&s.method.as_str()) {
+        return bad(format!("{here}/method"), format!("unknown method \"{}\"; accepted: GET, POST", s.method));
+    }
+    if !s.path.starts_with('/') {
+        return bad(format!("{here}/path"), format!("\"{}\" must start with /", s.path));
+    }
+    known_placeholders(&format!("{here}/path"), &s.path, &["path"])?;
+    use crate::connector::request::marker_pointer;
+    for marker in ["filters", "cursor"] {
+        if marker_pointer(&s.body, marker).is_none() {
+            return bad(format!("{here}/body"), format!("the body template needs the string \"${marker}\""));
+        }
+    }
+    if marker_pointer(&s.filter, "field").is_none() {
+        return bad(format!("{here}/filter"), "the filter template needs the string \"$field\"".into());
+    }
+    for key in s.ops.keys() {
+        if !["eq", "in", "lt", "le", "gt", "ge"].contains(&key.as_str()) {
+            return bad(
+                format!("{here}/ops/{key}"),
+                format!("unknown operator \"{key}\"; accepted: eq, in, lt, le, gt, ge"),
+            );
+        }
+    }
+    check_pointer(&format!("{here}/records"), &s.records)?;
+    check_pointer(&format!("{here}/cursor"), &s.cursor)?;
+    if s.page_size.default == 0 {
+        return bad(format!("{here}/page_size/default"), "must be at least 1".into());
+    }
+    if let Some(t) = &s.total {
+        check_pointer(&format!("{here}/total"), t)?;
+    }
+    if s.max_results.is_some() != s.total.is_some() {
+        return bad(format!("{here}/max_results"), "max_results and total go together".into());
+    }
+    if s.max_filters == Some(0) {
+        return bad(format!("{here}/max_filters"), "must be at least 1".into());
+    }
+    Ok(())
 }
 
 fn check_pointer(path: &str, pointer: &str) -> Result<(), TetherError> {

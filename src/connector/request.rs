@@ -200,6 +200,42 @@ pub fn formula_all(conditions: &[String]) -> String {
     }
 }
 
+/// A JSON object as an `application/x-www-form-urlencoded` body the way Stripe reads it: nested keys
+/// as `metadata[plan]=pro`, array elements as `tags[0]=a`, null as an empty value (which unsets a
+/// field), booleans as `true`/`false`.
+pub fn form_encode(body: &Value) -> String {
+    fn add(out: &mut Vec<String>, key: &str, value: &Value) {
+        use crate::connector::template::encode_query;
+        match value {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    add(out, &format!("{key}[{}]", encode_query(k)), v);
+                }
+            }
+            Value::Array(items) if items.is_empty() => out.push(format!("{key}=")),
+            Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    add(out, &format!("{key}[{i}]"), v);
+                }
+            }
+            Value::Null => out.push(format!("{key}=")),
+            Value::String(s) => out.push(format!("{key}={}", encode_query(s))),
+            other => out.push(format!("{key}={other}")),
+        }
+    }
+    let mut out = Vec::new();
+    match body {
+        Value::Object(map) => {
+            for (k, v) in map {
+                add(&mut out, &crate::connector::template::encode_query(k), v);
+            }
+        }
+        Value::Null => {}
+        other => add(&mut out, "value", other),
+    }
+    out.join("&")
+}
+
 /// Replace the `$name` string markers of a JSON template. A marker whose value is None is removed
 /// (with its key, or from its array).
 pub fn fill_template(template: &Value, lookup: &dyn Fn(&str) -> Option<Value>) -> Value {
@@ -338,6 +374,24 @@ mod tests {
         assert_eq!(formula_condition("Age", FilterOp::Eq, &[v("Infinity", ValueKind::Number)]), None);
         assert_eq!(formula_all(&["a".into(), "b".into()]), "AND(a, b)");
         assert_eq!(formula_all(&["a".into()]), "a");
+    }
+
+    #[test]
+    fn form_bodies_nest_keys_with_brackets() {
+        let body = json!({
+            "email": "a+b@x.test",
+            "name": "Ana María",
+            "metadata": {"plan": "pro", "seats": 3, "old": null},
+            "preferred_locales": ["en", "fr"],
+            "tax_exempt": false,
+            "description": null
+        });
+        assert_eq!(
+            form_encode(&body),
+            "description=&email=a%2Bb@x.test&metadata[old]=&metadata[plan]=pro&metadata[seats]=3&name=Ana%20Mar%C3%ADa&preferred_locales[0]=en&preferred_locales[1]=fr&tax_exempt=false"
+        );
+        assert_eq!(form_encode(&json!({"a&b": "c=d"})), "a%26b=c%3Dd");
+        assert_eq!(form_encode(&json!({})), "");
     }
 
     #[test]

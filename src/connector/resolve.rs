@@ -9,9 +9,9 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::connector::model::{
-    AuthScheme, ColumnDef, Connector, FilterDef, FilterOp, ObjectDef, PageSizeDef, PaginationDef,
+    AuthScheme, BodyEncoding, ColumnDef, Connector, FilterDef, FilterOp, LanguageDef, ObjectDef, PageSizeDef,
+    PaginationDef, WriteDef,
 };
-use crate::connector::model::{LanguageDef, PageSizeDef as SizeDef};
 use crate::connector::pointer::Pointer;
 use crate::connector::record;
 use crate::connector::request::{self, Condition, ParamValue, Request, ValueKind, Via};
@@ -32,7 +32,7 @@ pub struct ListFetch {
 
 /// The page size for a definition: an override (table option), capped by max and by a LIMIT hint,
 /// and at least min.
-fn sized(ps: &SizeDef, override_: Option<u64>, limit: Option<u64>) -> u64 {
+fn sized(ps: &PageSizeDef, override_: Option<u64>, limit: Option<u64>) -> u64 {
     let mut size = override_.unwrap_or(ps.default);
     if let Some(max) = ps.max {
         size = size.min(max);
@@ -73,6 +73,18 @@ pub struct WriteRequest {
     pub method: String,
     pub url: String,
     pub body: Option<Value>,
+    pub encoding: BodyEncoding,
+}
+
+impl WriteRequest {
+    /// The body as bytes, with its content type.
+    pub fn encoded_body(&self) -> Option<(Vec<u8>, &'static str)> {
+        let body = self.body.as_ref()?;
+        Some(match self.encoding {
+            BodyEncoding::Json => (serde_json::to_vec(body).unwrap_or_default(), "application/json"),
+            BodyEncoding::Form => (request::form_encode(body).into_bytes(), "application/x-www-form-urlencoded"),
+        })
+    }
 }
 
 /// Server options every connector accepts, with what they do (shown in errors and docs).
@@ -504,6 +516,7 @@ pub struct TableDef {
     pub batch_size_override: Option<u64>,
     /// Values for `{placeholders}` in paths (server options and `path`).
     placeholders: Options,
+    pub body_encoding: BodyEncoding,
 }
 
 /// Resolve a table. `columns` are the foreign table's (name, column options), in attribute order;
@@ -593,6 +606,7 @@ pub fn resolve_table(
         base_url: server.base_url.clone(),
         columns: mapped,
         placeholders,
+        body_encoding: connector.body_encoding,
     };
     // The id is the provider's unless a column option says otherwise; the option wins either way.
     let id_index = table_def.id_index();
@@ -1121,23 +1135,71 @@ impl TableDef {
             .map_err(|m| TetherError::option(format!("cannot build the request body: {m}"), None))
     }
 
+    /// A write request of `def` for a record built from `values` (None: no body), with the id in the
+    /// path and, when the definition says so, in the record.
+    fn write_request(
+        &self,
+        def: &WriteDef,
+        id: Option<&str>,
+        values: Option<&[(usize, Value)]>,
+    ) -> Result<WriteRequest, TetherError> {
+        let url = self.write_url(&def.path, id)?;
+        let body = match values {
+            None => None,
+            Some(values) => {
+                let mut record = self.record_body(values)?;
+                if let (Some(at), Some(id)) = (&def.id_field, id) {
+                    let at = Pointer::parse(at).map_err(|m| TetherError::Internal(format!("id_field: {m}")))?;
+                    at.set(&mut record, self.id_json(id)).map_err(|m| TetherError::option(m, None))?;
+                }
+                Some(match &def.body {
+                    Some(template) => {
+                        request::fill_template(template, &|name| (name == "record").then(|| record.clone()))
+                    }
+                    None => record,
+                })
+            }
+        };
+        Ok(WriteRequest { method: def.method.clone(), url, body, encoding: self.body_encoding })
+    }
+
+    /// An id as JSON for a request body: a number when the id column is numeric (BigCommerce ids).
+    fn id_json(&self, id: &str) -> Value {
+        let numeric = self
+            .object
+            .column(&self.object.id_column)
+            .is_some_and(|c| matches!(c.type_name.as_str(), "integer" | "bigint" | "smallint"));
+        match id.parse::<i64>() {
+            Ok(n) if numeric => Value::from(n),
+            _ => Value::String(id.to_string()),
+        }
+    }
+
     /// The create request for one record, or None when the object cannot be created.
     pub fn create_request(&self, values: &[(usize, Value)]) -> Result<Option<WriteRequest>, TetherError> {
         let Some(def) = &self.object.create else { return Ok(None) };
-        let url = self.write_url(&def.path, None)?;
-        Ok(Some(WriteRequest { method: def.method.clone(), url, body: Some(self.record_body(values)?) }))
+        Ok(Some(self.write_request(def, None, Some(values))?))
     }
 
     pub fn update_request(&self, id: &str, values: &[(usize, Value)]) -> Result<Option<WriteRequest>, TetherError> {
         let Some(def) = &self.object.update else { return Ok(None) };
-        let url = self.write_url(&def.path, Some(id))?;
-        Ok(Some(WriteRequest { method: def.method.clone(), url, body: Some(self.record_body(values)?) }))
+        Ok(Some(self.write_request(def, Some(id), Some(values))?))
     }
 
     pub fn delete_request(&self, id: &str) -> Result<Option<WriteRequest>, TetherError> {
         let Some(def) = &self.object.delete else { return Ok(None) };
-        let url = self.write_url(&def.path, Some(id))?;
-        Ok(Some(WriteRequest { method: def.method.clone(), url, body: None }))
+        Ok(Some(self.write_request(def, Some(id), None)?))
+    }
+
+    /// The request reading one record by id, for RETURNING of a write whose response is not the
+    /// record: only the `fields` RETURNING needs are asked for.
+    pub fn refetch_request(&self, id: &str, fields: &[String]) -> Result<Option<WriteRequest>, TetherError> {
+        Ok(self.get_url(id, fields, &[])?.map(|url| WriteRequest {
+            method: "GET".into(),
+            url,
+            body: None,
+            encoding: self.body_encoding,
+        }))
     }
 
     /// One batch create request for `rows`; with a trace definition each input is tagged with its
@@ -1159,21 +1221,33 @@ impl TableDef {
             if let (Some(at), Some(tag)) = (&trace_at, traces.get(n)) {
                 pairs.push((at, Value::String(tag.clone())));
             }
-            inputs.push(
-                record::build_record(pairs)
-                    .map_err(|m| TetherError::option(format!("cannot build the request body: {m}"), None))?,
-            );
+            let mut input = record::build_record(pairs)
+                .map_err(|m| TetherError::option(format!("cannot build the request body: {m}"), None))?;
+            if let (Some(Value::Object(item)), Value::Object(fields)) = (&def.item, &mut input) {
+                for (k, v) in item {
+                    fields.insert(k.clone(), v.clone());
+                }
+            }
+            inputs.push(input);
         }
-        let inputs_at =
-            Pointer::parse(&def.inputs).map_err(|m| TetherError::Internal(format!("batch inputs pointer: {m}")))?;
-        let body = if inputs_at.is_root() {
-            Value::Array(inputs)
-        } else {
-            record::build_record([(&inputs_at, Value::Array(inputs))])
-                .map_err(|m| TetherError::Internal(format!("batch body: {m}")))?
+        let body = match &def.body {
+            Some(template) => {
+                let inputs = Value::Array(inputs);
+                request::fill_template(template, &|name| (name == "records").then(|| inputs.clone()))
+            }
+            None => {
+                let inputs_at = Pointer::parse(&def.inputs)
+                    .map_err(|m| TetherError::Internal(format!("batch inputs pointer: {m}")))?;
+                if inputs_at.is_root() {
+                    Value::Array(inputs)
+                } else {
+                    record::build_record([(&inputs_at, Value::Array(inputs))])
+                        .map_err(|m| TetherError::Internal(format!("batch body: {m}")))?
+                }
+            }
         };
         let url = self.write_url(&def.path, None)?;
-        Ok(Some(WriteRequest { method: def.method.clone(), url, body: Some(body) }))
+        Ok(Some(WriteRequest { method: def.method.clone(), url, body: Some(body), encoding: self.body_encoding }))
     }
 
     /// The most conditions one search request takes.
@@ -1670,6 +1744,110 @@ mod tests {
         let f = t.list_fetch(&[], &t.fields(&[1]), None).unwrap();
         assert_eq!(f.first.method, "GET");
         assert!(f.first.url.ends_with("/objects/contacts?properties=email&limit=100"), "{}", f.first.url);
+    }
+
+    #[test]
+    fn write_bodies_follow_their_templates() {
+        let t = inline_table(
+            serde_json::json!({
+                "list": {"path": "/customers", "records": "/data"},
+                "get": {"path": "/customers/{id}"},
+                "columns": [
+                    {"name": "id", "type": "integer", "pointer": "/id", "read_only": true},
+                    {"name": "email", "type": "text", "pointer": "/email"}
+                ],
+                "create": {"method": "POST", "path": "/customers", "body": ["$record"], "record": "/data/0"},
+                "update": {"method": "PUT", "path": "/customers", "body": ["$record"], "id_field": "/id", "record": "/data/0"},
+                "delete": {"method": "DELETE", "path": "/customers?id:in={id}"},
+                "batch_create": {"path": "/customers", "max": 10, "records": "/data"}
+            }),
+            &["id", "email"],
+        );
+        let vals = vec![(1, Value::String("a@x.test".into()))];
+        let c = t.create_request(&vals).unwrap().unwrap();
+        assert_eq!(c.body, Some(serde_json::json!([{"email": "a@x.test"}])));
+        let u = t.update_request("17", &vals).unwrap().unwrap();
+        assert_eq!((u.method.as_str(), u.url.as_str()), ("PUT", "http://127.0.0.1:9/customers"));
+        assert_eq!(u.body, Some(serde_json::json!([{"email": "a@x.test", "id": 17}])), "a numeric id goes as a number");
+        let d = t.delete_request("17").unwrap().unwrap();
+        assert_eq!(d.url, "http://127.0.0.1:9/customers?id:in=17");
+        let (bytes, ctype) = u.encoded_body().unwrap();
+        assert_eq!(
+            (String::from_utf8(bytes).unwrap().as_str(), ctype),
+            (r#"[{"email":"a@x.test","id":17}]"#, "application/json")
+        );
+
+        let t = inline_table(
+            serde_json::json!({
+                "list": {"path": "/sobjects/Account"},
+                "get": {"path": "/sobjects/Account/{id}"},
+                "columns": [
+                    {"name": "id", "type": "text", "pointer": "/Id", "read_only": true},
+                    {"name": "name", "type": "text", "pointer": "/Name"}
+                ],
+                "create": {"method": "POST", "path": "/sobjects/Account", "id": "/id", "refetch": true},
+                "batch_create": {
+                    "path": "/composite/sobjects", "max": 200,
+                    "body": {"allOrNone": true, "records": "$records"},
+                    "item": {"attributes": {"type": "Account"}},
+                    "results": {"ok": "/success", "message": "/errors/0/message", "code": "/errors/0/statusCode"}
+                }
+            }),
+            &["id", "name"],
+        );
+        let rows = vec![vec![(1, Value::String("Acme".into()))], vec![(1, Value::String("Globex".into()))]];
+        let b = t.batch_create_request(&rows, &[]).unwrap().unwrap();
+        assert_eq!(
+            b.body.unwrap(),
+            serde_json::json!({"allOrNone": true, "records": [
+                {"attributes": {"type": "Account"}, "Name": "Acme"},
+                {"attributes": {"type": "Account"}, "Name": "Globex"}
+            ]})
+        );
+        let r = t.refetch_request("001x", &["Name".into()]).unwrap().unwrap();
+        assert_eq!((r.method.as_str(), r.url.as_str()), ("GET", "http://127.0.0.1:9/sobjects/Account/001x"));
+    }
+
+    #[test]
+    fn write_definitions_are_validated() {
+        let load = |object: serde_json::Value| {
+            let doc = serde_json::json!({"name": "x", "base_url": "http://127.0.0.1:9", "objects": {"o": object}});
+            Connector::from_json(&doc.to_string()).unwrap_err().to_string()
+        };
+        let base = |extra: serde_json::Value| {
+            let mut o = serde_json::json!({
+                "list": {"path": "/o"},
+                "columns": [{"name": "id", "type": "text", "pointer": "/id"}]
+            });
+            for (k, v) in extra.as_object().unwrap() {
+                o[k] = v.clone();
+            }
+            o
+        };
+        let e = load(base(serde_json::json!({"create": {"method": "POST", "path": "/o", "body": {"x": 1}}})));
+        assert!(e.contains("/objects/o/create/body") && e.contains("$record"), "{e}");
+        let e = load(base(serde_json::json!({"update": {"method": "PUT", "path": "/o"}})));
+        assert!(e.contains("/objects/o/update/path") && e.contains("id_field"), "{e}");
+        let e = load(base(serde_json::json!({"create": {"method": "POST", "path": "/o", "refetch": true}})));
+        assert!(e.contains("/objects/o/create/refetch"), "{e}");
+        let e = load(base(serde_json::json!({
+            "get": {"path": "/o/{id}"},
+            "create": {"method": "POST", "path": "/o", "refetch": true}
+        })));
+        assert!(e.contains("/objects/o/create/id"), "{e}");
+        let e = load(base(serde_json::json!({
+            "search": {"path": "/s", "body": {"f": "$filters"}, "filter": {"p": "$field"}, "ops": {"eq": "EQ"},
+                       "records": "/r", "cursor": "/c", "page_size": {"param": "limit", "default": 10}}
+        })));
+        assert!(e.contains("/objects/o/search/body") && e.contains("$cursor"), "{e}");
+        let e = load(base(serde_json::json!({
+            "search": {"path": "/s", "body": {"f": "$filters", "a": "$cursor"}, "filter": {"p": "$field"}, "ops": {"like": "X"},
+                       "records": "/r", "cursor": "/c", "page_size": {"param": "limit", "default": 10}}
+        })));
+        assert!(e.contains("/objects/o/search/ops/like"), "{e}");
+        let mut o = base(serde_json::json!({}));
+        o["list"]["language"] = serde_json::json!({"kind": "soql", "param": "q", "from": "Account; DROP"});
+        assert!(load(o).contains("/objects/o/list/language/from"));
     }
 
     #[test]

@@ -18,6 +18,7 @@ use pgrx::{PgList, PgMemoryContexts};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::connector::model::{BatchResultsDef, WriteDef};
 use crate::connector::pointer::Pointer;
 use crate::connector::record::{self, Converter, OutputColumn};
 use crate::connector::resolve::WriteRequest;
@@ -380,14 +381,14 @@ impl ModifyState {
     /// Send one write and wait for it interruptibly. A failure after earlier rows were written says so.
     fn send(&mut self, req: WriteRequest) -> Result<HttpResponse, TetherError> {
         let endpoint = self.endpoint.clone().ok_or_else(|| TetherError::Internal("write under EXPLAIN".into()))?;
-        let body = req.body.map(|v| serde_json::to_vec(&v).unwrap_or_default());
+        let body = req.encoded_body();
         self.requests += 1;
         let result = wait::run(
             move |abandoned| {
                 let call = Call {
                     method: &req.method,
                     url: &req.url,
-                    body: body.as_deref().map(|b| (b, "application/json")),
+                    body: body.as_ref().map(|(b, t)| (b.as_slice(), *t)),
                     headers: &[],
                     read_only: false,
                 };
@@ -426,19 +427,59 @@ impl ModifyState {
         }
     }
 
-    /// RETURNING of an INSERT or UPDATE: the row as written, overlaid with the provider's record.
+    /// RETURNING of an INSERT or UPDATE: the row as written, overlaid with the provider's record. When
+    /// the response is not the record (`refetch`), the record is read by id through the get endpoint.
+    /// `known_id` is the id of an updated row.
     unsafe fn return_written(
         &mut self,
         slot: *mut pg_sys::TupleTableSlot,
         resp: &HttpResponse,
-        record_at: Option<String>,
+        def: Option<WriteDef>,
+        known_id: Option<&str>,
     ) {
         if self.plan.returning.is_empty() {
             return;
         }
-        let record = self.response_record(resp, &record_at.unwrap_or_default());
+        let Some(def) = def else { return };
+        let record = if def.refetch {
+            let id = match &def.id {
+                Some(at) => self.response_value(resp, at).map(crate::connector::mapping::into_text),
+                None => known_id.map(str::to_string),
+            };
+            let Some(id) = id else {
+                report(TetherError::BadResponse {
+                    connector: self.loaded.table.connector_name.clone(),
+                    message: format!(
+                        "the provider accepted the write to {} but its answer has no record id at \"{}\", so RETURNING cannot read the record",
+                        self.loaded.label,
+                        def.id.as_deref().unwrap_or("")
+                    ),
+                    detail: format!("HTTP {} answer: {}", resp.status, String::from_utf8_lossy(&resp.body)),
+                })
+            };
+            self.refetch(&id)
+        } else {
+            self.response_record(resp, &def.record)
+        };
         let row = copy_row(self, slot);
         self.fill_returning(slot, Some(row), record.as_ref());
+    }
+
+    /// The value at `at` in a JSON response.
+    fn response_value(&self, resp: &HttpResponse, at: &str) -> Option<Value> {
+        let doc: Value = serde_json::from_slice(&resp.body).ok()?;
+        Pointer::parse(at).ok()?.get(&doc).cloned().filter(|v| !v.is_null())
+    }
+
+    /// Read a just-written record for RETURNING (the write already counted; a failure here fails the
+    /// statement with the write done, and says so).
+    fn refetch(&mut self, id: &str) -> Option<Value> {
+        let table = self.loaded.table.clone();
+        let fields = table.fields(&self.returning.iter().map(|(_, c, _)| *c).collect::<Vec<_>>());
+        let req = table.refetch_request(id, &fields).or_report()?;
+        let resp = self.send(req).or_report();
+        let record_at = table.object.get.as_ref().map(|g| g.record.clone()).unwrap_or_default();
+        self.response_record(&resp, &record_at)
     }
 
     /// The written record in a response (the write definition's `record` pointer), if any.
@@ -549,8 +590,8 @@ pub unsafe extern "C-unwind" fn exec_foreign_insert(
     let values = st.written_values(slot);
     let req = st.loaded.table.create_request(&values).or_report();
     let Some(resp) = st.write_row(req, false) else { return std::ptr::null_mut() };
-    let record_at = st.loaded.table.object.create.as_ref().map(|c| c.record.clone());
-    st.return_written(slot, &resp, record_at);
+    let def = st.loaded.table.object.create.clone();
+    st.return_written(slot, &resp, def, None);
     slot
 }
 
@@ -580,8 +621,8 @@ pub unsafe extern "C-unwind" fn exec_foreign_update(
     let req = st.loaded.table.update_request(&id, &values).or_report();
     let Some(resp) = st.write_row(req, true) else { return std::ptr::null_mut() };
     // With RETURNING the plan carries `wholerow`, so Postgres filled the unchanged columns of `slot`.
-    let record_at = st.loaded.table.object.update.as_ref().map(|c| c.record.clone());
-    st.return_written(slot, &resp, record_at);
+    let def = st.loaded.table.object.update.clone();
+    st.return_written(slot, &resp, def, Some(&id));
     slot
 }
 
@@ -653,6 +694,9 @@ impl ModifyState {
     fn check_batch(&self, resp: &HttpResponse, n: usize, first_row: u64, shown: &str) -> Result<(), TetherError> {
         let Some(batch) = &self.loaded.table.object.batch_create else { return Ok(()) };
         let doc: Value = serde_json::from_slice(&resp.body).unwrap_or(Value::Null);
+        if let Some(results) = &batch.results {
+            return self.check_batch_results(results, &doc, n, first_row, shown);
+        }
         let errors: Vec<Value> = batch
             .errors
             .as_deref()
@@ -696,8 +740,78 @@ impl ModifyState {
             Some("OBJECT_ALREADY_EXISTS") | Some("CONFLICT") => 409,
             _ => 400,
         };
-        let (first_row_name, first_message) =
-            first.unwrap_or_else(|| ("a row".into(), format!("the provider answered HTTP {}", resp.status)));
+        let first = first.unwrap_or_else(|| ("a row".into(), format!("the provider answered HTTP {}", resp.status)));
+        Err(self.batch_error(status, first, lines, failed, created, n, first_row, shown))
+    }
+
+    /// Per-input results in the order sent (Salesforce sObject Collections answer 200 with a success
+    /// flag for each record).
+    fn check_batch_results(
+        &self,
+        def: &BatchResultsDef,
+        doc: &Value,
+        n: usize,
+        first_row: u64,
+        shown: &str,
+    ) -> Result<(), TetherError> {
+        let at = |p: &str| Pointer::parse(p).ok();
+        let results = at(&def.at).and_then(|p| p.get(doc).and_then(Value::as_array).cloned()).unwrap_or_default();
+        if results.len() != n {
+            return Err(TetherError::OutcomeUnknown {
+                connector: self.loaded.table.connector_name.clone(),
+                message: format!("the provider answered {} results for the {n} rows sent together", results.len()),
+                detail: format!("rows {first_row} to {} of this statement, sent by {shown}", first_row + n as u64 - 1),
+                hint: format!(
+                    "check which of these rows exist at the provider before inserting them again (SELECT from {})",
+                    self.loaded.label
+                ),
+            });
+        }
+        let (ok_at, message_at, code_at) = (at(&def.ok), at(&def.message), def.code.as_deref().and_then(at));
+        let mut lines = Vec::new();
+        let mut first = None;
+        let (mut failed, mut created) = (0, 0);
+        for (i, r) in results.iter().enumerate() {
+            if ok_at.as_ref().and_then(|p| p.get(r)).and_then(Value::as_bool) == Some(true) {
+                created += 1;
+                continue;
+            }
+            failed += 1;
+            let code = code_at.as_ref().and_then(|p| p.get(r)).and_then(Value::as_str).unwrap_or("");
+            if def.not_at_fault.iter().any(|c| c == code) {
+                continue;
+            }
+            let row = format!("row {}", first_row + i as u64);
+            let message = message_at
+                .as_ref()
+                .and_then(|p| p.get(r))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .unwrap_or_else(|| r.to_string());
+            let shown_msg = if code.is_empty() { message.clone() } else { format!("{message} ({code})") };
+            lines.push(format!("{row}: {shown_msg}"));
+            first.get_or_insert((row, message));
+        }
+        if failed == 0 {
+            return Ok(());
+        }
+        let first = first.unwrap_or_else(|| ("a row".into(), "the provider rejected the rows".into()));
+        Err(self.batch_error(400, first, lines, failed, created, n, first_row, shown))
+    }
+
+    /// The error for a batch some rows of which the provider rejected.
+    #[allow(clippy::too_many_arguments)]
+    fn batch_error(
+        &self,
+        status: u16,
+        (first_row_name, first_message): (String, String),
+        lines: Vec<String>,
+        failed: usize,
+        created: usize,
+        n: usize,
+        first_row: u64,
+        shown: &str,
+    ) -> TetherError {
         let mut detail = format!(
             "{failed} of the {n} rows sent together (rows {first_row} to {} of this statement) were rejected and {created} created by {shown}: {}",
             first_row + n as u64 - 1,
@@ -715,13 +829,13 @@ impl ModifyState {
         } else {
             "nothing was created: fix the rejected rows and run the statement again".to_string()
         };
-        Err(TetherError::Provider {
+        TetherError::Provider {
             connector: self.loaded.table.connector_name.clone(),
             status,
             message: format!("{first_message} ({first_row_name})"),
             detail,
             hint: Some(hint),
-        })
+        }
     }
 }
 

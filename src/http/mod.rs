@@ -365,6 +365,21 @@ pub fn provider_error(endpoint: &Endpoint, shown: &str, response: &HttpResponse)
         })
     };
     let provider_message = found(&endpoint.errors.message);
+    let details: Vec<String> = match &parsed {
+        Some(doc) => endpoint
+            .errors
+            .details
+            .iter()
+            .filter_map(|p| Pointer::parse(p).ok()?.get(doc).and_then(flatten_details))
+            .collect(),
+        None => Vec::new(),
+    };
+    let provider_message = match (provider_message, details.join("; ")) {
+        (m, d) if d.is_empty() => m,
+        (Some(m), d) if m.contains(&d) => Some(m),
+        (Some(m), d) => Some(format!("{m}: {d}")),
+        (None, d) => Some(d),
+    };
     let code = found(&endpoint.errors.code);
     let message = match (&provider_message, status) {
         (_, 300..=399) => {
@@ -408,6 +423,35 @@ pub fn provider_error(endpoint: &Endpoint, shown: &str, response: &HttpResponse)
         detail,
         hint,
     }
+}
+
+/// Per-field errors as one line: `{"email": ["is invalid", "is taken"], "phone": "bad"}` reads
+/// `email: is invalid, is taken; phone: bad`; an array of messages (or of objects with a `message`)
+/// reads as the messages. None when there is nothing to say.
+pub fn flatten_details(value: &Value) -> Option<String> {
+    fn texts(v: &Value) -> Vec<String> {
+        match v {
+            Value::String(s) if !s.trim().is_empty() => vec![s.trim().to_string()],
+            Value::Array(items) => items.iter().flat_map(texts).collect(),
+            Value::Object(map) => match map.get("message") {
+                Some(Value::String(s)) => vec![s.clone()],
+                _ => flatten_details(v).into_iter().collect(),
+            },
+            Value::Number(n) => vec![n.to_string()],
+            _ => Vec::new(),
+        }
+    }
+    let parts: Vec<String> = match value {
+        Value::Object(map) => map
+            .iter()
+            .filter_map(|(k, v)| {
+                let t = texts(v);
+                (!t.is_empty()).then(|| format!("{k}: {}", t.join(", ")))
+            })
+            .collect(),
+        other => texts(other),
+    };
+    (!parts.is_empty()).then(|| parts.join("; "))
 }
 
 fn reason(status: u16) -> &'static str {
@@ -562,6 +606,32 @@ mod tests {
         assert!(err.detail().unwrap().ends_with("<html>down</html>"));
         let long = HttpResponse { status: 400, headers: vec![], body: vec![b'x'; 5000] };
         assert!(provider_error(&e, "GET /items", &long).detail().unwrap().ends_with("(truncated)"));
+    }
+
+    #[test]
+    fn field_errors_are_flattened_into_the_message() {
+        let mut e = endpoint(&[], &[]);
+        e.errors.message = vec!["/title".into(), "/errors".into()];
+        e.errors.details = vec!["/errors".into()];
+        let shopify = br#"{"errors": {"email": ["is invalid", "has already been taken"], "phone": ["is invalid"]}}"#;
+        let err = provider_error(
+            &e,
+            "POST /customers.json",
+            &HttpResponse { status: 422, headers: vec![], body: shopify.to_vec() },
+        );
+        assert_eq!(err.to_string(), "[rest] email: is invalid, has already been taken; phone: is invalid");
+        let bigcommerce = br#"{"status": 422, "title": "JSON data is missing or invalid", "errors": {"email": "The field 'email' is invalid."}}"#;
+        let err = provider_error(
+            &e,
+            "POST /customers",
+            &HttpResponse { status: 422, headers: vec![], body: bigcommerce.to_vec() },
+        );
+        assert_eq!(err.to_string(), "[rest] JSON data is missing or invalid: email: The field 'email' is invalid.");
+        let plain = br#"{"errors": "Not Found"}"#;
+        let err = provider_error(&e, "GET /x", &HttpResponse { status: 404, headers: vec![], body: plain.to_vec() });
+        assert_eq!(err.to_string(), "[rest] Not Found", "a string is the message, said once");
+        assert_eq!(flatten_details(&serde_json::json!([{"message": "a"}, "b"])).as_deref(), Some("a; b"));
+        assert_eq!(flatten_details(&serde_json::json!({})), None);
     }
 
     #[test]
