@@ -42,6 +42,10 @@ pub struct Connector {
     /// with nested keys as `metadata[key]`, as Stripe takes them).
     #[serde(default)]
     pub body_encoding: BodyEncoding,
+    /// Requests per second this API allows one account: Tether paces its requests to stay under it
+    /// (per server base URL, within each database session).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimitDef>,
     #[serde(default)]
     pub objects: BTreeMap<String, ObjectDef>,
     /// Shape of a table defined by the table option `path` instead of `object` (the generic REST connector).
@@ -66,10 +70,12 @@ pub enum AuthScheme {
     Basic,
     ApiKeyHeader,
     ApiKeyQuery,
+    #[serde(rename = "oauth2")]
+    OAuth2,
 }
 
 impl AuthScheme {
-    pub const ALL: &'static [&'static str] = &["none", "bearer", "basic", "api_key_header", "api_key_query"];
+    pub const ALL: &'static [&'static str] = &["none", "bearer", "basic", "api_key_header", "api_key_query", "oauth2"];
 
     pub fn parse(s: &str) -> Option<AuthScheme> {
         Some(match s {
@@ -78,6 +84,7 @@ impl AuthScheme {
             "basic" => AuthScheme::Basic,
             "api_key_header" => AuthScheme::ApiKeyHeader,
             "api_key_query" => AuthScheme::ApiKeyQuery,
+            "oauth2" => AuthScheme::OAuth2,
             _ => return None,
         })
     }
@@ -89,6 +96,7 @@ impl AuthScheme {
             AuthScheme::Basic => "basic",
             AuthScheme::ApiKeyHeader => "api_key_header",
             AuthScheme::ApiKeyQuery => "api_key_query",
+            AuthScheme::OAuth2 => "oauth2",
         }
     }
 }
@@ -104,6 +112,56 @@ pub struct AuthDef {
     /// Query parameter carrying the key for `api_key_query` (default `api_key`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub param: Option<String>,
+    /// OAuth2 token endpoint (the server option `token_url` overrides it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_url: Option<String>,
+    /// JSON pointer, in the token response, to the origin the API is served from for this account
+    /// (Salesforce `/instance_url`): requests go there instead of the base URL's origin.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_url: Option<String>,
+    /// Scopes asked for with the client_credentials grant (the user mapping option `scope` overrides).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+/// A client-side rate limit: a token bucket of `burst` requests refilled at `per_second`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitDef {
+    pub per_second: f64,
+    #[serde(default = "RateLimitDef::default_burst")]
+    pub burst: u32,
+}
+
+impl RateLimitDef {
+    fn default_burst() -> u32 {
+        1
+    }
+
+    /// `'5/s'`, `'100/min'` or `'40/s burst 80'`-free forms: `N/s`, `N/min`, `N/h` (burst 1, or N for
+    /// `/s` limits).
+    pub fn parse(text: &str) -> Option<RateLimitDef> {
+        let (n, unit) = text.trim().split_once('/')?;
+        let n: f64 = n.trim().parse().ok().filter(|n: &f64| n.is_finite() && *n > 0.0)?;
+        let secs = match unit.trim() {
+            "s" | "sec" | "second" => 1.0,
+            "min" | "minute" => 60.0,
+            "h" | "hour" => 3600.0,
+            _ => return None,
+        };
+        let burst = if secs == 1.0 { n.floor().max(1.0) as u32 } else { 1 };
+        Some(RateLimitDef { per_second: n / secs, burst })
+    }
+
+    pub fn check(&self, at: &str) -> Result<(), TetherError> {
+        if !(self.per_second.is_finite() && self.per_second > 0.0) {
+            return Err(TetherError::Connector { path: format!("{at}/per_second"), message: "must be above 0".into() });
+        }
+        if self.burst == 0 {
+            return Err(TetherError::Connector { path: format!("{at}/burst"), message: "must be at least 1".into() });
+        }
+        Ok(())
+    }
 }
 
 /// Where the provider puts a human-readable message (and a code) in an error body: JSON pointers tried in
@@ -212,6 +270,9 @@ pub struct SearchDef {
     pub max_results: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total: Option<String>,
+    /// The search endpoint's own, lower rate limit (HubSpot: 4 requests per second).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimitDef>,
 }
 
 /// One write request. The body is built from the written columns: each value is set at the column's
@@ -587,6 +648,17 @@ impl Connector {
                 format!("\"{}\" is not a valid connector name; use lower-case letters, digits and _", self.name),
             );
         }
+        if let Some(url) = &self.auth.token_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return bad("/auth/token_url".into(), format!("\"{url}\" must start with http:// or https://"));
+            }
+        }
+        if let Some(p) = &self.auth.instance_url {
+            check_pointer("/auth/instance_url", p)?;
+        }
+        if let Some(r) = &self.rate_limit {
+            r.check("/rate_limit")?;
+        }
         if let Some(base) = &self.base_url {
             if !(base.starts_with("http://") || base.starts_with("https://")) {
                 return bad("/base_url".into(), format!("\"{base}\" must start with http:// or https://"));
@@ -919,6 +991,9 @@ fn validate_search(here: &str, s: &SearchDef, known_placeholders: PlaceholderChe
     }
     if s.max_results.is_some() != s.total.is_some() {
         return bad(format!("{here}/max_results"), "max_results and total go together".into());
+    }
+    if let Some(r) = &s.rate_limit {
+        r.check(&format!("{here}/rate_limit"))?;
     }
     if s.max_filters == Some(0) {
         return bad(format!("{here}/max_filters"), "must be at least 1".into());

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::connector::model::{
     AuthScheme, BodyEncoding, ColumnDef, Connector, FilterDef, FilterOp, LanguageDef, ObjectDef, PageSizeDef,
-    PaginationDef, WriteDef,
+    PaginationDef, RateLimitDef, WriteDef,
 };
 use crate::connector::pointer::Pointer;
 use crate::connector::record;
@@ -28,6 +28,8 @@ pub struct ListFetch {
     pub pagination: PaginationDef,
     pub records: String,
     pub total_check: Option<(String, u64)>,
+    /// The endpoint's own rate limit (a search endpoint's), on top of the server's.
+    pub rate_limit: Option<RateLimitDef>,
 }
 
 /// The page size for a definition: an override (table option), capped by max and by a LIMIT hint,
@@ -91,7 +93,7 @@ impl WriteRequest {
 pub const SERVER_OPTIONS: &[(&str, &str)] = &[
     ("connector", "the connector to use, e.g. 'hubspot' or 'rest' (required)"),
     ("base_url", "overrides the connector's base URL"),
-    ("auth", "overrides the connector's auth scheme: none, bearer, basic, api_key_header, api_key_query"),
+    ("auth", "overrides the connector's auth scheme: none, bearer, basic, api_key_header, api_key_query, oauth2"),
     ("api_key_header", "header carrying api_key for auth 'api_key_header' (default X-API-Key)"),
     ("api_key_param", "query parameter carrying api_key for auth 'api_key_query' (default api_key)"),
     ("connect_timeout", "time to establish a connection, e.g. '5s' or '500ms' (default: tether.connect_timeout)"),
@@ -106,6 +108,8 @@ pub const SERVER_OPTIONS: &[(&str, &str)] = &[
     ),
     ("batch_size", "rows per batch create request, up to the connector's maximum (default: that maximum)"),
     ("idempotency_header", "header that makes a POST idempotent, e.g. 'Idempotency-Key' (creates are then retried)"),
+    ("token_url", "OAuth2 token endpoint (auth 'oauth2'), overriding the connector's, e.g. a sandbox login host"),
+    ("rate_limit", "requests allowed per second or minute, e.g. '5/s' or '100/min'; 'none' turns pacing off"),
 ];
 
 pub const USER_MAPPING_OPTIONS: &[(&str, &str)] = &[
@@ -113,6 +117,10 @@ pub const USER_MAPPING_OPTIONS: &[(&str, &str)] = &[
     ("user", "user name (auth 'basic')"),
     ("password", "password (auth 'basic')"),
     ("api_key", "API key (auth 'api_key_header' or 'api_key_query')"),
+    ("client_id", "OAuth2 client id (auth 'oauth2')"),
+    ("client_secret", "OAuth2 client secret (auth 'oauth2')"),
+    ("refresh_token", "OAuth2 refresh token (auth 'oauth2'; without it the client_credentials grant is used)"),
+    ("scope", "OAuth2 scopes for the client_credentials grant (auth 'oauth2')"),
 ];
 
 pub const TABLE_OPTIONS: &[(&str, &str)] = &[
@@ -248,6 +256,9 @@ pub struct ServerDef {
     pub max_retry_wait: Option<Duration>,
     pub batch_size: Option<u64>,
     pub idempotency_header: Option<String>,
+    /// OAuth2 token endpoint (auth 'oauth2').
+    pub token_url: Option<String>,
+    pub rate_limit: Option<RateLimitDef>,
     pub options: Options,
 }
 
@@ -342,7 +353,37 @@ pub fn resolve_server(
         Some(h) => Some(h.clone()),
         None => connector.idempotency_header.clone(),
     };
+    let token_url = match opts.get("token_url").or(connector.auth.token_url.as_ref()) {
+        Some(u) if !(u.starts_with("http://") || u.starts_with("https://")) => {
+            return Err(TetherError::option(
+                format!("invalid value for option token_url: \"{u}\"; expected an http:// or https:// URL"),
+                None,
+            ))
+        }
+        other => other.cloned(),
+    };
+    if auth == AuthScheme::OAuth2 && token_url.is_none() {
+        return Err(TetherError::missing_option(
+            format!(
+                "auth 'oauth2' needs a token endpoint; connector \"{}\" has none, so set the server option token_url",
+                connector.name
+            ),
+            None,
+        ));
+    }
+    let rate_limit = match opts.get("rate_limit").map(|v| v.trim()) {
+        Some("none") => None,
+        Some(v) => Some(RateLimitDef::parse(v).ok_or_else(|| {
+            TetherError::option(
+                format!("invalid value for option rate_limit: \"{v}\"; expected requests per time such as '5/s' or '100/min', or 'none'"),
+                None,
+            )
+        })?),
+        None => connector.rate_limit,
+    };
     Ok(ServerDef {
+        token_url,
+        rate_limit,
         api_key_header: opts
             .get("api_key_header")
             .cloned()
@@ -1049,6 +1090,7 @@ impl TableDef {
             pagination: list.pagination.clone(),
             records: list.records.clone(),
             total_check: None,
+            rate_limit: None,
         })
     }
 
@@ -1098,6 +1140,7 @@ impl TableDef {
                 (Some(t), Some(max)) => Some((t.clone(), max)),
                 _ => None,
             },
+            rate_limit: search.rate_limit,
         })
     }
 
@@ -1509,7 +1552,7 @@ mod tests {
         let t = resolve_table(&s, &o(&[("object", "customers")]), &cols(&["id"]), "t").unwrap();
         assert!(t.list_url(&[], &[], None).unwrap().ends_with("/us/customers"));
         let e = resolve_server(&o(&[("connector", "store"), ("store_hash", "x"), ("colour", "x")]), find).unwrap_err();
-        assert!(e.to_string().contains("accepted options: connector, base_url, auth, api_key_header, api_key_param, connect_timeout, read_timeout, max_retries, max_retry_wait, batch_size, idempotency_header, region, store_hash"), "{e}");
+        assert!(e.to_string().contains("accepted options: connector, base_url, auth, api_key_header, api_key_param, connect_timeout, read_timeout, max_retries, max_retry_wait, batch_size, idempotency_header, token_url, rate_limit, region, store_hash"), "{e}");
     }
 
     #[test]

@@ -391,6 +391,7 @@ impl ModifyState {
                     body: body.as_ref().map(|(b, t)| (b.as_slice(), *t)),
                     headers: &[],
                     read_only: false,
+                    limit: None,
                 };
                 retry::execute(&endpoint, &call, abandoned)
             },

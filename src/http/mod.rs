@@ -4,8 +4,12 @@
 //!
 //! Plain Rust: nothing here calls Postgres, so it can run on helper threads and under `cargo test`.
 
+pub mod limit;
+pub mod oauth;
 pub mod pages;
 pub mod retry;
+#[cfg(test)]
+pub mod testing;
 pub mod wait;
 
 use std::sync::Arc;
@@ -14,7 +18,7 @@ use std::time::Duration;
 use once_cell::sync::Lazy;
 use serde_json::Value;
 
-use crate::connector::model::{AuthScheme, ErrorDef};
+use crate::connector::model::{AuthScheme, ErrorDef, RateLimitDef};
 use crate::connector::pointer::Pointer;
 use crate::connector::resolve::{Options, ServerDef};
 use crate::connector::template;
@@ -52,6 +56,9 @@ pub struct Credentials {
     api_key: Option<String>,
     api_key_header: String,
     api_key_param: String,
+    oauth: Option<oauth::OAuthConfig>,
+    /// Origin of the server's base URL: an OAuth2 instance URL replaces it in requests.
+    base_origin: String,
 }
 
 impl std::fmt::Debug for Credentials {
@@ -69,6 +76,19 @@ impl Credentials {
         mapping: Option<&Options>,
     ) -> Result<Credentials, TetherError> {
         let get = |k: &str| mapping.and_then(|m| m.get(k)).cloned();
+        let oauth = match (server.auth, get("client_id"), &server.token_url) {
+            (AuthScheme::OAuth2, Some(client_id), Some(token_url)) => Some(oauth::OAuthConfig {
+                token_url: token_url.clone(),
+                client_id,
+                client_secret: get("client_secret"),
+                refresh_token: get("refresh_token"),
+                scope: get("scope").or_else(|| server.connector.auth.scope.clone()),
+                instance_pointer: server.connector.auth.instance_url.clone(),
+                role: role.to_string(),
+                server_name: server_name.to_string(),
+            }),
+            _ => None,
+        };
         let creds = Credentials {
             scheme: server.auth,
             token: get("token"),
@@ -77,12 +97,20 @@ impl Credentials {
             api_key: get("api_key"),
             api_key_header: server.api_key_header.clone(),
             api_key_param: server.api_key_param.clone(),
+            base_origin: template::split_origin(&server.base_url).map(|(o, _)| o.to_string()).unwrap_or_default(),
+            oauth,
         };
         let missing = match creds.scheme {
             AuthScheme::None => None,
             AuthScheme::Bearer if creds.token.is_none() => Some("token"),
             AuthScheme::Basic if creds.user.is_none() => Some("user"),
             AuthScheme::ApiKeyHeader | AuthScheme::ApiKeyQuery if creds.api_key.is_none() => Some("api_key"),
+            AuthScheme::OAuth2 if creds.oauth.is_none() => Some("client_id"),
+            AuthScheme::OAuth2
+                if creds.oauth.as_ref().is_some_and(|o| o.refresh_token.is_none() && o.client_secret.is_none()) =>
+            {
+                Some("refresh_token")
+            }
             _ => None,
         };
         if let Some(option) = missing {
@@ -116,11 +144,40 @@ impl Credentials {
             api_key: None,
             api_key_header: String::new(),
             api_key_param: String::new(),
+            oauth: None,
+            base_origin: String::new(),
         }
     }
 
-    fn apply(&self, url: &mut String, headers: &mut Vec<(String, String)>) {
+    pub fn is_oauth(&self) -> bool {
+        self.oauth.is_some()
+    }
+
+    /// Forget a refused OAuth2 access token.
+    pub fn invalidate(&self) {
+        if let Some(cfg) = &self.oauth {
+            oauth::invalidate(cfg);
+        }
+    }
+
+    /// Add the credentials to a request (getting an OAuth2 token first when needed).
+    fn apply(
+        &self,
+        endpoint: &Endpoint,
+        url: &mut String,
+        headers: &mut Vec<(String, String)>,
+    ) -> Result<(), TetherError> {
         match self.scheme {
+            AuthScheme::OAuth2 => {
+                let Some(cfg) = &self.oauth else { return Ok(()) };
+                let token = oauth::access(endpoint, cfg)?;
+                headers.push(("Authorization".into(), format!("Bearer {}", token.access)));
+                if let Some(instance) = &token.instance {
+                    if !self.base_origin.is_empty() && url.starts_with(&self.base_origin) {
+                        *url = format!("{instance}{}", &url[self.base_origin.len()..]);
+                    }
+                }
+            }
             AuthScheme::None => {}
             AuthScheme::Bearer => {
                 headers.push(("Authorization".into(), format!("Bearer {}", self.token.as_deref().unwrap_or(""))))
@@ -138,6 +195,7 @@ impl Credentials {
                 template::append_query(url, &[(self.api_key_param.clone(), self.api_key.clone().unwrap_or_default())])
             }
         }
+        Ok(())
     }
 
     /// The user mapping options this scheme reads, for hints.
@@ -147,13 +205,20 @@ impl Credentials {
             AuthScheme::Bearer => "token",
             AuthScheme::Basic => "user and password",
             AuthScheme::ApiKeyHeader | AuthScheme::ApiKeyQuery => "api_key",
+            AuthScheme::OAuth2 => "client_id, client_secret and refresh_token",
         }
     }
 
     /// Values that must never appear in messages (also in their encoded forms).
     fn secrets(&self) -> Vec<String> {
         let mut out = Vec::new();
-        for s in [&self.token, &self.password, &self.api_key].into_iter().flatten() {
+        let oauth_secrets =
+            self.oauth.as_ref().map(|o| [o.client_secret.clone(), o.refresh_token.clone(), oauth::current_access(o)]);
+        for s in [&self.token, &self.password, &self.api_key]
+            .into_iter()
+            .flatten()
+            .chain(oauth_secrets.iter().flatten().flatten())
+        {
             if s.len() >= 4 {
                 out.push(s.clone());
                 out.push(template::encode_query(s));
@@ -182,6 +247,8 @@ pub struct Endpoint {
     /// Header that makes a POST idempotent; creates are retried only with it.
     pub idempotency_header: Option<String>,
     pub errors: ErrorDef,
+    /// Client-side pacing: the bucket key (connector and base URL) and the limit.
+    pub rate_limit: Option<(String, RateLimitDef)>,
 }
 
 /// Settings a server may leave to the `tether.*` GUCs.
@@ -210,6 +277,7 @@ impl Endpoint {
             },
             idempotency_header: server.idempotency_header.clone(),
             errors: server.connector.errors.clone(),
+            rate_limit: server.rate_limit.map(|r| (format!("{} {}", server.connector.name, server.base_url), r)),
         })
     }
 
@@ -248,15 +316,25 @@ pub fn send_once(
     body: Option<(&[u8], &str)>,
     extra_headers: &[(String, String)],
 ) -> Result<HttpResponse, TetherError> {
-    let shown = format!("{method} {}", template::display_path(url));
     let mut full_url = url.to_string();
     let mut headers: Vec<(String, String)> = vec![("Accept".into(), "application/json".into())];
     headers.extend(endpoint.headers.iter().cloned());
     headers.extend(extra_headers.iter().cloned());
-    endpoint.credentials.apply(&mut full_url, &mut headers);
+    endpoint.credentials.apply(endpoint, &mut full_url, &mut headers)?;
+    exchange(endpoint, method, &full_url, body, &headers)
+}
 
-    let mut builder = ureq::http::Request::builder().method(method).uri(&full_url);
-    for (k, v) in &headers {
+/// One exchange with the headers given (credentials already in them), whatever the status.
+pub fn exchange(
+    endpoint: &Endpoint,
+    method: &str,
+    full_url: &str,
+    body: Option<(&[u8], &str)>,
+    headers: &[(String, String)],
+) -> Result<HttpResponse, TetherError> {
+    let shown = format!("{method} {}", template::display_path(full_url));
+    let mut builder = ureq::http::Request::builder().method(method).uri(full_url);
+    for (k, v) in headers {
         builder = builder.header(k, v);
     }
     let (payload, has_body) = match body {
@@ -561,7 +639,7 @@ mod tests {
             let e = endpoint(server, mapping);
             let mut url = "http://x/a".to_string();
             let mut headers = Vec::new();
-            e.credentials.apply(&mut url, &mut headers);
+            e.credentials.apply(&e, &mut url, &mut headers).unwrap();
             assert_eq!(url, expected_url);
             match expected_header {
                 Some((k, v)) => assert_eq!(headers, vec![(k.to_string(), v.to_string())]),

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::connector::extract::{ExtractError, ExtractedPage, PagePlan};
+use crate::connector::model::RateLimitDef;
 use crate::connector::pager::Pager;
 use crate::connector::pointer::Pointer;
 use crate::connector::record;
@@ -154,6 +155,8 @@ struct Listing {
     total_check: Option<(usize, u64)>,
     /// Index in the record values of the record id, for `last_id` pagination.
     last_id_at: Option<usize>,
+    /// The endpoint's own rate limit (a search endpoint's).
+    limit: Option<(String, RateLimitDef)>,
 }
 
 impl Drop for PageStream {
@@ -237,11 +240,17 @@ fn listing(spec: &mut FetchSpec) -> Result<Source, TetherError> {
         None
     };
     let plan = PagePlan::new(&records, &page_pointers, &spec.record_pointers);
-    Ok(Source::List(Box::new(Listing { pager, plan, total_check, last_id_at })))
+    let limit = fetch.rate_limit.map(|r| (format!("search {}", spec.endpoint.base_url), r));
+    Ok(Source::List(Box::new(Listing { pager, plan, total_check, last_id_at, limit })))
 }
 
 /// Send a listing request: a GET, or a search POST with its JSON body (a read, so always retried).
-fn send(endpoint: &Endpoint, req: &Request, abandoned: &AtomicBool) -> Result<http::HttpResponse, TetherError> {
+fn send(
+    endpoint: &Endpoint,
+    req: &Request,
+    limit: &Option<(String, RateLimitDef)>,
+    abandoned: &AtomicBool,
+) -> Result<http::HttpResponse, TetherError> {
     let body = req.body.as_ref().map(|b| serde_json::to_vec(b).unwrap_or_default());
     let call = Call {
         method: &req.method,
@@ -249,6 +258,7 @@ fn send(endpoint: &Endpoint, req: &Request, abandoned: &AtomicBool) -> Result<ht
         body: body.as_deref().map(|b| (b, "application/json")),
         headers: &req.headers,
         read_only: true,
+        limit: limit.as_ref(),
     };
     retry::execute(endpoint, &call, abandoned)
 }
@@ -257,13 +267,13 @@ fn fetch_next(spec: &FetchSpec, source: &mut Source, abandoned: &AtomicBool) -> 
     let endpoint = &spec.endpoint;
     match source {
         Source::List(listing) => {
-            let Listing { pager, plan, total_check, last_id_at } = &mut **listing;
+            let Listing { pager, plan, total_check, last_id_at, limit } = &mut **listing;
             let req = pager
                 .next_request()
                 .ok_or_else(|| TetherError::Internal("asked for a page past the end".into()))?
                 .clone();
             let shown = format!("{} {}", req.method, template::display_path(&req.url));
-            let response = send(endpoint, &req, abandoned)?;
+            let response = send(endpoint, &req, limit, abandoned)?;
             let mut page = if response.body.iter().all(|b| b.is_ascii_whitespace()) {
                 ExtractedPage { page_values: vec![None; 2], records: Vec::new() }
             } else {

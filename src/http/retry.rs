@@ -15,9 +15,10 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::connector::model::RateLimitDef;
 use crate::connector::template;
 use crate::error::TetherError;
-use crate::http::{provider_error, send_once, Endpoint, HttpResponse};
+use crate::http::{limit, provider_error, send_once, Endpoint, HttpResponse};
 
 /// First backoff step; doubled on each attempt, with jitter.
 pub const BASE_BACKOFF: Duration = Duration::from_millis(250);
@@ -42,11 +43,13 @@ pub struct Call<'a> {
     pub headers: &'a [(String, String)],
     /// The request only reads (a search sent as POST): it is always safe to send again.
     pub read_only: bool,
+    /// A rate limit of this endpoint besides the server's (HubSpot search): bucket key and limit.
+    pub limit: Option<&'a (String, RateLimitDef)>,
 }
 
 impl<'a> Call<'a> {
     pub fn get(url: &'a str) -> Call<'a> {
-        Call { method: "GET", url, body: None, headers: &[], read_only: true }
+        Call { method: "GET", url, body: None, headers: &[], read_only: true, limit: None }
     }
 }
 
@@ -64,14 +67,28 @@ pub fn execute(endpoint: &Endpoint, call: &Call, abandoned: &AtomicBool) -> Resu
     let replayable = !is_post || keyed.is_some() || call.read_only;
     let policy = endpoint.retry;
     let mut attempt: u32 = 0;
+    let mut renewed_token = false;
     loop {
         if abandoned.load(Ordering::Relaxed) {
             return Err(TetherError::Internal("request abandoned: the statement stopped waiting".into()));
+        }
+        for (key, limit) in endpoint.rate_limit.iter().chain(call.limit) {
+            if !limit::acquire(key, limit, abandoned) {
+                return Err(TetherError::Internal("request abandoned: the statement stopped waiting".into()));
+            }
         }
         attempt += 1;
         let retries_left = attempt <= policy.max_retries;
         let wait = match send_once(endpoint, call.method, call.url, call.body, &headers) {
             Ok(resp) if (200..300).contains(&resp.status) => return Ok(resp),
+            // An OAuth2 access token the API refuses (expired early, revoked): get a new one and send
+            // again, once. The request was not carried out, so this is safe for any method.
+            Ok(resp) if resp.status == 401 && endpoint.credentials.is_oauth() && !renewed_token => {
+                endpoint.credentials.invalidate();
+                renewed_token = true;
+                attempt -= 1;
+                continue;
+            }
             Ok(resp) if resp.status == 429 => {
                 let asked = retry_after(&resp);
                 let wait = asked.unwrap_or_else(|| backoff(policy, attempt));
@@ -296,52 +313,10 @@ mod tests {
 
     use crate::connector;
     use crate::connector::resolve::{resolve_server, Options};
+    use crate::http::testing::{ok, scripted, status};
     use crate::http::{test_defaults, Credentials};
-    use std::io::{BufRead, BufReader, Read, Write};
     use std::net::TcpListener;
-    use std::sync::{Arc, Mutex};
-
-    /// A server answering each connection with the next scripted response (then closing it), and
-    /// recording each request's first line and headers.
-    fn scripted(responses: &[&str]) -> (String, Arc<Mutex<Vec<String>>>) {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let log = seen.clone();
-        let script: Vec<String> = responses.iter().map(|r| r.to_string()).collect();
-        std::thread::spawn(move || {
-            for (conn, answer) in listener.incoming().zip(script) {
-                let Ok(mut conn) = conn else { return };
-                let mut reader = BufReader::new(conn.try_clone().unwrap());
-                let mut head = String::new();
-                let mut length = 0;
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                        break;
-                    }
-                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                        length = v.trim().parse().unwrap_or(0);
-                    }
-                    head.push_str(&line);
-                }
-                let mut body = vec![0; length];
-                let _ = reader.read_exact(&mut body);
-                log.lock().unwrap().push(head);
-                let _ = conn.write_all(answer.as_bytes());
-            }
-        });
-        (url, seen)
-    }
-
-    fn ok(body: &str) -> String {
-        format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
-    }
-
-    fn status(code: u16, extra: &str) -> String {
-        let body = format!("{{\"message\":\"failure {code}\"}}");
-        format!("HTTP/1.1 {code} X\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
-    }
+    use std::sync::Arc;
 
     fn endpoint(url: &str, idempotency: Option<&str>) -> Endpoint {
         let mut opts: Options =
@@ -359,7 +334,14 @@ mod tests {
         let body = br#"{"name":"x"}"#;
         execute(
             &e,
-            &Call { method, url: &target, body: Some((body, "application/json")), headers: &[], read_only: false },
+            &Call {
+                method,
+                url: &target,
+                body: Some((body, "application/json")),
+                headers: &[],
+                read_only: false,
+                limit: None,
+            },
             &AtomicBool::new(false),
         )
     }

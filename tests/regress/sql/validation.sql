@@ -13,6 +13,9 @@ CREATE SERVER v1 FOREIGN DATA WRAPPER tether OPTIONS (connector 'rest', base_url
 CREATE SERVER v1 FOREIGN DATA WRAPPER tether OPTIONS (connector 'rest', base_url 'https://x.test', read_timeout '5s', connect_timeout '500ms');
 ALTER SERVER v1 OPTIONS (SET connect_timeout '0');
 ALTER SERVER v1 OPTIONS (ADD colour 'blue');
+ALTER SERVER v1 OPTIONS (ADD rate_limit 'fast');
+ALTER SERVER v1 OPTIONS (ADD auth 'oauth2');
+ALTER SERVER v1 OPTIONS (ADD token_url 'ldap://x');
 -- Options on the wrapper itself are refused.
 ALTER FOREIGN DATA WRAPPER tether OPTIONS (ADD connector 'rest');
 

@@ -1,0 +1,53 @@
+//! Test support: a scripted HTTP server on 127.0.0.1 that answers each connection with the next
+//! canned response.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+
+/// A server answering each connection with the next scripted response (then closing it), and
+/// recording each request (first line, headers and body).
+pub fn scripted(responses: &[&str]) -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let script: Vec<String> = responses.iter().map(|r| r.to_string()).collect();
+    std::thread::spawn(move || {
+        for (conn, answer) in listener.incoming().zip(script) {
+            let Ok(mut conn) = conn else { return };
+            let mut reader = BufReader::new(conn.try_clone().unwrap());
+            let mut head = String::new();
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                head.push_str(&line);
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            head.push_str("\r\n");
+            head.push_str(&String::from_utf8_lossy(&body));
+            log.lock().unwrap().push(head);
+            let _ = conn.write_all(answer.as_bytes());
+        }
+    });
+    (url, seen)
+}
+
+pub fn ok(body: &str) -> String {
+    format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+pub fn status(code: u16, extra: &str) -> String {
+    let body = format!("{{\"message\":\"failure {code}\"}}");
+    format!("HTTP/1.1 {code} X\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
+}
