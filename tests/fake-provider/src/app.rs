@@ -5,6 +5,7 @@ use crate::control;
 use crate::faults;
 use crate::http::{FakeRequest, FakeResponse};
 use crate::hubspot;
+use crate::providers;
 use crate::rest;
 use crate::state::{FaultAction, State};
 
@@ -39,6 +40,9 @@ fn is_hubspot(path: &str) -> bool {
 }
 
 fn injected(state: &State, req: &FakeRequest, status: u16) -> FakeResponse {
+    if let Some(p) = providers::find(&req.path) {
+        return (p.injected_error)(state, status);
+    }
     if is_hubspot(&req.path) {
         hubspot::injected_error(state, status)
     } else {
@@ -47,7 +51,9 @@ fn injected(state: &State, req: &FakeRequest, status: u16) -> FakeResponse {
 }
 
 fn route(state: &State, req: &FakeRequest) -> FakeResponse {
-    let found = if is_hubspot(&req.path) {
+    let found = if let Some(p) = providers::find(&req.path) {
+        (p.handle)(state, req)
+    } else if is_hubspot(&req.path) {
         hubspot::handle(state, req)
     } else if req.path.starts_with("/faults/") {
         faults::handle(req)

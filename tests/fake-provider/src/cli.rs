@@ -19,6 +19,7 @@ OPTIONS:
     --seed-contacts N     number of active HubSpot contacts (default 25)
     --seed-companies N    number of active HubSpot companies (default 12)
     --seed-items N        number of generic REST items (default 30)
+    --seed NAME=N         size of another provider's data set, e.g. --seed salesforce_accounts=250
     --latency-ms N        delay added before answering each non-control request (default 0)
     --port-file PATH      write the port number to PATH once listening
     -h, --help            print this help
@@ -91,6 +92,7 @@ where
             "--seed-contacts",
             "--seed-companies",
             "--seed-items",
+            "--seed",
             "--latency-ms",
             "--port-file",
         ];
@@ -113,6 +115,12 @@ where
             "--seed-contacts" => cli.config.seed_contacts = parse_seed(&flag, &value)?,
             "--seed-companies" => cli.config.seed_companies = parse_seed(&flag, &value)?,
             "--seed-items" => cli.config.seed_items = parse_seed(&flag, &value)?,
+            "--seed" => {
+                let Some((name, count)) = value.split_once('=') else {
+                    return Err(CliError::Usage(format!("--seed takes NAME=COUNT, got '{value}'")));
+                };
+                cli.config.seeds.insert(name.to_string(), parse_seed(&flag, count)?);
+            }
             "--latency-ms" => {
                 let ms: u64 = parse_num(&flag, &value)?;
                 if ms > MAX_LATENCY_MS {

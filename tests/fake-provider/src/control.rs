@@ -161,7 +161,14 @@ fn seed(state: &State, req: &FakeRequest) -> Result<Value, String> {
             let items = gen_items(count);
             state.data_mut().items = items;
         }
-        _ => return Err("object must be one of contacts, companies, items".into()),
+        Some(other) if crate::providers::MODULES.iter().any(|p| (p.seed)(state, other, count)) => {}
+        _ => {
+            let providers: Vec<&str> = crate::providers::MODULES.iter().map(|p| p.name).collect();
+            return Err(format!(
+                "object must be contacts, companies, items, or a data set of a provider ({})",
+                providers.join(", ")
+            ));
+        }
     }
     Ok(json!({ "seeded": count }))
 }

@@ -19,6 +19,10 @@ pub const WRITE_BASE_MS: u64 = 1_735_689_600_000;
 pub const ARCHIVED_CONTACTS: u64 = 2;
 /// Number of archived companies seeded after the active ones.
 pub const ARCHIVED_COMPANIES: u64 = 1;
+/// Number of archived deals seeded after the active ones.
+pub const ARCHIVED_DEALS: u64 = 1;
+/// Deals seeded when `--seed deals=N` is not given.
+pub const DEFAULT_DEALS: u64 = 30;
 /// Upper bound for any seeded data set (protects memory).
 pub const MAX_SEED: u64 = 2_000_000;
 
@@ -76,12 +80,49 @@ pub static COMPANIES: ObjectType = ObjectType {
     modified_prop: "hs_lastmodifieddate",
 };
 
+pub static DEALS: ObjectType = ObjectType {
+    name: "deals",
+    stored: &["dealname", "amount", "dealstage", "pipeline", "closedate", "hubspot_owner_id"],
+    defaults: &[
+        "dealname",
+        "amount",
+        "dealstage",
+        "pipeline",
+        "closedate",
+        "createdate",
+        "hs_lastmodifieddate",
+        "hs_object_id",
+    ],
+    modified_prop: "hs_lastmodifieddate",
+};
+
+/// The stages of the default deal pipeline (internal values).
+pub const DEAL_STAGES: &[&str] = &[
+    "appointmentscheduled",
+    "qualifiedtobuy",
+    "presentationscheduled",
+    "decisionmakerboughtin",
+    "contractsent",
+    "closedwon",
+    "closedlost",
+];
+
+/// How a property's values compare in searches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PropKind {
+    Text,
+    Number,
+    /// Stored as `2024-01-05T10:00:00.000Z`; filters may give ISO strings or epoch milliseconds.
+    DateTime,
+}
+
 impl ObjectType {
     /// Resolves a URL segment (`contacts`, `0-1`, ...) to an object type.
     pub fn from_segment(seg: &str) -> Option<&'static ObjectType> {
         match seg {
             "contacts" | "contact" | "0-1" => Some(&CONTACTS),
             "companies" | "company" | "0-2" => Some(&COMPANIES),
+            "deals" | "deal" | "0-3" => Some(&DEALS),
             _ => None,
         }
     }
@@ -89,6 +130,24 @@ impl ObjectType {
     /// Whether this is the contacts type (which has e-mail rules).
     pub fn is_contacts(&self) -> bool {
         self.name == CONTACTS.name
+    }
+
+    /// Whether this is the deals type.
+    pub fn is_deals(&self) -> bool {
+        self.name == DEALS.name
+    }
+
+    /// How values of a (known) property compare.
+    pub fn kind(&self, prop: PropRef) -> PropKind {
+        match prop {
+            PropRef::ObjectId => PropKind::Number,
+            PropRef::Created | PropRef::Modified => PropKind::DateTime,
+            PropRef::Stored(idx) => match self.stored.get(idx).copied().unwrap_or("") {
+                "amount" | "numberofemployees" | "annualrevenue" | "hubspot_owner_id" => PropKind::Number,
+                "closedate" => PropKind::DateTime,
+                _ => PropKind::Text,
+            },
+        }
     }
 
     /// Resolves a property name; `None` if the object type does not know it.
@@ -230,17 +289,30 @@ impl CrmTable {
 pub struct Data {
     pub contacts: CrmTable,
     pub companies: CrmTable,
+    /// Generated on first use (`hubspot::ensure_deals`), because the seed count comes from the
+    /// configuration's `--seed deals=N`, which `Data::new` does not see.
+    pub deals: Option<CrmTable>,
     pub items: Vec<Value>,
 }
 
+/// What `Data::table` answers for deals that were never generated.
+static NO_RECORDS: CrmTable = CrmTable { active: Vec::new(), archived: Vec::new() };
+
 impl Data {
     pub fn new(contacts: u64, companies: u64, items: u64) -> Data {
-        Data { contacts: gen_contacts(contacts), companies: gen_companies(companies), items: gen_items(items) }
+        Data {
+            contacts: gen_contacts(contacts),
+            companies: gen_companies(companies),
+            deals: None,
+            items: gen_items(items),
+        }
     }
 
     pub fn table(&self, ty: &ObjectType) -> &CrmTable {
         if ty.name == COMPANIES.name {
             &self.companies
+        } else if ty.name == DEALS.name {
+            self.deals.as_ref().unwrap_or(&NO_RECORDS)
         } else {
             &self.contacts
         }
@@ -249,6 +321,8 @@ impl Data {
     pub fn table_mut(&mut self, ty: &ObjectType) -> &mut CrmTable {
         if ty.name == COMPANIES.name {
             &mut self.companies
+        } else if ty.name == DEALS.name {
+            self.deals.get_or_insert_with(|| gen_deals(DEFAULT_DEALS))
         } else {
             &mut self.contacts
         }
@@ -397,6 +471,47 @@ pub fn gen_companies(n: u64) -> CrmTable {
     }
 }
 
+const DEAL_WORDS: &[&str] = &["Renewal", "Expansion", "Pilot", "Enterprise plan", "Starter plan", "Upsell"];
+
+fn deal(i: u64, archived: bool) -> CrmRecord {
+    let (created, updated) = crm_times(i);
+    let stage = pick(DEAL_STAGES, i);
+    // Every 9th deal has no amount; amounts are whole or with cents.
+    let amount = if i.is_multiple_of(9) {
+        None
+    } else if i.is_multiple_of(2) {
+        owned(((i * 1_750) % 95_000 + 500).to_string())
+    } else {
+        owned(format!("{}.{:02}", (i * 1_750) % 95_000 + 500, (i * 37) % 100))
+    };
+    // Close dates spread over 2024, at 17:00 UTC.
+    let close = BASE_MS + ((i * 11) % 366) * DAY_MS + 17 * HOUR_MS;
+    let props = vec![
+        owned(format!("{} - {} {}", pick(COMPANY_WORDS, i - 1), pick(DEAL_WORDS, i), i)),
+        amount,
+        stat(stage),
+        stat("default"),
+        if i.is_multiple_of(8) { None } else { owned(iso_ms(close)) },
+        owned((1_000_001 + i % 4).to_string()),
+    ];
+    CrmRecord {
+        id: i,
+        archived,
+        created_ms: created,
+        updated_ms: updated,
+        archived_ms: archived.then_some(updated + DAY_MS),
+        props,
+    }
+}
+
+/// `n` active deals (ids 1..=n) plus `ARCHIVED_DEALS` archived ones after them.
+pub fn gen_deals(n: u64) -> CrmTable {
+    CrmTable {
+        active: (1..=n).map(|i| deal(i, false)).collect(),
+        archived: (n + 1..=n + ARCHIVED_DEALS).map(|i| deal(i, true)).collect(),
+    }
+}
+
 /// One generic REST item.
 pub fn item(i: u64) -> Value {
     let tags: Vec<&str> = match i % 4 {
@@ -427,7 +542,7 @@ pub fn gen_items(n: u64) -> Vec<Value> {
 }
 
 /// Days since 1970-01-01 to (year, month, day), proleptic Gregorian.
-fn civil_from_days(days: i64) -> (i64, u64, u64) {
+pub fn civil_from_days(days: i64) -> (i64, u64, u64) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
@@ -445,6 +560,100 @@ fn split_ms(ms: u64) -> (i64, u64, u64, u64, u64, u64, u64) {
     let (y, mo, d) = civil_from_days((secs / 86_400) as i64);
     let rem = secs % 86_400;
     (y, mo, d, rem / 3600, rem % 3600 / 60, rem % 60, ms % 1000)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (the inverse of `civil_from_days`).
+pub fn days_from_civil(y: i64, m: u64, d: u64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp as i64 + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Parses `YYYY-MM-DD` (a valid calendar date) into days since the epoch.
+pub fn parse_date(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u64> {
+        let part = s.get(r)?;
+        if part.bytes().all(|c| c.is_ascii_digit()) {
+            part.parse().ok()
+        } else {
+            None
+        }
+    };
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    if !(1..=12).contains(&m) || d == 0 {
+        return None;
+    }
+    let leap = y.is_multiple_of(4) && (!y.is_multiple_of(100) || y.is_multiple_of(400));
+    let max = match m {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    (d <= max).then(|| days_from_civil(y as i64, m, d))
+}
+
+/// Parses an ISO 8601 instant into epoch milliseconds: a date (`2024-01-05`, midnight UTC) or a date-time
+/// `2024-01-05T10:00[:00[.123]]` with `Z`, `+hh:mm`, `+hhmm` or no offset (UTC).
+pub fn parse_iso_ms(s: &str) -> Option<i64> {
+    let s = s.trim();
+    let (date, rest) = match s.find(['T', 't', ' ']) {
+        Some(pos) => (s.get(..pos)?, Some(s.get(pos + 1..)?)),
+        None => (s, None),
+    };
+    let days = parse_date(date)?;
+    let mut ms = days * 86_400_000;
+    let Some(rest) = rest else {
+        return Some(ms);
+    };
+    let (time, offset_ms) = if let Some(t) = rest.strip_suffix(['Z', 'z']) {
+        (t, 0)
+    } else if let Some(pos) = rest.rfind(['+', '-']) {
+        let (t, off) = rest.split_at(pos);
+        let sign = if off.starts_with('-') { -1 } else { 1 };
+        let digits: String = off.chars().skip(1).filter(|c| *c != ':').collect();
+        if digits.len() != 4 || !digits.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        let h: i64 = digits.get(0..2)?.parse().ok()?;
+        let m: i64 = digits.get(2..4)?.parse().ok()?;
+        if h > 23 || m > 59 {
+            return None;
+        }
+        (t, sign * (h * 3_600_000 + m * 60_000))
+    } else {
+        (rest, 0)
+    };
+    let (hms, frac) = match time.split_once('.') {
+        Some((a, b)) => (a, Some(b)),
+        None => (time, None),
+    };
+    let parts: Vec<&str> = hms.split(':').collect();
+    if !(2..=3).contains(&parts.len()) || parts.iter().any(|p| p.len() != 2 || !p.bytes().all(|c| c.is_ascii_digit())) {
+        return None;
+    }
+    let field = |i: usize| parts.get(i).and_then(|p| p.parse::<i64>().ok()).unwrap_or(0);
+    let (h, mi, sec) = (field(0), field(1), field(2));
+    if h > 23 || mi > 59 || sec > 59 {
+        return None;
+    }
+    ms += h * 3_600_000 + mi * 60_000 + sec * 1000;
+    if let Some(f) = frac {
+        if f.is_empty() || f.len() > 9 || !f.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        let padded = format!("{f:0<3}");
+        ms += padded.get(..3)?.parse::<i64>().ok()?;
+    }
+    Some(ms - offset_ms)
 }
 
 /// Writes `n` as exactly `buf.len()` zero-padded decimal digits.

@@ -7,8 +7,8 @@ use std::collections::HashSet;
 use serde_json::{json, Map, Value};
 
 use crate::data::{
-    is_decimal_str, is_integer_str, iso_ms, push_json_str, CrmRecord, CrmTable, ObjectType, PropRef, HOUR_MS,
-    WRITE_BASE_MS,
+    is_decimal_str, is_integer_str, iso_ms, parse_iso_ms, push_json_str, CrmRecord, CrmTable, ObjectType, PropRef,
+    DEAL_STAGES, HOUR_MS, WRITE_BASE_MS,
 };
 use crate::http::{FakeRequest, FakeResponse};
 use crate::hubspot::{hubspot_error, not_found};
@@ -55,7 +55,7 @@ fn invalid_input(state: &State, message: &str) -> FakeResponse {
 }
 
 /// The request body as JSON; 415 without a JSON content type, 400 if it does not parse.
-fn json_body(state: &State, req: &FakeRequest) -> Result<Value, FakeResponse> {
+pub fn json_body(state: &State, req: &FakeRequest) -> Result<Value, FakeResponse> {
     if !req.has_json_content_type() {
         return Err(hubspot_error(state, 415, "Unsupported Media Type", "VALIDATION_ERROR"));
     }
@@ -174,15 +174,27 @@ fn validate(ty: &ObjectType, props: &PropInput) -> Vec<PropError> {
             None => errors.push(err("PROPERTY_DOESNT_EXIST", format!("Property \"{name}\" does not exist"))),
             Some(PropRef::Stored(_)) => {
                 let Some(v) = value else { continue };
-                match (ty.is_contacts(), name.as_str()) {
-                    (true, "email") if !is_email(v) => {
+                match (ty.name, name.as_str()) {
+                    ("contacts", "email") if !is_email(v) => {
                         errors.push(err("INVALID_EMAIL", format!("Email address {v} is invalid")))
                     }
-                    (false, "numberofemployees") if !is_integer_str(v) => {
+                    ("companies", "numberofemployees") if !is_integer_str(v) => {
                         errors.push(err("INVALID_INTEGER", format!("{v} was not a valid number.")))
                     }
-                    (false, "annualrevenue") if !is_decimal_str(v) => {
+                    ("companies", "annualrevenue") | ("deals", "amount") if !is_decimal_str(v) => {
                         errors.push(err("INVALID_DECIMAL", format!("{v} was not a valid number.")))
+                    }
+                    ("deals", "dealstage") if !DEAL_STAGES.contains(&v.as_str()) => errors.push(err(
+                        "INVALID_OPTION",
+                        format!("{v} was not one of the allowed options: [{}]", DEAL_STAGES.join(", ")),
+                    )),
+                    ("deals", "pipeline") if v != "default" => {
+                        errors.push(err("INVALID_OPTION", format!("{v} was not one of the allowed options: [default]")))
+                    }
+                    ("deals", "closedate") if datetime_ms(v).is_none() => errors
+                        .push(err("INVALID_DATE", format!("{v} was not a valid date or epoch millisecond value."))),
+                    ("deals", "hubspot_owner_id") if !is_integer_str(v) => {
+                        errors.push(err("INVALID_OWNER_ID", format!("{v} is not a valid owner id")))
                     }
                     _ => {}
                 }
@@ -314,11 +326,30 @@ fn check(table: &CrmTable, ty: &ObjectType, props: &PropInput, except: Option<u6
     Ok(())
 }
 
+/// A datetime property value as epoch milliseconds: epoch milliseconds or an ISO 8601 date / date-time.
+pub fn datetime_ms(v: &str) -> Option<i64> {
+    if is_integer_str(v) {
+        return v.parse::<i64>().ok();
+    }
+    parse_iso_ms(v)
+}
+
+/// The stored form of a written value: datetime properties are kept as `2024-01-05T10:00:00.000Z`, as HubSpot
+/// returns them whatever form they were written in.
+fn normalise(ty: &ObjectType, name: &str, value: &str) -> String {
+    if ty.is_deals() && name == "closedate" {
+        if let Some(ms) = datetime_ms(value).and_then(|ms| u64::try_from(ms).ok()) {
+            return iso_ms(ms);
+        }
+    }
+    value.to_string()
+}
+
 fn apply(rec: &mut CrmRecord, ty: &ObjectType, props: &PropInput) {
     for (name, value) in props {
         if let Some(PropRef::Stored(idx)) = ty.resolve(name) {
             if let Some(slot) = rec.props.get_mut(idx) {
-                *slot = value.clone().map(Cow::Owned);
+                *slot = value.as_deref().map(|v| Cow::Owned(normalise(ty, name, v)));
             }
         }
     }

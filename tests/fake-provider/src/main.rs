@@ -2,7 +2,9 @@
 //! styles, auth schemes, faults) on 127.0.0.1 so tests and benchmarks never
 //! touch the internet. See `cli::USAGE` for flags.
 
+mod airtable;
 mod app;
+mod bigcommerce;
 mod cli;
 mod control;
 mod data;
@@ -10,10 +12,15 @@ mod faults;
 mod http;
 mod hubspot;
 mod hubspot_write;
+mod oauth;
+mod providers;
 mod rest;
 mod rest_write;
+mod salesforce;
 mod server;
+mod shopify;
 mod state;
+mod stripe;
 #[cfg(test)]
 mod tests;
 

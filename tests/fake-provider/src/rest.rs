@@ -252,10 +252,18 @@ fn cursor_style(state: &State, req: &FakeRequest) -> FakeResponse {
 fn auth_items(state: &State, req: &FakeRequest, kind: &str) -> FakeResponse {
     let token = state.config.token.as_str();
     let ok = match kind {
-        "bearer" => req
-            .header_value("authorization")
-            .and_then(|v| v.trim().split_once(' '))
-            .is_some_and(|(scheme, t)| scheme.eq_ignore_ascii_case("bearer") && t.trim() == token),
+        // The configured token, or an access token issued by the fake OAuth server.
+        "bearer" => match crate::oauth::bearer_token(req) {
+            Some(t) if t == token => true,
+            Some(t) => match crate::oauth::token_status(state, t) {
+                crate::oauth::TokenStatus::Valid => true,
+                crate::oauth::TokenStatus::Expired { .. } => {
+                    return FakeResponse::message(401, "token expired");
+                }
+                crate::oauth::TokenStatus::Unknown => false,
+            },
+            None => false,
+        },
         "basic" => req
             .header_value("authorization")
             .and_then(|v| v.trim().split_once(' '))

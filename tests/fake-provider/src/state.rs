@@ -23,11 +23,27 @@ pub struct Config {
     pub seed_companies: u64,
     pub seed_items: u64,
     pub latency_ms: u64,
+    /// Seed counts of the other providers' data sets, by name (`--seed accounts=250`).
+    pub seeds: std::collections::BTreeMap<String, u64>,
+}
+
+impl Config {
+    /// The seed count of a data set, or its default.
+    pub fn seed(&self, name: &str, default: u64) -> u64 {
+        self.seeds.get(name).copied().unwrap_or(default)
+    }
 }
 
 impl Default for Config {
     fn default() -> Config {
-        Config { token: "test-token".to_string(), seed_contacts: 25, seed_companies: 12, seed_items: 30, latency_ms: 0 }
+        Config {
+            token: "test-token".to_string(),
+            seed_contacts: 25,
+            seed_companies: 12,
+            seed_items: 30,
+            latency_ms: 0,
+            seeds: Default::default(),
+        }
     }
 }
 
@@ -98,6 +114,8 @@ pub struct Runtime {
 #[derive(Debug)]
 pub struct State {
     pub config: Config,
+    /// Each provider module's own data, by type (`with_store`).
+    stores: Mutex<std::collections::HashMap<std::any::TypeId, Box<dyn std::any::Any + Send>>>,
     data: RwLock<Data>,
     runtime: Mutex<Runtime>,
     correlation: AtomicU64,
@@ -107,7 +125,13 @@ impl State {
     pub fn new(config: Config) -> State {
         let data = Data::new(config.seed_contacts, config.seed_companies, config.seed_items);
         let runtime = Runtime { latency_ms: config.latency_ms, ..Runtime::default() };
-        State { config, data: RwLock::new(data), runtime: Mutex::new(runtime), correlation: AtomicU64::new(0x5eed) }
+        State {
+            config,
+            stores: Mutex::new(Default::default()),
+            data: RwLock::new(data),
+            runtime: Mutex::new(runtime),
+            correlation: AtomicU64::new(0x5eed),
+        }
     }
 
     pub fn data(&self) -> RwLockReadGuard<'_, Data> {
@@ -185,6 +209,26 @@ impl State {
     pub fn reset(&self) {
         *self.runtime() = Runtime::default();
         self.correlation.store(0x5eed, Ordering::Relaxed);
+        for p in crate::providers::MODULES {
+            (p.reset)(self);
+        }
+    }
+
+    /// Run `f` on a provider's store of type T, created by `init` on first use (from the config, e.g. its
+    /// seed counts).
+    pub fn with_store<T: Send + 'static, R>(&self, init: impl FnOnce(&Config) -> T, f: impl FnOnce(&mut T) -> R) -> R {
+        let mut stores = self.stores.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = stores.entry(std::any::TypeId::of::<T>()).or_insert_with(|| Box::new(init(&self.config)));
+        match entry.downcast_mut::<T>() {
+            Some(store) => f(store),
+            None => unreachable!("a store is keyed by its own type"),
+        }
+    }
+
+    /// Replace a provider's store (reseeding).
+    pub fn set_store<T: Send + 'static>(&self, value: T) {
+        let mut stores = self.stores.lock().unwrap_or_else(|e| e.into_inner());
+        stores.insert(std::any::TypeId::of::<T>(), Box::new(value));
     }
 }
 

@@ -938,6 +938,13 @@ mod real_server {
     }
 }
 
+mod airtable;
+mod bigcommerce;
+mod hubspot_search;
+mod oauth;
+mod salesforce;
+mod shopify;
+mod stripe;
 mod write;
 
 #[test]
