@@ -41,6 +41,12 @@ pub enum SqlState {
     OutOfRange,
     /// 0A000: the SQL asks for something Tether does not do.
     FeatureNotSupported,
+    /// 42710: a connector of that name exists already.
+    DuplicateObject,
+    /// 42704: no connector of that name (or object of that name in IMPORT FOREIGN SCHEMA).
+    UndefinedObject,
+    /// 2BP01: a connector still used by servers.
+    DependentObjectsStillExist,
     /// XX000: a bug in Tether.
     Internal,
 }
@@ -64,6 +70,9 @@ impl SqlState {
             SqlState::InvalidText => "22P02",
             SqlState::OutOfRange => "22003",
             SqlState::FeatureNotSupported => "0A000",
+            SqlState::DuplicateObject => "42710",
+            SqlState::UndefinedObject => "42704",
+            SqlState::DependentObjectsStillExist => "2BP01",
             SqlState::Internal => "XX000",
         }
     }
@@ -87,6 +96,9 @@ impl SqlState {
             SqlState::InvalidText => ERRCODE_INVALID_TEXT_REPRESENTATION,
             SqlState::OutOfRange => ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
             SqlState::FeatureNotSupported => ERRCODE_FEATURE_NOT_SUPPORTED,
+            SqlState::DuplicateObject => ERRCODE_DUPLICATE_OBJECT,
+            SqlState::UndefinedObject => ERRCODE_UNDEFINED_OBJECT,
+            SqlState::DependentObjectsStillExist => ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST,
             SqlState::Internal => ERRCODE_INTERNAL_ERROR,
         }
     }

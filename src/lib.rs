@@ -8,6 +8,8 @@ pub mod http;
 
 ::pgrx::pg_module_magic!();
 
+pgrx::extension_sql_file!("../sql/user_connectors.sql", name = "user_connectors", bootstrap);
+
 pgrx::extension_sql_file!(
     "../sql/fdw.sql",
     name = "fdw",

@@ -30,6 +30,13 @@ pub struct Connector {
     /// Server options this connector accepts beyond the generic ones (e.g. a store hash).
     #[serde(default)]
     pub server_options: BTreeMap<String, OptionDef>,
+    /// Table options this connector accepts beyond the generic ones, usable as `{placeholders}` in
+    /// the generic object's paths (Airtable `table`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub table_options: BTreeMap<String, OptionDef>,
+    /// How IMPORT FOREIGN SCHEMA finds the tables of an API whose objects are the user's (Airtable).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discover: Option<DiscoverDef>,
     /// Headers sent with every request (e.g. an API version header).
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
@@ -122,6 +129,40 @@ pub struct AuthDef {
     /// Scopes asked for with the client_credentials grant (the user mapping option `scope` overrides).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+}
+
+/// Discovery of tables through a metadata endpoint (Airtable's base schema), for IMPORT FOREIGN
+/// SCHEMA: each table found becomes a foreign table of the generic object, with `table_options` set
+/// from the table entry and one column per field.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscoverDef {
+    /// Path below the base URL (placeholders: server options).
+    pub path: String,
+    /// JSON pointer to the array of tables in the response.
+    pub tables: String,
+    /// In each table: its name, and table option -> pointer of the value (`{"table": "/name"}`).
+    pub name: String,
+    #[serde(default)]
+    pub table_options: BTreeMap<String, String>,
+    /// In each table: the array of fields, and in each field its name and type.
+    pub fields: String,
+    pub field_name: String,
+    pub field_type: String,
+    /// Provider field type -> Postgres type; others get `default_type`.
+    #[serde(default)]
+    pub types: BTreeMap<String, String>,
+    #[serde(default = "DiscoverDef::default_type")]
+    pub default_type: String,
+    /// Provider field types the API computes (formulas, timestamps): imported as read-only columns.
+    #[serde(default)]
+    pub read_only_types: Vec<String>,
+}
+
+impl DiscoverDef {
+    fn default_type() -> String {
+        "text".into()
+    }
 }
 
 /// A client-side rate limit: a token bucket of `burst` requests refilled at `per_second`.
@@ -408,6 +449,22 @@ pub struct ListDef {
     /// conditions on columns with a `field` are written in it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<LanguageDef>,
+    /// A child object: the rows are the elements of an array inside each listed record (Shopify
+    /// customer addresses), rather than the records themselves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elements: Option<ElementsDef>,
+}
+
+/// The elements of an array in each parent record, as rows.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ElementsDef {
+    /// JSON pointer to the array in the parent record.
+    pub array: String,
+    /// Values copied from the parent into each element: element pointer -> parent pointer (the parent
+    /// id as a column, `{"/customer_id": "/id"}`). A value the element already has is kept.
+    #[serde(default)]
+    pub copy: BTreeMap<String, String>,
 }
 
 /// A query language for list requests.
@@ -692,6 +749,50 @@ impl Connector {
         if let Some(object) = &self.generic_object {
             object.validate("/generic_object", self)?;
         }
+        for name in self.table_options.keys() {
+            if !is_identifier(name) || crate::connector::resolve::TABLE_OPTIONS.iter().any(|(n, _)| n == name) {
+                return bad(
+                    format!("/table_options/{name}"),
+                    format!("\"{name}\" is not a valid table option name (lower-case, and not a generic option)"),
+                );
+            }
+        }
+        if let Some(d) = &self.discover {
+            if self.generic_object.is_none() {
+                return bad("/discover".into(), "discovered tables use the generic_object, which is missing".into());
+            }
+            if !d.path.starts_with('/') {
+                return bad("/discover/path".into(), format!("\"{}\" must start with /", d.path));
+            }
+            for name in template::placeholders(&d.path) {
+                if !self.server_options.contains_key(&name) {
+                    return bad("/discover/path".into(), format!("placeholder {{{name}}} is not a server option"));
+                }
+            }
+            for (at, p) in [
+                ("tables", &d.tables),
+                ("name", &d.name),
+                ("fields", &d.fields),
+                ("field_name", &d.field_name),
+                ("field_type", &d.field_type),
+            ] {
+                check_pointer(&format!("/discover/{at}"), p)?;
+            }
+            for (option, p) in &d.table_options {
+                if !self.table_options.contains_key(option) {
+                    return bad(format!("/discover/table_options/{option}"), "not one of the table_options".into());
+                }
+                check_pointer(&format!("/discover/table_options/{option}"), p)?;
+            }
+            for (provider_type, t) in d.types.iter().chain([(&"default_type".to_string(), &d.default_type)]) {
+                if !DECLARED_TYPES.contains(&t.as_str()) {
+                    return bad(
+                        format!("/discover/types/{provider_type}"),
+                        format!("unknown type \"{t}\"; accepted: {}", DECLARED_TYPES.join(", ")),
+                    );
+                }
+            }
+        }
         Ok(())
     }
 }
@@ -701,8 +802,12 @@ impl ObjectDef {
         let bad = |path: String, message: String| Err(TetherError::Connector { path, message });
         let known_placeholders = |path: &str, text: &str, extra: &[&str]| -> Result<(), TetherError> {
             for name in template::placeholders(text) {
-                if !connector.server_options.contains_key(&name) && !extra.contains(&name.as_str()) {
+                if !connector.server_options.contains_key(&name)
+                    && !connector.table_options.contains_key(&name)
+                    && !extra.contains(&name.as_str())
+                {
                     let mut accepted: Vec<String> = connector.server_options.keys().cloned().collect();
+                    accepted.extend(connector.table_options.keys().cloned());
                     accepted.extend(extra.iter().map(|s| s.to_string()));
                     return Err(TetherError::Connector {
                         path: path.to_string(),
@@ -925,6 +1030,28 @@ impl ObjectDef {
             }
             if self.create.is_none() {
                 return bad(here, "an object with batch_create also needs create (used with RETURNING)".into());
+            }
+        }
+        if let Some(el) = &self.list.elements {
+            check_pointer(&format!("{at}/list/elements/array"), &el.array)?;
+            for (to, from) in &el.copy {
+                check_pointer(&format!("{at}/list/elements/copy"), to)?;
+                check_pointer(&format!("{at}/list/elements/copy/{}", to.trim_start_matches('/')), from)?;
+                if to.is_empty() {
+                    return bad(
+                        format!("{at}/list/elements/copy"),
+                        "a copied value needs a place in the element".into(),
+                    );
+                }
+            }
+            if matches!(self.list.pagination, PaginationDef::LastId { .. }) {
+                return bad(
+                    format!("{at}/list/elements"),
+                    "elements cannot be read with last_id pagination (it pages by the parent's id)".into(),
+                );
+            }
+            if self.get.is_some() {
+                return bad(format!("{at}/get"), "an object of elements has no get endpoint of its own".into());
             }
         }
         if let Some(lang) = &self.list.language {

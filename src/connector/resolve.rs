@@ -412,11 +412,20 @@ pub fn validate_user_mapping_options(opts: &Options) -> Result<(), TetherError> 
 }
 
 /// Checks that need no server: option names and value syntax. Run by the validator.
-pub fn validate_table_options(opts: &Options) -> Result<(), TetherError> {
-    check_names(opts, &names(TABLE_OPTIONS), "a tether foreign table")?;
-    if !opts.contains_key("object") && !opts.contains_key("path") {
+/// Check a foreign table's options. `connector_options` are the table options connectors declare
+/// (one connector's when the server is known, every connector's in the validator).
+pub fn validate_table_options(opts: &Options, connector_options: &[&str]) -> Result<(), TetherError> {
+    let mut accepted = names(TABLE_OPTIONS);
+    accepted.extend(connector_options.iter().copied());
+    check_names(opts, &accepted, "a tether foreign table")?;
+    if !opts.contains_key("object")
+        && !opts.contains_key("path")
+        && !connector_options.iter().any(|o| opts.contains_key(*o))
+    {
+        let mut ways = vec!["object".to_string(), "path (for a generic REST resource)".to_string()];
+        ways.extend(connector_options.iter().map(|o| format!("{o} (for a connector that declares it)")));
         return Err(TetherError::missing_option(
-            "a tether foreign table needs the option object (or path, for a generic REST resource)",
+            format!("a tether foreign table needs the option {}", ways.join(" or ")),
             Some("SELECT * FROM tether.connectors() lists each connector's objects".into()),
         ));
     }
@@ -568,8 +577,20 @@ pub fn resolve_table(
     columns: &[(String, Options)],
     table: &str,
 ) -> Result<TableDef, TetherError> {
-    validate_table_options(opts).map_err(|e| e.context(&format!("foreign table {table}")))?;
     let connector = &server.connector;
+    let own: Vec<&str> = connector.table_options.keys().map(String::as_str).collect();
+    validate_table_options(opts, &own).map_err(|e| e.context(&format!("foreign table {table}")))?;
+    for (name, def) in &connector.table_options {
+        if def.required && def.default.is_none() && !opts.contains_key(name) && !opts.contains_key("object") {
+            return Err(TetherError::missing_option(
+                format!(
+                    "foreign table {table}: connector \"{}\" needs the table option {name}: {}",
+                    connector.name, def.description
+                ),
+                None,
+            ));
+        }
+    }
     let (object_name, mut object) = match opts.get("object") {
         Some(name) => match connector.objects.get(name) {
             Some(o) => (name.clone(), o.clone()),
@@ -589,7 +610,14 @@ pub fn resolve_table(
             }
         },
         None => match &connector.generic_object {
-            Some(o) => (opts["path"].clone(), o.clone()),
+            Some(o) => {
+                let name = opts
+                    .get("path")
+                    .or_else(|| connector.table_options.keys().find_map(|k| opts.get(k)))
+                    .cloned()
+                    .unwrap_or_else(|| "(generic)".into());
+                (name, o.clone())
+            }
             None => {
                 return Err(TetherError::missing_option(
                     format!(
@@ -621,6 +649,16 @@ pub fn resolve_table(
     }
     if let Some(p) = opts.get("path") {
         placeholders.insert("path".into(), p.clone());
+    }
+    for (name, def) in &connector.table_options {
+        match opts.get(name).or(def.default.as_ref()) {
+            Some(v) => {
+                placeholders.insert(name.clone(), v.clone());
+            }
+            None => {
+                placeholders.remove(name);
+            }
+        }
     }
 
     let mut mapped = Vec::with_capacity(columns.len());
@@ -1485,7 +1523,7 @@ mod tests {
             o(&[("path", "/a"), ("records", "data")]),
             o(&[("path", "/a"), ("get_path", "/a/one")]),
         ] {
-            assert!(validate_table_options(&opts).is_err(), "{opts:?} should be refused");
+            assert!(validate_table_options(&opts, &[]).is_err(), "{opts:?} should be refused");
         }
     }
 
@@ -1621,8 +1659,10 @@ mod tests {
         let t = resolve_table(&s, &o(&[("path", "/items")]), &columns, "t").unwrap();
         assert!(!t.columns[0].read_only, "read_only 'false' makes a client-chosen id writable");
         assert!(server(&[("connector", "rest"), ("base_url", "http://x"), ("max_retries", "99")]).is_err());
-        assert!(validate_table_options(&o(&[("path", "/a"), ("update_method", "POST")])).is_err());
-        assert!(validate_table_options(&o(&[("path", "/a"), ("read_only", "maybe")])).is_err());
+        assert!(validate_table_options(&o(&[("path", "/a"), ("update_method", "POST")]), &[]).is_err());
+        assert!(validate_table_options(&o(&[("path", "/a"), ("read_only", "maybe")]), &[]).is_err());
+        assert!(validate_table_options(&o(&[("table", "Contacts")]), &[]).is_err());
+        assert!(validate_table_options(&o(&[("table", "Contacts")]), &["table"]).is_ok());
     }
 
     /// A table of an inline connector (one object `o`), with the given list and search definitions.

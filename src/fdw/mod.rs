@@ -5,6 +5,7 @@ pub mod datum;
 pub mod modify;
 pub mod options;
 pub mod plan;
+pub mod registry;
 pub mod scan;
 
 use pgrx::pg_sys;
@@ -64,9 +65,12 @@ fn connectors() -> TableIterator<
         name!(writes, Vec<String>),
     ),
 > {
-    let all = connector::builtins().or_report();
+    let mut all: Vec<std::sync::Arc<connector::Connector>> =
+        connector::builtins().or_report().values().cloned().collect();
+    all.extend(registry::all_user_connectors());
     let mut rows = Vec::new();
-    for (name, c) in all {
+    for c in all {
+        let name = &c.name;
         let mut objects: Vec<(String, &connector::model::ObjectDef)> =
             c.objects.iter().map(|(n, o)| (n.clone(), o)).collect();
         if let Some(g) = &c.generic_object {
@@ -121,6 +125,6 @@ fn connectors() -> TableIterator<
 /// A connector's definition as JSON (a starting point for writing your own).
 #[pg_extern(stable)]
 fn connector_definition(name: &str) -> pgrx::JsonB {
-    let c = connector::find(name).or_report();
+    let c = registry::find(name).or_report();
     pgrx::JsonB(serde_json::to_value(&*c).unwrap_or_default())
 }

@@ -9,9 +9,9 @@ use pgrx::pg_sys;
 use pgrx::prelude::*;
 use pgrx::{PgList, PgTupleDesc};
 
-use crate::connector;
 use crate::connector::resolve::{self, Options, ServerDef, TableDef};
 use crate::error::{OrReport, TetherError};
+use crate::fdw::registry;
 use crate::gucs;
 use crate::http::{Credentials, Endpoint};
 
@@ -50,11 +50,15 @@ fn options_from_array(options: Vec<Option<String>>) -> Result<Options, TetherErr
 pub fn validate(options: Vec<Option<String>>, catalog: pg_sys::Oid) {
     let opts = options_from_array(options).or_report();
     let result = if catalog == pg_sys::ForeignServerRelationId {
-        resolve::resolve_server(&opts, connector::find).map(|_| ())
+        resolve::resolve_server(&opts, registry::find).map(|_| ())
     } else if catalog == pg_sys::UserMappingRelationId {
         resolve::validate_user_mapping_options(&opts)
     } else if catalog == pg_sys::ForeignTableRelationId {
-        resolve::validate_table_options(&opts)
+        let mut connectors: Vec<Arc<crate::connector::Connector>> =
+            crate::connector::builtins().map(|b| b.values().cloned().collect()).unwrap_or_default();
+        connectors.extend(registry::all_user_connectors());
+        let declared: Vec<&str> = connectors.iter().flat_map(|c| c.table_options.keys().map(String::as_str)).collect();
+        resolve::validate_table_options(&opts, &declared)
     } else if catalog == pg_sys::AttributeRelationId {
         resolve::validate_column_options(&opts)
     } else if catalog == pg_sys::ForeignDataWrapperRelationId {
@@ -119,7 +123,7 @@ pub fn load_table(relid: pg_sys::Oid) -> Result<LoadedTable, TetherError> {
         let server_name = CStr::from_ptr((*server).servername).to_string_lossy().into_owned();
         let label = relation_label(relid);
         let server_opts = options_from_list((*server).options);
-        let server_def = resolve::resolve_server(&server_opts, connector::find)
+        let server_def = resolve::resolve_server(&server_opts, registry::find)
             .map_err(|e| e.context(&format!("server \"{server_name}\"")))?;
         let table_opts = options_from_list((*ft).options);
 

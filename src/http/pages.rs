@@ -157,6 +157,37 @@ struct Listing {
     last_id_at: Option<usize>,
     /// The endpoint's own rate limit (a search endpoint's).
     limit: Option<(String, RateLimitDef)>,
+    /// For a child object: how each parent record becomes rows.
+    elements: Option<Elements>,
+}
+
+/// Rows from the elements of an array in each parent record. The page plan reads the array and the
+/// copied parent values from each parent; `record_pointers` then read each element.
+struct Elements {
+    /// Where copied parent values go in each element, in the order the page plan reads them (after the
+    /// array).
+    copy_to: Vec<Pointer>,
+    record_pointers: Vec<Pointer>,
+}
+
+impl Elements {
+    fn rows(&self, parents: Vec<Vec<Option<Value>>>) -> Vec<Vec<Option<Value>>> {
+        let mut rows = Vec::new();
+        for mut parent in parents {
+            let Some(Value::Array(items)) = parent.first_mut().and_then(Option::take) else { continue };
+            for mut item in items {
+                for (to, value) in self.copy_to.iter().zip(parent.iter().skip(1)) {
+                    if let Some(v) = value {
+                        if to.get(&item).is_none_or(Value::is_null) && item.is_object() {
+                            let _ = to.set(&mut item, v.clone());
+                        }
+                    }
+                }
+                rows.push(self.record_pointers.iter().map(|p| p.get(&item).cloned()).collect());
+            }
+        }
+        rows
+    }
 }
 
 impl Drop for PageStream {
@@ -239,9 +270,22 @@ fn listing(spec: &mut FetchSpec) -> Result<Source, TetherError> {
     } else {
         None
     };
-    let plan = PagePlan::new(&records, &page_pointers, &spec.record_pointers);
+    let (plan, elements) = match &spec.table.object.list.elements {
+        None => (PagePlan::new(&records, &page_pointers, &spec.record_pointers), None),
+        Some(def) => {
+            let parse = |p: &str| Pointer::parse(p).map_err(|m| bad_pointer("elements", m));
+            let mut parent_pointers = vec![parse(&def.array)?];
+            let mut copy_to = Vec::new();
+            for (to, from) in &def.copy {
+                copy_to.push(parse(to)?);
+                parent_pointers.push(parse(from)?);
+            }
+            let plan = PagePlan::new(&records, &page_pointers, &parent_pointers);
+            (plan, Some(Elements { copy_to, record_pointers: spec.record_pointers.clone() }))
+        }
+    };
     let limit = fetch.rate_limit.map(|r| (format!("search {}", spec.endpoint.base_url), r));
-    Ok(Source::List(Box::new(Listing { pager, plan, total_check, last_id_at, limit })))
+    Ok(Source::List(Box::new(Listing { pager, plan, total_check, last_id_at, limit, elements })))
 }
 
 /// Send a listing request: a GET, or a search POST with its JSON body (a read, so always retried).
@@ -267,7 +311,7 @@ fn fetch_next(spec: &FetchSpec, source: &mut Source, abandoned: &AtomicBool) -> 
     let endpoint = &spec.endpoint;
     match source {
         Source::List(listing) => {
-            let Listing { pager, plan, total_check, last_id_at, limit } = &mut **listing;
+            let Listing { pager, plan, total_check, last_id_at, limit, elements } = &mut **listing;
             let req = pager
                 .next_request()
                 .ok_or_else(|| TetherError::Internal("asked for a page past the end".into()))?
@@ -311,7 +355,11 @@ fn fetch_next(spec: &FetchSpec, source: &mut Source, abandoned: &AtomicBool) -> 
                     detail: format!("page {} was {shown}", pager.pages()),
                 },
             )?;
-            Ok((Page { records: page.records }, pager.next_request().is_some()))
+            let records = match elements {
+                Some(el) => el.rows(page.records),
+                None => page.records,
+            };
+            Ok((Page { records }, pager.next_request().is_some()))
         }
         Source::Get(urls) => {
             let Some(url) = urls.next() else {
@@ -337,5 +385,38 @@ fn fetch_next(spec: &FetchSpec, source: &mut Source, abandoned: &AtomicBool) -> 
             };
             Ok((Page { records }, more))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn elements_become_rows_with_the_parent_values_copied_in() {
+        let p = |s: &str| Pointer::parse(s).unwrap();
+        let el = Elements {
+            copy_to: vec![p("/customer_id")],
+            record_pointers: vec![p("/id"), p("/customer_id"), p("/city")],
+        };
+        let parents = vec![
+            vec![
+                Some(json!([{"id": 1, "city": "Oslo"}, {"id": 2, "city": "Rome", "customer_id": 99}])),
+                Some(json!(7)),
+            ],
+            vec![Some(json!([])), Some(json!(8))],
+            vec![None, Some(json!(9))],
+            vec![Some(json!([{"id": 3}])), Some(json!(10))],
+        ];
+        let rows = el.rows(parents);
+        assert_eq!(
+            rows,
+            vec![
+                vec![Some(json!(1)), Some(json!(7)), Some(json!("Oslo"))],
+                vec![Some(json!(2)), Some(json!(99)), Some(json!("Rome"))],
+                vec![Some(json!(3)), Some(json!(10)), None],
+            ]
+        );
     }
 }
