@@ -26,8 +26,13 @@ use crate::error::TetherError;
 
 /// Connector files shipped with Tether, embedded so a server needs nothing but the extension.
 const BUILTIN_FILES: &[(&str, &str)] = &[
+    ("airtable.json", include_str!("../../connectors/airtable.json")),
+    ("bigcommerce.json", include_str!("../../connectors/bigcommerce.json")),
     ("hubspot.json", include_str!("../../connectors/hubspot.json")),
     ("rest.json", include_str!("../../connectors/rest.json")),
+    ("salesforce.json", include_str!("../../connectors/salesforce.json")),
+    ("shopify.json", include_str!("../../connectors/shopify.json")),
+    ("stripe.json", include_str!("../../connectors/stripe.json")),
 ];
 
 static BUILTIN: Lazy<Result<BTreeMap<String, Arc<Connector>>, TetherError>> = Lazy::new(|| {
@@ -140,7 +145,12 @@ mod tests {
         assert_eq!(find_with("crm", &users).unwrap().name, "crm");
         assert_eq!(find_with("hubspot", &users).unwrap().name, "hubspot");
         let err = find_with("crn", &users).unwrap_err().to_string();
-        assert!(err.contains("available connectors: hubspot, rest, crm"), "{err}");
+        assert!(
+            err.contains(
+                "available connectors: airtable, bigcommerce, hubspot, rest, salesforce, shopify, stripe, crm"
+            ),
+            "{err}"
+        );
         let bad = Users(vec![("broken", r#"{"name": "broken", "objects": {"x": {"list": {}}}}"#.to_string())]);
         let err = find_with("broken", &bad).unwrap_err().to_string();
         assert!(err.contains("/objects/x/list") && err.contains("user connector \"broken\""), "{err}");

@@ -262,6 +262,21 @@ pub struct ServerDef {
     pub options: Options,
 }
 
+impl ServerDef {
+    /// The URL of the connector's discovery endpoint (IMPORT FOREIGN SCHEMA), if it has one.
+    pub fn discover_url(&self) -> Result<Option<String>, TetherError> {
+        let Some(d) = &self.connector.discover else { return Ok(None) };
+        let path = template::render(&d.path, "path", |name| {
+            self.options
+                .get(name)
+                .cloned()
+                .or_else(|| self.connector.server_options.get(name).and_then(|o| o.default.clone()))
+                .map(|v| (v, Encode::Segment))
+        })?;
+        Ok(Some(format!("{}{path}", self.base_url)))
+    }
+}
+
 /// Validate server options and resolve the server. `find` looks a connector up by name.
 pub fn resolve_server(
     opts: &Options,
@@ -1380,7 +1395,10 @@ mod tests {
     fn server_needs_a_known_connector() {
         assert!(server(&[]).unwrap_err().to_string().contains("needs the option connector"));
         let e = server(&[("connector", "nope")]).unwrap_err().to_string();
-        assert!(e.contains("available connectors: hubspot, rest"), "{e}");
+        assert!(
+            e.contains("available connectors: airtable, bigcommerce, hubspot, rest, salesforce, shopify, stripe"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -1417,8 +1435,8 @@ mod tests {
         let s = server(&[("connector", "hubspot")]).unwrap();
         let e = resolve_table(&s, &o(&[]), &cols(&["id"]), "t").unwrap_err().to_string();
         assert!(e.contains("needs the option object"), "{e}");
-        let e = resolve_table(&s, &o(&[("object", "deals")]), &cols(&["id"]), "t").unwrap_err().to_string();
-        assert!(e.contains("its objects are: companies, contacts"), "{e}");
+        let e = resolve_table(&s, &o(&[("object", "tickets")]), &cols(&["id"]), "t").unwrap_err().to_string();
+        assert!(e.contains("its objects are: companies, contacts, deals"), "{e}");
         let e = resolve_table(&s, &o(&[("object", "contacts"), ("colour", "x")]), &cols(&["id"]), "t")
             .unwrap_err()
             .to_string();

@@ -2,6 +2,7 @@
 //! Postgres-facing: this module (with `sync`) is where pg_sys, SPI and memory contexts are used.
 
 pub mod datum;
+pub mod import;
 pub mod modify;
 pub mod options;
 pub mod plan;
@@ -41,6 +42,7 @@ fn tether_fdw_handler() -> PgBox<pg_sys::FdwRoutine, AllocatedByRust> {
     routine.BeginForeignInsert = Some(modify::begin_foreign_insert);
     routine.EndForeignInsert = Some(modify::end_foreign_insert);
     routine.ExplainForeignModify = Some(modify::explain_foreign_modify);
+    routine.ImportForeignSchema = Some(import::import_foreign_schema);
     routine
 }
 
@@ -74,15 +76,49 @@ fn connectors() -> TableIterator<
         let mut objects: Vec<(String, &connector::model::ObjectDef)> =
             c.objects.iter().map(|(n, o)| (n.clone(), o)).collect();
         if let Some(g) = &c.generic_object {
-            objects.push(("(path)".to_string(), g));
+            let label = if c.table_options.is_empty() {
+                "(path)".to_string()
+            } else {
+                format!("({})", c.table_options.keys().cloned().collect::<Vec<_>>().join(", "))
+            };
+            objects.push((label, g));
         }
         for (object, o) in objects {
             let mut pushdown: Vec<String> = Vec::new();
-            if o.get.is_some() {
+            let id_in_language = o.list.language.is_some() && o.column(&o.id_column).is_some_and(|c| c.field.is_some());
+            if o.get.is_some() && !id_in_language {
                 pushdown.push(format!("{} = value (get endpoint)", o.id_column));
             }
             for f in &o.filters {
                 pushdown.push(format!("{} {} value", f.column, f.op.sql()));
+            }
+            match &o.list.language {
+                Some(connector::model::LanguageDef::Soql { .. }) => {
+                    pushdown.push("columns with a field: =, = ANY; <, <=, >, >= on numbers and dates (SOQL)".into())
+                }
+                Some(connector::model::LanguageDef::Formula { .. }) => {
+                    pushdown.push("columns with a field: =, = ANY; <, <=, >, >= on numbers and dates (formula)".into())
+                }
+                None => {}
+            }
+            if let Some(s) = &o.search {
+                let ops: Vec<&str> = ["eq", "in", "lt", "le", "gt", "ge"]
+                    .into_iter()
+                    .filter(|k| s.ops.contains_key(*k))
+                    .map(|k| match k {
+                        "eq" => "=",
+                        "in" => "= ANY",
+                        "lt" => "<",
+                        "le" => "<=",
+                        "gt" => ">",
+                        _ => ">=",
+                    })
+                    .collect();
+                pushdown.push(format!(
+                    "columns with a field: {} (search endpoint, up to {} conditions)",
+                    ops.join(", "),
+                    s.max_filters.map(|n| n.to_string()).unwrap_or_else(|| "any number of".into())
+                ));
             }
             pushdown.push("LIMIT".to_string());
             let pagination = match &o.list.pagination {

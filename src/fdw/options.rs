@@ -199,10 +199,20 @@ pub unsafe fn user_for(estate: *mut pg_sys::EState, rti: pg_sys::Index) -> pg_sy
 
 /// The endpoint (base URL, credentials, timeouts) for a table's server as `userid`.
 pub fn endpoint(loaded: &LoadedTable, userid: pg_sys::Oid) -> Result<Arc<Endpoint>, TetherError> {
-    let mapping = user_mapping_options(userid, loaded.server_oid);
+    server_endpoint(&loaded.server, loaded.server_oid, &loaded.server_name, userid)
+}
+
+/// The endpoint for a server as `userid`.
+pub fn server_endpoint(
+    server: &ServerDef,
+    server_oid: pg_sys::Oid,
+    server_name: &str,
+    userid: pg_sys::Oid,
+) -> Result<Arc<Endpoint>, TetherError> {
+    let mapping = user_mapping_options(userid, server_oid);
     let role = unsafe { CStr::from_ptr(pg_sys::GetUserNameFromId(userid, true)).to_string_lossy().into_owned() };
-    let credentials = Credentials::new(&loaded.server, &loaded.server_name, &role, mapping.as_ref())?;
-    Ok(Endpoint::new(&loaded.server, &loaded.server_name, credentials, gucs::http_defaults()))
+    let credentials = Credentials::new(server, server_name, &role, mapping.as_ref())?;
+    Ok(Endpoint::new(server, server_name, credentials, gucs::http_defaults()))
 }
 
 /// Full validation of a foreign table against its server's connector (called by the event trigger).

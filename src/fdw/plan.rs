@@ -78,6 +78,7 @@ pub struct ScanPlan {
 /// Planner state kept on the RelOptInfo between callbacks.
 struct RelState {
     loaded: LoadedTable,
+    relid: pg_sys::Oid,
     plan: ScanPlan,
     /// Value expressions, in fdw_exprs order.
     exprs: Vec<*mut pg_sys::Expr>,
@@ -369,24 +370,21 @@ unsafe fn classify(
         }
     };
 
-    RelState { loaded, plan, exprs, rows, pages }
+    RelState { loaded, relid, plan, exprs, rows, pages }
 }
 
 /// The first request as EXPLAIN shows it: values of constants filled in, run-time values as `$n`.
 /// `values` are the constant values of each fdw_expr (None when computed at run time).
-fn preview(loaded: &LoadedTable, plan: &ScanPlan, values: &[Option<Vec<String>>]) -> String {
+fn preview(loaded: &LoadedTable, plan: &ScanPlan, values: &[Result<Vec<String>, String>]) -> String {
     let table = &loaded.table;
     let fields = table.fields(&needed_columns(loaded, &plan.needed));
-    let mut placeholders = 0;
     let mut conds = Vec::new();
     for f in &plan.filters {
         let kind = datum::value_kind(pg_sys::Oid::from(plan.param_types[f.expr]));
         let shown = match &values[f.expr] {
-            Some(v) if !v.is_empty() => f.condition(&Some(v.clone()), kind),
-            _ => {
-                placeholders += 1;
-                f.condition(&Some(vec![format!("${placeholders}")]), ValueKind::Placeholder)
-            }
+            Ok(v) if !v.is_empty() => f.condition(&Some(v.clone()), kind),
+            Ok(_) => f.condition(&Some(vec!["NULL".into()]), ValueKind::Placeholder),
+            Err(expr) => f.condition(&Some(vec![expr.clone()]), ValueKind::Placeholder),
         };
         conds.extend(shown);
     }
@@ -401,12 +399,12 @@ fn preview(loaded: &LoadedTable, plan: &ScanPlan, values: &[Option<Vec<String>>]
                 .collect();
             let ids = &values[l.expr];
             let shown_id = match ids {
-                Some(v) if v.len() == 1 => v[0].clone(),
+                Ok(v) if v.len() == 1 => v[0].clone(),
                 _ => "{id}".to_string(),
             };
             let url = table.get_url(&shown_id, &fields, &extra).ok().flatten().unwrap_or_default();
             let mut s = format!("GET {}", template::display_path(&url).replace("%7Bid%7D", "{id}"));
-            if !matches!(ids, Some(v) if v.len() == 1) {
+            if !matches!(ids, Ok(v) if v.len() == 1) {
                 s.push_str(" (one request per id)");
             }
             s
@@ -589,8 +587,13 @@ unsafe fn refresh_preview(state: &RelState) -> String {
         state.plan.lookup.as_ref().is_some_and(|l| l.expr == i && l.many)
             || state.plan.filters.iter().any(|f| f.expr == i && f.many)
     };
-    let values: Vec<Option<Vec<String>>> =
-        state.exprs.iter().enumerate().map(|(i, e)| const_values(*e, many(i))).collect();
+    // A value known only at run time is shown as EXPLAIN shows the expression (`$0`, `now()`).
+    let values: Vec<Result<Vec<String>, String>> = state
+        .exprs
+        .iter()
+        .enumerate()
+        .map(|(i, e)| const_values(*e, many(i)).ok_or_else(|| deparse(*e, state.relid, &alias_of(&state.loaded))))
+        .collect();
     preview(&state.loaded, &state.plan, &values)
 }
 

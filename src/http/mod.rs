@@ -251,6 +251,18 @@ pub struct Endpoint {
     pub rate_limit: Option<(String, RateLimitDef)>,
 }
 
+/// The bucket a server's requests draw from: one per account, which the base URL and the connector's
+/// own server options (an Airtable base, a Shopify shop) identify.
+fn rate_limit_key(server: &ServerDef) -> String {
+    let mut key = format!("{} {}", server.connector.name, server.base_url);
+    for name in server.connector.server_options.keys() {
+        if let Some(v) = server.options.get(name) {
+            key.push_str(&format!(" {name}={v}"));
+        }
+    }
+    key
+}
+
 /// Settings a server may leave to the `tether.*` GUCs.
 #[derive(Debug, Clone, Copy)]
 pub struct Defaults {
@@ -277,7 +289,7 @@ impl Endpoint {
             },
             idempotency_header: server.idempotency_header.clone(),
             errors: server.connector.errors.clone(),
-            rate_limit: server.rate_limit.map(|r| (format!("{} {}", server.connector.name, server.base_url), r)),
+            rate_limit: server.rate_limit.map(|r| (rate_limit_key(server), r)),
         })
     }
 
@@ -455,6 +467,7 @@ pub fn provider_error(endpoint: &Endpoint, shown: &str, response: &HttpResponse)
     let provider_message = match (provider_message, details.join("; ")) {
         (m, d) if d.is_empty() => m,
         (Some(m), d) if m.contains(&d) => Some(m),
+        (Some(m), d) if m.ends_with(['.', ':', '!']) => Some(format!("{m} {d}")),
         (Some(m), d) => Some(format!("{m}: {d}")),
         (None, d) => Some(d),
     };

@@ -18,7 +18,7 @@ SELECT t.campaign, c.id, c.firstname
 FROM campaign_targets t
 CROSS JOIN LATERAL (SELECT * FROM crm.contacts c WHERE c.email = t.email OFFSET 0) c
 ORDER BY c.id::int;
--- 4 outer rows, each a full listing of 3 pages.
+-- 4 outer rows, each one request to HubSpot's search endpoint with the outer row's email.
 SELECT requests FROM fake.stats;
 
 -- The same join planned freely gives the same rows.

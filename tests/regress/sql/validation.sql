@@ -25,7 +25,7 @@ CREATE USER MAPPING FOR CURRENT_USER SERVER v1 OPTIONS (token 'abc');
 
 -- Foreign tables: unknown options, unknown objects, bad values, paths that leave the base URL.
 CREATE FOREIGN TABLE vt (id text) SERVER hs;
-CREATE FOREIGN TABLE vt (id text) SERVER hs OPTIONS (object 'deals');
+CREATE FOREIGN TABLE vt (id text) SERVER hs OPTIONS (object 'tickets');
 CREATE FOREIGN TABLE vt (id text) SERVER hs OPTIONS (object 'contacts', colour 'blue');
 CREATE FOREIGN TABLE vt (id text) SERVER hs OPTIONS (object 'contacts', page_size '500');
 CREATE FOREIGN TABLE vt (id text) SERVER hs OPTIONS (object 'contacts', page_size 'many');
