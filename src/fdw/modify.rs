@@ -742,7 +742,7 @@ impl ModifyState {
             _ => 400,
         };
         let first = first.unwrap_or_else(|| ("a row".into(), format!("the provider answered HTTP {}", resp.status)));
-        Err(self.batch_error(status, first, lines, failed, created, n, first_row, shown))
+        Err(self.batch_error(status, first, lines, (failed, 0, created), n, first_row, shown))
     }
 
     /// Per-input results in the order sent (Salesforce sObject Collections answer 200 with a success
@@ -771,17 +771,18 @@ impl ModifyState {
         let (ok_at, message_at, code_at) = (at(&def.ok), at(&def.message), def.code.as_deref().and_then(at));
         let mut lines = Vec::new();
         let mut first = None;
-        let (mut failed, mut created) = (0, 0);
+        let (mut failed, mut rolled_back, mut created) = (0, 0, 0);
         for (i, r) in results.iter().enumerate() {
             if ok_at.as_ref().and_then(|p| p.get(r)).and_then(Value::as_bool) == Some(true) {
                 created += 1;
                 continue;
             }
-            failed += 1;
             let code = code_at.as_ref().and_then(|p| p.get(r)).and_then(Value::as_str).unwrap_or("");
             if def.not_at_fault.iter().any(|c| c == code) {
+                rolled_back += 1;
                 continue;
             }
+            failed += 1;
             let row = format!("row {}", first_row + i as u64);
             let message = message_at
                 .as_ref()
@@ -793,11 +794,11 @@ impl ModifyState {
             lines.push(format!("{row}: {shown_msg}"));
             first.get_or_insert((row, message));
         }
-        if failed == 0 {
+        if failed + rolled_back == 0 {
             return Ok(());
         }
         let first = first.unwrap_or_else(|| ("a row".into(), "the provider rejected the rows".into()));
-        Err(self.batch_error(400, first, lines, failed, created, n, first_row, shown))
+        Err(self.batch_error(400, first, lines, (failed, rolled_back, created), n, first_row, shown))
     }
 
     /// The error for a batch some rows of which the provider rejected.
@@ -807,15 +808,20 @@ impl ModifyState {
         status: u16,
         (first_row_name, first_message): (String, String),
         lines: Vec<String>,
-        failed: usize,
-        created: usize,
+        (failed, rolled_back, created): (usize, usize, usize),
         n: usize,
         first_row: u64,
         shown: &str,
     ) -> TetherError {
+        let rolled = if rolled_back > 0 {
+            format!(", {rolled_back} more were not created because the request is all or none,")
+        } else {
+            String::new()
+        };
         let mut detail = format!(
-            "{failed} of the {n} rows sent together (rows {first_row} to {} of this statement) were rejected and {created} created by {shown}: {}",
+            "{failed} of the {n} rows sent together (rows {first_row} to {} of this statement) {} rejected{rolled} and {created} created by {shown}: {}",
             first_row + n as u64 - 1,
+            if failed == 1 { "was" } else { "were" },
             lines.join("; ")
         );
         let earlier = self.written_rows;

@@ -212,11 +212,16 @@ unsafe fn candidate(clause: *mut pg_sys::Expr, relid: pg_sys::Index, loaded: &Lo
     None
 }
 
-/// Deparse a clause for EXPLAIN.
-unsafe fn deparse(clause: *mut pg_sys::Expr, relid: pg_sys::Oid, alias: &str) -> String {
+/// Deparse a clause of range table entry `rti` for EXPLAIN. The deparse context knows this one
+/// relation, as range table entry 1, so the clause's Vars are renumbered on a copy first.
+unsafe fn deparse(clause: *mut pg_sys::Expr, rti: pg_sys::Index, relid: pg_sys::Oid, alias: &str) -> String {
     let alias = CString::new(alias).unwrap_or_default();
     let ctx = pg_sys::deparse_context_for(alias.as_ptr(), relid);
-    let p = pg_sys::deparse_expression(clause as *mut pg_sys::Node, ctx, false, false);
+    let copy = pg_sys::copyObjectImpl(clause as *const std::ffi::c_void) as *mut pg_sys::Node;
+    if rti != 1 {
+        pg_sys::ChangeVarNodes(copy, rti as i32, 1, 0);
+    }
+    let p = pg_sys::deparse_expression(copy, ctx, false, false);
     CStr::from_ptr(p).to_string_lossy().into_owned()
 }
 
@@ -347,7 +352,7 @@ unsafe fn classify(
         }
         plan.param_types.push(param_type(c.value, c.many).to_u32());
         exprs.push(c.value);
-        plan.pushed_sql.push(deparse(clause, relid, &alias));
+        plan.pushed_sql.push(deparse(clause, rti, relid, &alias));
     }
 
     // With conditions left to Postgres, small pages would only cost more requests.
@@ -592,7 +597,7 @@ unsafe fn refresh_preview(state: &RelState) -> String {
         .exprs
         .iter()
         .enumerate()
-        .map(|(i, e)| const_values(*e, many(i)).ok_or_else(|| deparse(*e, state.relid, &alias_of(&state.loaded))))
+        .map(|(i, e)| const_values(*e, many(i)).ok_or_else(|| deparse(*e, 1, state.relid, &alias_of(&state.loaded))))
         .collect();
     preview(&state.loaded, &state.plan, &values)
 }

@@ -56,6 +56,8 @@ fn requests(state: &State, req: &FakeRequest) -> Value {
                 "method": r.method,
                 "path": r.path,
                 "query": r.query,
+                // The query string decoded (a SOQL query, a formula), for people to read in tests.
+                "query_text": crate::http::percent_decode(&r.query),
                 "headers": headers,
                 "body": r.body,
             })

@@ -21,6 +21,7 @@ mod server;
 mod shopify;
 mod state;
 mod stripe;
+mod stripe_spec;
 #[cfg(test)]
 mod tests;
 

@@ -41,3 +41,10 @@ ORDER BY o.order_id;
 
 -- Two foreign tables joined.
 SELECT count(*) FROM crm.contacts c JOIN crm.companies co ON co.id = c.id;
+
+-- A pushed condition on a foreign table that is not the query's first relation.
+SELECT * FROM fake.reset;
+SELECT t.campaign, c.id FROM campaign_targets t, crm.contacts c
+WHERE c.email = 'contact3@example.com' AND t.email = c.email;
+EXPLAIN (COSTS OFF) SELECT t.campaign, c.id FROM campaign_targets t, crm.contacts c
+WHERE c.email = 'contact3@example.com' AND t.email = c.email;

@@ -14,7 +14,8 @@ CREATE FOREIGN TABLE fake.stats (requests bigint, connections bigint, by_path js
 CREATE FOREIGN TABLE fake.reset (reset boolean)
     SERVER fake OPTIONS (path '/_control/reset');
 CREATE FOREIGN TABLE fake.requests (method text, path text, query text, body text,
-                                    idempotency_key text OPTIONS (json_pointer '/headers/idempotency-key'))
+                                    idempotency_key text OPTIONS (json_pointer '/headers/idempotency-key'),
+                                    query_text text, headers jsonb)
     SERVER fake OPTIONS (path '/_control/requests', records '/requests');
 -- fake.inject('status=500&times=1&path_prefix=/crm'): the next matching requests fail as asked.
 CREATE FOREIGN TABLE fake.injector (injected boolean) SERVER fake OPTIONS (path '/_control/inject');
