@@ -586,6 +586,10 @@ pub struct GetDef {
     /// JSON pointer to the record in the response; `""` is the body itself.
     #[serde(default)]
     pub record: String,
+    /// JSON pointer to a flag that is true for a record that no longer exists although the API still
+    /// answers for it (Stripe `{"id": ..., "deleted": true}`): such a record is no row.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gone: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -618,6 +622,12 @@ pub struct ColumnTemplate {
     pub pointer: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// For a column whose `json_pointer` goes deeper than the template (`/Account/Name`), the field
+    /// is its segments joined with this (Salesforce relationship fields: `.` gives `Account.Name`).
+    /// Without it the field is the first segment (Shopify `/default_address/city` asks for
+    /// `default_address`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nested_separator: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -901,6 +911,9 @@ impl ObjectDef {
             }
             known_placeholders(&format!("{at}/get/path"), &get.path, &["path", "id"])?;
             check_pointer(&format!("{at}/get/record"), &get.record)?;
+            if let Some(g) = &get.gone {
+                check_pointer(&format!("{at}/get/gone"), g)?;
+            }
         }
         let mut seen = std::collections::BTreeSet::new();
         for (i, c) in self.columns.iter().enumerate() {

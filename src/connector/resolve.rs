@@ -259,6 +259,8 @@ pub struct ServerDef {
     /// OAuth2 token endpoint (auth 'oauth2').
     pub token_url: Option<String>,
     pub rate_limit: Option<RateLimitDef>,
+    /// `rate_limit 'none'`: no pacing at all, search endpoints' own limits included.
+    pub pacing_off: bool,
     pub options: Options,
 }
 
@@ -386,6 +388,7 @@ pub fn resolve_server(
             None,
         ));
     }
+    let pacing_off = opts.get("rate_limit").is_some_and(|v| v.trim() == "none");
     let rate_limit = match opts.get("rate_limit").map(|v| v.trim()) {
         Some("none") => None,
         Some(v) => Some(RateLimitDef::parse(v).ok_or_else(|| {
@@ -399,6 +402,7 @@ pub fn resolve_server(
     Ok(ServerDef {
         token_url,
         rate_limit,
+        pacing_off,
         api_key_header: opts
             .get("api_key_header")
             .cloned()
@@ -718,10 +722,34 @@ pub fn resolve_table(
 fn apply_overrides(object: &mut ObjectDef, opts: &Options) -> Result<(), TetherError> {
     if let Some(path) = opts.get("path") {
         if !object.list.path.contains("{path}") {
-            // A connector object read from another path (e.g. a HubSpot custom object).
+            // A connector object read from another path (e.g. a HubSpot custom object): every endpoint
+            // below the list path (get, search, writes, batch) moves with it.
+            let old = object.list.path.split('?').next().unwrap_or("").to_string();
+            let new = path.split('?').next().unwrap_or(path).to_string();
+            // An endpoint elsewhere would still address the connector's object: it is dropped.
+            let moved = |p: &mut String| -> bool {
+                match p.strip_prefix(&old) {
+                    Some(rest) if rest.is_empty() || rest.starts_with(['/', '?']) => {
+                        *p = format!("{new}{rest}");
+                        true
+                    }
+                    _ => false,
+                }
+            };
             object.list.path = path.clone();
-            if let Some(get) = &mut object.get {
-                get.path = format!("{}/{{id}}", path.split('?').next().unwrap_or(path));
+            if object.get.as_mut().is_some_and(|g| !moved(&mut g.path)) {
+                object.get = None;
+            }
+            if object.search.as_mut().is_some_and(|s| !moved(&mut s.path)) {
+                object.search = None;
+            }
+            for w in [&mut object.create, &mut object.update, &mut object.delete] {
+                if w.as_mut().is_some_and(|d| !moved(&mut d.path)) {
+                    *w = None;
+                }
+            }
+            if object.batch_create.as_mut().is_some_and(|b| !moved(&mut b.path)) {
+                object.batch_create = None;
             }
         }
     }
@@ -742,6 +770,7 @@ fn apply_overrides(object: &mut ObjectDef, opts: &Options) -> Result<(), TetherE
                         path: g.clone(),
                         query: Default::default(),
                         record: String::new(),
+                        gone: None,
                     })
                 }
             }
@@ -936,14 +965,20 @@ fn map_column(
     let separator_opt = copts.get("separator").cloned();
     if let Some(p) = copts.get("json_pointer") {
         let pointer = parse_pointer(p, "json_pointer")?;
-        // A pointer that matches the object's template (HubSpot /properties/x) still requests its field.
+        // A pointer that matches the object's template (HubSpot /properties/x) still requests its field;
+        // a deeper one requests the field holding it (or the joined path, for Salesforce).
         let field = object.other_columns.as_ref().and_then(|t| {
             let (pre, post) = t.pointer.split_once("{name}")?;
             let inner = p.strip_prefix(pre)?.strip_suffix(post)?;
-            if inner.is_empty() || inner.contains('/') {
+            if inner.is_empty() {
                 return None;
             }
-            t.field.as_ref().map(|f| f.replace("{name}", inner))
+            let segments: Vec<String> = inner.split('/').map(|s| s.replace("~1", "/").replace("~0", "~")).collect();
+            let name = match &t.nested_separator {
+                Some(sep) => segments.join(sep),
+                None => segments[0].clone(),
+            };
+            t.field.as_ref().map(|f| f.replace("{name}", &name))
         });
         return Ok(ColumnMap { name: name.to_string(), pointer, field, separator: separator_opt, read_only: false });
     }
@@ -1173,7 +1208,7 @@ impl TableDef {
                 }))
             })
             .collect();
-        let size = sized(&search.page_size, None, limit);
+        let size = sized(&search.page_size, self.page_size_override, limit);
         let fields_value =
             (!fields.is_empty()).then(|| Value::Array(fields.iter().map(|f| Value::String(f.clone())).collect()));
         let body = request::fill_template(&search.body, &|name| match name {

@@ -260,10 +260,13 @@ enum Route {
 
 /// The route for one condition, or None when the provider cannot evaluate it. `used_params` are the
 /// query parameters taken by earlier conditions; `lookup` whether an id lookup is already planned.
+/// `scalar`: the column holds one value (not an array or a JSON document), so a query language or a
+/// search compares it the way Postgres does.
 fn route(
     table: &TableDef,
     c: &Candidate,
     kind: ValueKind,
+    scalar: bool,
     used_params: &mut Vec<String>,
     lookup: bool,
 ) -> Option<Route> {
@@ -274,7 +277,7 @@ fn route(
         used_params.push(f.param.clone());
         return Some(Route::Via(Via::Param(f.clone())));
     }
-    let language = table.language_can(c.column, c.op, kind);
+    let language = scalar && table.language_can(c.column, c.op, kind);
     if Some(c.column) == table.id_index()
         && !lookup
         && !language
@@ -286,7 +289,7 @@ fn route(
     if language {
         return Some(Route::Via(Via::Language));
     }
-    if table.search_can(c.column, c.op, kind) {
+    if scalar && table.search_can(c.column, c.op, kind) {
         return Some(Route::Via(Via::Search));
     }
     None
@@ -317,7 +320,11 @@ unsafe fn classify(
         };
         let kind = datum::value_kind(param_type(c.value, c.many));
         let lookup = routed.iter().any(|(_, _, r)| matches!(r, Route::Lookup));
-        match route(&table, &c, kind, &mut used_params, lookup) {
+        let column_type = loaded.attrs[c.column].type_oid;
+        let scalar = pg_sys::get_element_type(column_type) == pg_sys::InvalidOid
+            && column_type != pg_sys::JSONOID
+            && column_type != pg_sys::JSONBOID;
+        match route(&table, &c, kind, scalar, &mut used_params, lookup) {
             Some(r) => routed.push((clause, c, r)),
             None => all_pushed = false,
         }
@@ -395,13 +402,7 @@ fn preview(loaded: &LoadedTable, plan: &ScanPlan, values: &[Result<Vec<String>, 
     }
     match &plan.lookup {
         Some(l) => {
-            let extra: Vec<(String, String)> = conds
-                .iter()
-                .filter_map(|c| match &c.via {
-                    Via::Param(f) => Some((f.param.clone(), c.joined(f.separator.as_deref()))),
-                    _ => None,
-                })
-                .collect();
+            let extra = crate::fdw::scan::lookup_params(&conds);
             let ids = &values[l.expr];
             let shown_id = match ids {
                 Ok(v) if v.len() == 1 => v[0].clone(),

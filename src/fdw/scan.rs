@@ -11,7 +11,7 @@ use pgrx::{PgList, PgMemoryContexts};
 
 use crate::connector::mapping::Cell;
 use crate::connector::record::{self, Converter, OutputColumn};
-use crate::connector::request::Via;
+use crate::connector::request::{Condition, Via};
 use crate::connector::resolve::TableDef;
 use crate::error::{report, OrReport, TetherError};
 use crate::fdw::datum::{self, ColumnOut};
@@ -145,6 +145,19 @@ unsafe fn eval_params(node: *mut pg_sys::ForeignScanState, st: &ScanState) -> Ve
     out
 }
 
+/// The query parameters an id lookup takes along: declared filters that change which records the
+/// provider answers for (HubSpot `archived`, which has a default). Other filters are checked by
+/// Postgres: a record endpoint may refuse list parameters (Stripe does).
+pub fn lookup_params(conds: &[Condition]) -> Vec<(String, String)> {
+    conds
+        .iter()
+        .filter_map(|c| match &c.via {
+            Via::Param(f) if f.default.is_some() => Some((f.param.clone(), c.joined(f.separator.as_deref()))),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Build the fetch for the current parameter values; None when no row can match (an id that is NULL).
 fn fetch_kind(
     table: &TableDef,
@@ -162,13 +175,7 @@ fn fetch_kind(
     }
     match &plan.lookup {
         Some(l) => {
-            let pairs: Vec<(String, String)> = conds
-                .iter()
-                .filter_map(|c| match &c.via {
-                    Via::Param(f) => Some((f.param.clone(), c.joined(f.separator.as_deref()))),
-                    _ => None,
-                })
-                .collect();
+            let pairs = lookup_params(&conds);
             let Some(ids) = &values[l.expr] else { return Ok(None) };
             let mut urls = Vec::with_capacity(ids.len());
             let mut seen = std::collections::HashSet::new();

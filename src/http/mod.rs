@@ -149,6 +149,17 @@ impl Credentials {
         }
     }
 
+    /// A hash identifying the account these credentials act as (for rate-limit buckets).
+    pub fn identity(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (&self.token, &self.user, &self.api_key).hash(&mut h);
+        if let Some(o) = &self.oauth {
+            (&o.token_url, &o.client_id, &o.refresh_token).hash(&mut h);
+        }
+        h.finish()
+    }
+
     pub fn is_oauth(&self) -> bool {
         self.oauth.is_some()
     }
@@ -247,19 +258,23 @@ pub struct Endpoint {
     /// Header that makes a POST idempotent; creates are retried only with it.
     pub idempotency_header: Option<String>,
     pub errors: ErrorDef,
-    /// Client-side pacing: the bucket key (connector and base URL) and the limit.
+    /// Client-side pacing: the bucket key (connector, base URL, account) and the limit.
     pub rate_limit: Option<(String, RateLimitDef)>,
+    /// False when the server turned pacing off (`rate_limit 'none'`), search endpoints' included.
+    pub pacing: bool,
 }
 
 /// The bucket a server's requests draw from: one per account, which the base URL and the connector's
 /// own server options (an Airtable base, a Shopify shop) identify.
-fn rate_limit_key(server: &ServerDef) -> String {
+/// The credential's identity (a hash, never the secret) tells two accounts on one base URL apart.
+pub fn rate_limit_key(server: &ServerDef, credentials: &Credentials) -> String {
     let mut key = format!("{} {}", server.connector.name, server.base_url);
     for name in server.connector.server_options.keys() {
         if let Some(v) = server.options.get(name) {
             key.push_str(&format!(" {name}={v}"));
         }
     }
+    key.push_str(&format!(" account={:016x}", credentials.identity()));
     key
 }
 
@@ -274,6 +289,7 @@ pub struct Defaults {
 
 impl Endpoint {
     pub fn new(server: &ServerDef, server_name: &str, credentials: Credentials, defaults: Defaults) -> Arc<Endpoint> {
+        let rate_limit = server.rate_limit.map(|r| (rate_limit_key(server, &credentials), r));
         Arc::new(Endpoint {
             connector: server.connector.name.clone(),
             server_name: server_name.to_string(),
@@ -289,7 +305,8 @@ impl Endpoint {
             },
             idempotency_header: server.idempotency_header.clone(),
             errors: server.connector.errors.clone(),
-            rate_limit: server.rate_limit.map(|r| (rate_limit_key(server), r)),
+            rate_limit,
+            pacing: !server.pacing_off,
         })
     }
 
@@ -659,6 +676,25 @@ mod tests {
                 None => assert!(headers.is_empty()),
             }
         }
+    }
+
+    #[test]
+    fn rate_limit_buckets_are_per_account() {
+        let with = |token: &str, base: &str| {
+            let opts: Options = [("connector", "hubspot"), ("base_url", base)]
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            let server = resolve_server(&opts, connector::find).unwrap();
+            let m: Options = [("token".to_string(), token.to_string())].into_iter().collect();
+            let creds = Credentials::new(&server, "s", "alice", Some(&m)).unwrap();
+            Endpoint::new(&server, "s", creds, test_defaults()).rate_limit.clone().unwrap().0
+        };
+        let a = with("token-a", "http://127.0.0.1:1");
+        assert_eq!(a, with("token-a", "http://127.0.0.1:1"), "one account, one bucket");
+        assert_ne!(a, with("token-b", "http://127.0.0.1:1"), "another token is another account");
+        assert_ne!(a, with("token-a", "http://127.0.0.1:2"));
+        assert!(!a.contains("token-a"), "the key never holds the secret: {a}");
     }
 
     #[test]

@@ -284,7 +284,10 @@ fn listing(spec: &mut FetchSpec) -> Result<Source, TetherError> {
             (plan, Some(Elements { copy_to, record_pointers: spec.record_pointers.clone() }))
         }
     };
-    let limit = fetch.rate_limit.map(|r| (format!("search {}", spec.endpoint.base_url), r));
+    let limit = fetch.rate_limit.map(|r| {
+        let server_key = spec.endpoint.rate_limit.as_ref().map(|(k, _)| k.as_str()).unwrap_or(&spec.endpoint.base_url);
+        (format!("search {server_key}"), r)
+    });
     Ok(Source::List(Box::new(Listing { pager, plan, total_check, last_id_at, limit, elements })))
 }
 
@@ -379,8 +382,12 @@ fn fetch_next(spec: &FetchSpec, source: &mut Source, abandoned: &AtomicBool) -> 
             let record_at =
                 Pointer::parse(record_at).map_err(|m| TetherError::Internal(format!("record pointer: {m}")))?;
             let record = if record_at.is_root() { Some(body) } else { record_at.take(&mut body) };
+            let gone =
+                spec.table.object.get.as_ref().and_then(|g| g.gone.as_deref()).and_then(|p| Pointer::parse(p).ok());
+            let is_gone = |r: &Value| gone.as_ref().is_some_and(|p| p.get(r) == Some(&Value::Bool(true)));
             let records = match record {
                 Some(Value::Null) | None => Vec::new(),
+                Some(r) if is_gone(&r) => Vec::new(),
                 Some(r) => vec![spec.record_pointers.iter().map(|p| p.get(&r).cloned()).collect()],
             };
             Ok((Page { records }, more))

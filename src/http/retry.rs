@@ -72,7 +72,7 @@ pub fn execute(endpoint: &Endpoint, call: &Call, abandoned: &AtomicBool) -> Resu
         if abandoned.load(Ordering::Relaxed) {
             return Err(TetherError::Internal("request abandoned: the statement stopped waiting".into()));
         }
-        for (key, limit) in endpoint.rate_limit.iter().chain(call.limit) {
+        for (key, limit) in endpoint.rate_limit.iter().chain(call.limit.filter(|_| endpoint.pacing)) {
             if !limit::acquire(key, limit, abandoned) {
                 return Err(TetherError::Internal("request abandoned: the statement stopped waiting".into()));
             }

@@ -24,6 +24,17 @@ SELECT method, path, body FROM fake.requests;
 EXPLAIN (COSTS OFF) SELECT id FROM hub.deals WHERE dealname > 'M';
 EXPLAIN (COSTS OFF) SELECT id FROM hub.deals WHERE archived AND dealstage = 'closedwon';
 
+-- Arrays and JSON are not compared by the search endpoint the way Postgres compares them: such
+-- conditions stay with Postgres.
+CREATE FOREIGN TABLE hub.tagged (id text, hs_interests text[] OPTIONS (separator ';'), properties jsonb)
+    SERVER hs OPTIONS (object 'contacts');
+EXPLAIN (COSTS OFF) SELECT id FROM hub.tagged WHERE hs_interests = '{math}' AND properties = '{}';
+-- A table reading another object through the table option path searches (and writes) that object.
+CREATE FOREIGN TABLE hub.deals_by_path (id text, dealname text)
+    SERVER hs OPTIONS (object 'contacts', path '/crm/v3/objects/deals');
+EXPLAIN (COSTS OFF) SELECT id FROM hub.deals_by_path WHERE dealname = 'x';
+SELECT count(*) FROM hub.deals_by_path WHERE dealname LIKE 'Acme%';
+
 -- At most 10 conditions go into one search; the rest are checked by Postgres.
 EXPLAIN (COSTS OFF) SELECT id FROM hub.deals
 WHERE dealstage = 'a' AND pipeline = 'b' AND amount > 1 AND amount < 2 AND amount >= 3 AND amount <= 4

@@ -25,6 +25,13 @@ SELECT email FROM shop.customers WHERE id = 7000000004;
 SELECT count(*) FROM shop.orders WHERE financial_status = 'paid';
 SELECT path, query_text FROM fake.requests;
 
+-- A column reading inside another field asks for that field.
+CREATE FOREIGN TABLE shop.customer_cities (id bigint, city text OPTIONS (json_pointer '/default_address/city'))
+    SERVER shop OPTIONS (object 'customers');
+SELECT * FROM fake.reset;
+SELECT id, city FROM shop.customer_cities WHERE id = 7000000001;
+SELECT query_text FROM fake.requests;
+
 -- Each customer's addresses, one row per address with the customer's id; customer_id conditions go
 -- to the customers' ids parameter.
 SELECT * FROM fake.reset;

@@ -24,7 +24,9 @@ SELECT path, query FROM fake.requests WHERE path <> '/v1/prices' OR query NOT LI
 SELECT id FROM stripe.customers WHERE email = 'customer7@example.com' \gset c7_
 SELECT * FROM fake.reset;
 SELECT email FROM stripe.customers WHERE id = :'c7_id';
-SELECT method, path = '/v1/customers/' || :'c7_id' AS by_id FROM fake.requests;
+SELECT email FROM stripe.customers WHERE id = :'c7_id' AND email = 'customer7@example.com';
+-- (the email is checked by Postgres: Stripe's record endpoint takes no list filters)
+SELECT method, path = '/v1/customers/' || :'c7_id' AS by_id, query FROM fake.requests;
 
 -- Writes: form bodies, nested metadata and arrays, one Idempotency-Key per POST.
 SELECT * FROM fake.reset;
@@ -39,7 +41,10 @@ SELECT method, regexp_replace(path, 'cus_[A-Za-z0-9]+', '{id}') AS path, body,
        idempotency_key ~ '^[0-9a-f-]{36}$' AS has_key
 FROM fake.requests WHERE method <> 'GET';
 SELECT count(DISTINCT idempotency_key) AS distinct_keys FROM fake.requests WHERE method = 'POST';
+SELECT id FROM stripe.customers WHERE email = 'ada@example.com' \gset ada_
 DELETE FROM stripe.customers WHERE email = 'ada@example.com' RETURNING email;
+-- Stripe still answers for a deleted customer ({"deleted": true}): that is no row.
+SELECT count(*) FROM stripe.customers WHERE id = :'ada_id';
 INSERT INTO stripe.products (name, metadata) VALUES ('Tether seat', '{"plan": "pro"}')
 RETURNING id LIKE 'prod_%' AS product_id, name, active, metadata;
 UPDATE stripe.products SET active = false WHERE name = 'Tether seat' RETURNING name, active;
