@@ -1,11 +1,13 @@
--- Tether walkthrough: a HubSpot account (served by the bundled fake provider) read as Postgres tables.
--- Run by scripts/demo, which sets FAKE_URL.
+-- Tether walkthrough: a HubSpot account and a Salesforce org (served by the bundled fake provider)
+-- read and written as Postgres tables. Run by scripts/demo, which sets FAKE_URL.
 \getenv fake_url FAKE_URL
+\set sf_data_url :fake_url/services/data/v59.0
+\set sf_token_url :fake_url/services/oauth2/token
 \pset footer off
 
 -- 1. Install Tether and see which APIs it knows.
 CREATE EXTENSION tether;
-SELECT connector, object, pagination, pushdown FROM tether.connectors();
+SELECT connector, string_agg(object, ', ' ORDER BY object) AS objects FROM tether.connectors() GROUP BY 1 ORDER BY 1;
 
 -- 2. Point a server at HubSpot (base_url is only needed here because the fake provider stands in for
 --    api.hubapi.com) and give it your private app token. The token lives in a user mapping, which other
@@ -26,23 +28,20 @@ CREATE FOREIGN TABLE crm.contacts (
     created_at timestamptz,
     hs_interests text[] OPTIONS (separator ';')
 ) SERVER hubspot OPTIONS (object 'contacts');
-CREATE FOREIGN TABLE crm.companies (
-    id text,
-    name text,
-    domain text,
-    industry text,
-    numberofemployees integer,
-    annualrevenue numeric(14,2),
-    country text
-) SERVER hubspot OPTIONS (object 'companies');
+-- Or let Tether create them, with the connector's columns and types:
+IMPORT FOREIGN SCHEMA hubspot LIMIT TO (companies, deals) FROM SERVER hubspot INTO crm;
+\d crm.companies
 
 -- 4. Query them like tables. Tether follows HubSpot's pagination (3 pages of 100 here).
 SELECT count(*) AS contacts FROM crm.contacts;
 SELECT id, email, firstname, lastname, hs_interests FROM crm.contacts LIMIT 5;
 
--- 5. Conditions the API understands are sent to it: an id is one GET, LIMIT asks for a small page.
+-- 5. Conditions the API understands are sent to it: an id is one GET, a condition on a property goes
+--    to HubSpot's search endpoint, LIMIT asks for a small page.
 EXPLAIN (COSTS OFF) SELECT email FROM crm.contacts WHERE id = '42';
 SELECT id, email, company, created_at FROM crm.contacts WHERE id = '42';
+EXPLAIN (COSTS OFF) SELECT id, firstname FROM crm.contacts WHERE email = 'contact77@example.com';
+SELECT id, firstname FROM crm.contacts WHERE email = 'contact77@example.com';
 EXPLAIN (COSTS OFF) SELECT email FROM crm.contacts LIMIT 5;
 
 -- 6. Everything else is plain SQL: aggregates, joins with local tables, window functions.
@@ -94,7 +93,26 @@ EXCEPTION WHEN invalid_authorization_specification THEN
 END
 $$;
 
--- 10. A generic REST API needs no connector file: the table options describe it.
+-- 10. Salesforce: OAuth2 (the refresh token is exchanged for an access token and the org's instance URL),
+--     reads through SOQL with the conditions written into the query, values escaped.
+CREATE SERVER salesforce FOREIGN DATA WRAPPER tether
+    OPTIONS (connector 'salesforce', base_url :'sf_data_url', token_url :'sf_token_url');
+CREATE USER MAPPING FOR CURRENT_USER SERVER salesforce
+    OPTIONS (client_id 'sf-client', client_secret 'sf-secret', refresh_token 'rt-demo');
+CREATE SCHEMA sfdc;
+IMPORT FOREIGN SCHEMA salesforce FROM SERVER salesforce INTO sfdc;
+EXPLAIN (COSTS OFF)
+SELECT name, industry, number_of_employees FROM sfdc.account WHERE name = 'O''Neil & Sons';
+SELECT name, industry, number_of_employees FROM sfdc.account WHERE name = 'O''Neil & Sons';
+SELECT name, industry, number_of_employees FROM sfdc.account
+WHERE industry = 'Finance' AND number_of_employees > 4500 ORDER BY number_of_employees DESC LIMIT 3;
+-- Two APIs in one query: accounts per industry in Salesforce next to companies per industry in HubSpot.
+SELECT coalesce(s.industry, h.industry) AS industry, s.accounts AS salesforce_accounts, h.companies AS hubspot_companies
+FROM (SELECT industry, count(*) AS accounts FROM sfdc.account GROUP BY 1) s
+FULL JOIN (SELECT industry, count(*) AS companies FROM crm.companies GROUP BY 1) h USING (industry)
+ORDER BY 1 NULLS LAST LIMIT 8;
+
+-- 11. A generic REST API needs no connector file: the table options describe it.
 CREATE SERVER shop FOREIGN DATA WRAPPER tether OPTIONS (connector 'rest', base_url :'fake_url');
 CREATE FOREIGN TABLE items (id int, name text, price numeric, active boolean,
                             color text OPTIONS (json_pointer '/attributes/color'))
