@@ -28,17 +28,7 @@ impl UserConnectors for Stored {
     }
 
     fn names(&self) -> Vec<String> {
-        Spi::connect(|c| {
-            let rows = c.select("SELECT name FROM tether.user_connectors ORDER BY name", None, &[])?;
-            let mut out = Vec::new();
-            for row in rows {
-                if let Some(n) = row.get::<String>(1)? {
-                    out.push(n);
-                }
-            }
-            Ok::<_, pgrx::spi::Error>(out)
-        })
-        .unwrap_or_default()
+        texts("SELECT name FROM tether.user_connectors ORDER BY name", &[])
     }
 }
 
@@ -117,18 +107,21 @@ fn exists(name: &str) -> bool {
 
 /// Servers using connector `name`.
 fn servers_using(name: &str) -> Vec<String> {
+    texts(
+        "SELECT s.srvname::text FROM pg_catalog.pg_foreign_server s
+           JOIN pg_catalog.pg_foreign_data_wrapper w ON w.oid = s.srvfdw
+          WHERE w.fdwhandler = 'tether.tether_fdw_handler'::regproc
+            AND ('connector=' || $1) = ANY (s.srvoptions)
+          ORDER BY 1",
+        &[name.into()],
+    )
+}
+
+/// The first column of a query's rows, as text (non-null values only).
+fn texts(query: &str, args: &[pgrx::datum::DatumWithOid]) -> Vec<String> {
     Spi::connect(|c| {
-        let rows = c.select(
-            "SELECT s.srvname::text FROM pg_catalog.pg_foreign_server s
-               JOIN pg_catalog.pg_foreign_data_wrapper w ON w.oid = s.srvfdw
-              WHERE w.fdwhandler = 'tether.tether_fdw_handler'::regproc
-                AND ('connector=' || $1) = ANY (s.srvoptions)
-              ORDER BY 1",
-            None,
-            &[name.into()],
-        )?;
         let mut out = Vec::new();
-        for row in rows {
+        for row in c.select(query, None, args)? {
             if let Some(n) = row.get::<String>(1)? {
                 out.push(n);
             }

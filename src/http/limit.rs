@@ -4,7 +4,7 @@
 //! (see docs/sql.md: several sessions on one account add up).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -19,8 +19,6 @@ struct Bucket {
 }
 
 static BUCKETS: Lazy<Mutex<HashMap<String, Bucket>>> = Lazy::new(|| Mutex::new(HashMap::new()));
-
-const SLICE: Duration = Duration::from_millis(20);
 
 /// How long a request made now must wait under `limit` for bucket `key`; takes its token.
 pub fn reserve(key: &str, limit: &RateLimitDef) -> Duration {
@@ -44,21 +42,13 @@ fn reserve_at(key: &str, limit: &RateLimitDef, now: Instant) -> Duration {
 
 /// Wait for a token of bucket `key`; false when abandoned meanwhile (the statement was cancelled).
 pub fn acquire(key: &str, limit: &RateLimitDef, abandoned: &AtomicBool) -> bool {
-    let mut left = reserve(key, limit);
-    while !left.is_zero() {
-        if abandoned.load(Ordering::Relaxed) {
-            return false;
-        }
-        let step = left.min(SLICE);
-        std::thread::sleep(step);
-        left -= step;
-    }
-    !abandoned.load(Ordering::Relaxed)
+    crate::http::retry::sleep(reserve(key, limit), abandoned)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::Ordering;
 
     #[test]
     fn a_burst_goes_at_once_then_requests_are_spaced() {

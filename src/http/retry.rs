@@ -126,7 +126,7 @@ pub fn execute(endpoint: &Endpoint, call: &Call, abandoned: &AtomicBool) -> Resu
 }
 
 /// Sleep in short slices; false when abandoned meanwhile.
-fn sleep(total: Duration, abandoned: &AtomicBool) -> bool {
+pub fn sleep(total: Duration, abandoned: &AtomicBool) -> bool {
     let mut left = total;
     while !left.is_zero() {
         if abandoned.load(Ordering::Relaxed) {

@@ -158,32 +158,10 @@ fn reset(state: &State) {
 
 // ------------------------------------------------------------------------------------------------ time
 
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
 /// `2024-01-05T10:00:00-05:00`.
 fn shop_time(epoch: i64) -> String {
     let local = epoch + SHOP_OFFSET;
-    let (y, m, d) = civil_from_days(local.div_euclid(86_400));
+    let (y, m, d) = crate::data::civil_from_days(local.div_euclid(86_400));
     let secs = local.rem_euclid(86_400);
     format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}-05:00", secs / 3_600, secs / 60 % 60, secs % 60)
 }
@@ -219,7 +197,7 @@ fn parse_time(s: &str) -> Option<i64> {
     if !(1..=31).contains(&d) {
         return None;
     }
-    let day = days_from_civil(y, m, d) * 86_400;
+    let day = crate::data::days_from_civil(y, m as u64, d as u64) * 86_400;
     let rest = &s[10..];
     if rest.is_empty() {
         return Some(day - SHOP_OFFSET);
