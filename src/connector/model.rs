@@ -53,6 +53,10 @@ pub struct Connector {
     /// (per server base URL, within each database session).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit: Option<RateLimitDef>,
+    /// A header the API sets on a 429 instead of `Retry-After`, with its unit (BigCommerce
+    /// `X-Rate-Limit-Time-Reset-Ms`, milliseconds). `Retry-After` is always honoured too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<RetryAfterDef>,
     #[serde(default)]
     pub objects: BTreeMap<String, ObjectDef>,
     /// Shape of a table defined by the table option `path` instead of `object` (the generic REST connector).
@@ -165,6 +169,20 @@ impl DiscoverDef {
     }
 }
 
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetryAfterDef {
+    pub header: String,
+    pub unit: TimeUnit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeUnit {
+    Seconds,
+    Milliseconds,
+}
+
 /// A client-side rate limit: a token bucket of `burst` requests refilled at `per_second`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -179,8 +197,8 @@ impl RateLimitDef {
         1
     }
 
-    /// `'5/s'`, `'100/min'` or `'40/s burst 80'`-free forms: `N/s`, `N/min`, `N/h` (burst 1, or N for
-    /// `/s` limits).
+    /// A server option: `N/s`, `N/min` or `N/h`. Requests are spaced evenly (no burst), so no window of
+    /// that length sees more than N (plus the one at its edge).
     pub fn parse(text: &str) -> Option<RateLimitDef> {
         let (n, unit) = text.trim().split_once('/')?;
         let n: f64 = n.trim().parse().ok().filter(|n: &f64| n.is_finite() && *n > 0.0)?;
@@ -190,8 +208,7 @@ impl RateLimitDef {
             "h" | "hour" => 3600.0,
             _ => return None,
         };
-        let burst = if secs == 1.0 { n.floor().max(1.0) as u32 } else { 1 };
-        Some(RateLimitDef { per_second: n / secs, burst })
+        Some(RateLimitDef { per_second: n / secs, burst: 1 })
     }
 
     pub fn check(&self, at: &str) -> Result<(), TetherError> {

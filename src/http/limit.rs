@@ -87,7 +87,7 @@ mod tests {
 
     #[test]
     fn limits_parse_from_server_options() {
-        assert_eq!(RateLimitDef::parse("5/s"), Some(RateLimitDef { per_second: 5.0, burst: 5 }));
+        assert_eq!(RateLimitDef::parse("5/s"), Some(RateLimitDef { per_second: 5.0, burst: 1 }));
         assert_eq!(RateLimitDef::parse("120/min"), Some(RateLimitDef { per_second: 2.0, burst: 1 }));
         assert_eq!(RateLimitDef::parse(" 0.5 / s "), Some(RateLimitDef { per_second: 0.5, burst: 1 }));
         for bad in ["5", "0/s", "-1/s", "5/day", "x/s", "inf/s"] {

@@ -18,7 +18,7 @@ use std::time::Duration;
 use once_cell::sync::Lazy;
 use serde_json::Value;
 
-use crate::connector::model::{AuthScheme, ErrorDef, RateLimitDef};
+use crate::connector::model::{AuthScheme, ErrorDef, RateLimitDef, RetryAfterDef};
 use crate::connector::pointer::Pointer;
 use crate::connector::resolve::{Options, ServerDef};
 use crate::connector::template;
@@ -262,6 +262,8 @@ pub struct Endpoint {
     pub rate_limit: Option<(String, RateLimitDef)>,
     /// False when the server turned pacing off (`rate_limit 'none'`), search endpoints' included.
     pub pacing: bool,
+    /// The connector's own wait header on a 429, besides `Retry-After`.
+    pub retry_after: Option<RetryAfterDef>,
 }
 
 /// The bucket a server's requests draw from: one per account, which the base URL and the connector's
@@ -307,6 +309,7 @@ impl Endpoint {
             errors: server.connector.errors.clone(),
             rate_limit,
             pacing: !server.pacing_off,
+            retry_after: server.connector.retry_after.clone(),
         })
     }
 

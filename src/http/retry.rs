@@ -90,7 +90,7 @@ pub fn execute(endpoint: &Endpoint, call: &Call, abandoned: &AtomicBool) -> Resu
                 continue;
             }
             Ok(resp) if resp.status == 429 => {
-                let asked = retry_after(&resp);
+                let asked = retry_after(&resp).or_else(|| connector_wait(endpoint, &resp));
                 let wait = asked.unwrap_or_else(|| backoff(policy, attempt));
                 if !retries_left || wait > policy.max_wait {
                     return Err(gave_up(endpoint, &shown, &resp, attempt, asked, policy));
@@ -147,6 +147,17 @@ fn backoff(policy: RetryPolicy, attempt: u32) -> Duration {
     let half = d / 2;
     let jitter = random_u64() % (half.as_micros().max(1) as u64 + 1);
     half + Duration::from_micros(jitter)
+}
+
+/// The wait a 429 asks for in the connector's own header (BigCommerce `X-Rate-Limit-Time-Reset-Ms`).
+fn connector_wait(endpoint: &Endpoint, resp: &HttpResponse) -> Option<Duration> {
+    let def = endpoint.retry_after.as_ref()?;
+    let n: f64 = resp.header(&def.header)?.trim().parse().ok().filter(|n: &f64| n.is_finite() && *n >= 0.0)?;
+    let secs = match def.unit {
+        crate::connector::model::TimeUnit::Seconds => n,
+        crate::connector::model::TimeUnit::Milliseconds => n / 1000.0,
+    };
+    Some(Duration::from_secs_f64(secs.min(86_400.0)))
 }
 
 /// The wait a 429 (or 503) asks for: `Retry-After` in seconds or as an HTTP date.
@@ -411,6 +422,21 @@ mod tests {
         assert_eq!(e.sqlstate().code(), "53400");
         assert!(e.detail().unwrap().contains("after 3 attempts"), "{:?}", e.detail());
         assert_eq!(seen.lock().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn a_connector_wait_header_is_honoured() {
+        let (url, seen) = scripted(&[&status(429, "X-Rate-Limit-Time-Reset-Ms: 5000\r\n"), &ok("{}")]);
+        let mut e = endpoint(&url, None);
+        e.retry_after = Some(crate::connector::model::RetryAfterDef {
+            header: "X-Rate-Limit-Time-Reset-Ms".into(),
+            unit: crate::connector::model::TimeUnit::Milliseconds,
+        });
+        let target = format!("{url}/items");
+        let err = execute(&e, &Call::get(&target), &AtomicBool::new(false)).unwrap_err();
+        assert_eq!(err.sqlstate().code(), "53400");
+        assert!(err.hint().unwrap().contains("asked to wait 5s"), "{:?}", err.hint());
+        assert_eq!(seen.lock().unwrap().len(), 1, "a 5 s wait is longer than max_retry_wait: no retry");
     }
 
     #[test]

@@ -46,3 +46,28 @@ SELECT count(*) FROM bc.customers WHERE email LIKE 'bulk%@example.com';
 INSERT INTO bc.customers (email, first_name, last_name) VALUES ('bulk1@example.com', 'Dup', 'Licate');
 INSERT INTO bc.customers (email) VALUES ('missing.names@example.com');
 SELECT fake.sqlstate_of($$INSERT INTO bc.customers (email) VALUES ('missing.names@example.com')$$);
+
+-- BigCommerce counts requests per window and answers 429 with the time left in the window in
+-- X-Rate-Limit-Time-Reset-Ms: Tether waits that long and goes on. Here the window is shortened to one
+-- second with a quota of 5, and Tether's own pacing is off, so 12 lookups run into the quota.
+CREATE FOREIGN TABLE fake.seeder (seeded bigint) SERVER fake
+    OPTIONS (path '/_control/seed', query 'object=bigcommerce_window_ms&count=1000');
+SELECT seeded FROM fake.seeder;
+ALTER FOREIGN TABLE fake.seeder OPTIONS (SET query 'object=bigcommerce_quota&count=5');
+SELECT seeded FROM fake.seeder;
+CREATE FOREIGN TABLE fake.bigcommerce_rate_limited (rate_limited bigint) SERVER fake
+    OPTIONS (path '/stores/_fake/rate_limited');
+ALTER SERVER bc OPTIONS (ADD rate_limit 'none');
+SELECT * FROM fake.reset;
+SELECT count(email) FROM (SELECT (SELECT email FROM bc.customers c WHERE c.id = g) AS email FROM generate_series(1, 12) g) s;
+SELECT rate_limited > 0 AS got_429s FROM fake.bigcommerce_rate_limited;
+-- With pacing (by default 4.5 requests a second, bursts of 10, under the real 150 per 30 seconds; here
+-- '4/s', requests spaced 250 ms apart, to fit the shortened window), the quota is not reached.
+ALTER SERVER bc OPTIONS (SET rate_limit '4/s');
+SELECT * FROM fake.reset;
+SELECT count(email) FROM (SELECT (SELECT email FROM bc.customers c WHERE c.id = g) AS email FROM generate_series(1, 12) g) s;
+SELECT rate_limited FROM fake.bigcommerce_rate_limited;
+ALTER FOREIGN TABLE fake.seeder OPTIONS (SET query 'object=bigcommerce_quota&count=150');
+SELECT seeded FROM fake.seeder;
+ALTER FOREIGN TABLE fake.seeder OPTIONS (SET query 'object=bigcommerce_window_ms&count=30000');
+SELECT seeded FROM fake.seeder;

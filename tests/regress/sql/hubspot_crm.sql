@@ -65,7 +65,9 @@ INSERT INTO hub.deals (dealname, amount, dealstage, pipeline)
 VALUES ('Tether pilot', 12500, 'qualifiedtobuy', 'default')
 RETURNING dealname, amount, dealstage, created_at IS NOT NULL AS created;
 UPDATE hub.deals SET dealstage = 'closedwon' WHERE dealname = 'Tether pilot' RETURNING dealname, dealstage;
+\set VERBOSITY terse
 INSERT INTO hub.deals (dealname, dealstage) VALUES ('Bad stage', 'napping');
+\set VERBOSITY default
 DELETE FROM hub.deals WHERE dealname = 'Tether pilot' RETURNING dealname;
 
 -- OAuth2: the token endpoint is asked once, then its token is used until shortly before it expires.
