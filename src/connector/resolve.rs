@@ -57,6 +57,9 @@ fn comparable(op: FilterOp, kind: ValueKind) -> bool {
     }
 }
 
+/// Longest list URL Tether sends; providers refuse much longer ones (Salesforce and Airtable: 16 kB).
+const MAX_URL_BYTES: usize = 15_000;
+
 /// The key of an operator in a search definition's `ops`.
 pub fn op_key(op: FilterOp) -> &'static str {
     match op {
@@ -1090,7 +1093,17 @@ impl TableDef {
     /// by their own rules (Salesforce ignores case), and a range they evaluate differently could drop
     /// rows Postgres would keep.
     pub fn language_can(&self, column: usize, op: FilterOp, kind: ValueKind) -> bool {
-        self.object.list.language.is_some() && self.field_of(column).is_some() && comparable(op, kind)
+        let dates_compare = match &self.object.list.language {
+            None => return false,
+            Some(LanguageDef::Soql { .. }) => true,
+            // Airtable compares a date field with a string literal as text, where formats differ
+            // (`2024-06-01T10:00:00.000Z` and `2024-06-01T10:00:00Z`): dates stay with Postgres.
+            Some(LanguageDef::Formula { .. }) => false,
+        };
+        if !dates_compare && matches!(kind, ValueKind::Date | ValueKind::Timestamp) {
+            return false;
+        }
+        self.field_of(column).is_some() && comparable(op, kind)
     }
 
     /// Whether a condition on `column` with `op` can go through the search endpoint (same rules).
@@ -1112,16 +1125,49 @@ impl TableDef {
             return self.search_fetch(conds, fields, limit);
         }
         let list = &self.object.list;
+        let mut language: Vec<&Condition> = conds.iter().filter(|c| c.via == Via::Language).collect();
+        let mut limit = limit;
+        // Providers refuse URLs much longer than 16 kB (Salesforce, Airtable): a query language
+        // condition with many values (a long IN list) is left to Postgres until the URL fits, and
+        // the LIMIT with it.
+        loop {
+            let (url, headers) = self.list_request(conds, &language, fields, limit)?;
+            if url.len() <= MAX_URL_BYTES || language.is_empty() {
+                return Ok(ListFetch {
+                    first: Request { method: "GET".into(), url, headers, body: None },
+                    pagination: list.pagination.clone(),
+                    records: list.records.clone(),
+                    total_check: None,
+                    rate_limit: None,
+                });
+            }
+            let longest =
+                (0..language.len()).max_by_key(|i| language[*i].values.iter().map(|v| v.text.len() + 4).sum::<usize>());
+            if let Some(i) = longest {
+                language.remove(i);
+            }
+            limit = None;
+        }
+    }
+
+    /// The list URL and headers for parameter filters, the given query-language conditions, the
+    /// fields read and a LIMIT hint. A condition the language cannot state exactly is left out (to
+    /// Postgres), and the LIMIT with it.
+    fn list_request(
+        &self,
+        conds: &[Condition],
+        language: &[&Condition],
+        fields: &[String],
+        limit: Option<u64>,
+    ) -> Result<(String, Vec<(String, String)>), TetherError> {
+        let list = &self.object.list;
         let mut pairs: Vec<(String, String)> = Vec::new();
         for c in conds {
             if let Via::Param(f) = &c.via {
                 pairs.push((f.param.clone(), c.joined(f.separator.as_deref())));
             }
         }
-        let language: Vec<&Condition> = conds.iter().filter(|c| c.via == Via::Language).collect();
         let mut field_pairs = self.fields_pairs(fields);
-        // A condition whose value the language cannot state exactly is left to Postgres (it rechecks
-        // every condition); the LIMIT then no longer applies to what the provider returns.
         let written = |write: fn(&str, FilterOp, &[ParamValue]) -> Option<String>| -> (Vec<String>, bool) {
             let mut all = true;
             let parts = language
@@ -1134,7 +1180,7 @@ impl TableDef {
                 .collect();
             (parts, all)
         };
-        let mut limit = limit;
+        let mut complete = true;
         match &list.language {
             Some(LanguageDef::Soql { param, from }) => {
                 let mut select: Vec<String> = fields.to_vec();
@@ -1144,24 +1190,21 @@ impl TableDef {
                     }
                 }
                 let (where_, all) = written(request::soql_condition);
-                if !all {
-                    limit = None;
-                }
-                pairs.push((param.clone(), request::soql_query(&select, from, &where_, limit)));
+                complete = all;
+                let soql_limit = if all { limit } else { None };
+                pairs.push((param.clone(), request::soql_query(&select, from, &where_, soql_limit)));
                 field_pairs.clear();
             }
             Some(LanguageDef::Formula { param }) if !language.is_empty() => {
                 let (parts, all) = written(request::formula_condition);
-                if !all {
-                    limit = None;
-                }
+                complete = all;
                 if !parts.is_empty() {
                     pairs.push((param.clone(), request::formula_all(&parts)));
                 }
             }
             _ => {}
         }
-        let page_size = self.page_size(limit);
+        let page_size = self.page_size(if complete { limit } else { None });
         let mut url = self.list_url(&pairs, &[], None)?;
         template::append_query(&mut url, &field_pairs);
         let mut headers = Vec::new();
@@ -1173,13 +1216,7 @@ impl TableDef {
                 headers.push((h.clone(), fmt.replace("{n}", &size.to_string())));
             }
         }
-        Ok(ListFetch {
-            first: Request { method: "GET".into(), url, headers, body: None },
-            pagination: list.pagination.clone(),
-            records: list.records.clone(),
-            total_check: None,
-            rate_limit: None,
-        })
+        Ok((url, headers))
     }
 
     fn search_fetch(
@@ -1782,6 +1819,31 @@ mod tests {
         let f = t.list_fetch(&conds, &fields, Some(10)).unwrap();
         assert_eq!(query_of(&f.first.url), "q=SELECT Id, Name FROM Account WHERE Name = 'a'");
         assert_eq!(f.first.headers[0].1, "batchSize=2000");
+        // An IN list too long for a URL is left to Postgres (and the LIMIT with it); the rest stays.
+        let ids: Vec<(String, ValueKind)> = (0..2000).map(|i| (format!("001Dn{i:013}IAA"), ValueKind::Text)).collect();
+        let id_refs: Vec<(&str, ValueKind)> = ids.iter().map(|(s, k)| (s.as_str(), *k)).collect();
+        let conds = vec![
+            cond(&t, "id", FilterOp::In, &id_refs, Via::Language),
+            cond(&t, "name", FilterOp::Eq, &[("a", ValueKind::Text)], Via::Language),
+        ];
+        let f = t.list_fetch(&conds, &fields, Some(10)).unwrap();
+        assert!(f.first.url.len() <= MAX_URL_BYTES, "{}", f.first.url.len());
+        assert_eq!(query_of(&f.first.url), "q=SELECT Id, Name FROM Account WHERE Name = 'a'");
+        let f = t
+            .list_fetch(
+                &conds[..1]
+                    .iter()
+                    .cloned()
+                    .map(|mut c| {
+                        c.values.truncate(3);
+                        c
+                    })
+                    .collect::<Vec<_>>(),
+                &fields,
+                None,
+            )
+            .unwrap();
+        assert!(query_of(&f.first.url).contains("WHERE Id IN ("), "a short list stays in the query");
     }
 
     #[test]
@@ -1819,6 +1881,9 @@ mod tests {
         let f = t.list_fetch(&[], &fields, Some(5)).unwrap();
         assert_eq!(query_of(&f.first.url), "fields[]=Email&fields[]=Full Name&pageSize=5");
         assert!(!t.language_can(0, FilterOp::Eq, ValueKind::Text), "the id has no field");
+        assert!(t.language_can(1, FilterOp::Gt, ValueKind::Number));
+        assert!(!t.language_can(1, FilterOp::Eq, ValueKind::Date), "formulas compare dates as text");
+        assert!(!t.language_can(1, FilterOp::Ge, ValueKind::Timestamp));
     }
 
     #[test]
