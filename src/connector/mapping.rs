@@ -408,6 +408,11 @@ pub fn parse_date_or_timestamp(s: &str) -> Option<i64> {
 }
 
 /// Microseconds since 2000-01-01 UTC as RFC 3339 (`2024-01-31T12:00:00Z`), for values sent to providers.
+/// Microseconds since 2000-01-01 (Postgres) as milliseconds since 1970-01-01 (Unix).
+pub fn unix_millis(pg_micros: i64) -> i64 {
+    (pg_micros + UNIX_TO_PG_DAYS * MICROS_PER_DAY).div_euclid(1000)
+}
+
 pub fn format_timestamp(pg_micros: i64) -> String {
     let unix_micros = pg_micros + UNIX_TO_PG_DAYS * MICROS_PER_DAY;
     let days = unix_micros.div_euclid(MICROS_PER_DAY);

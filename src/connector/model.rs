@@ -331,6 +331,18 @@ pub struct SearchDef {
     /// The search endpoint's own, lower rate limit (HubSpot: 4 requests per second).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit: Option<RateLimitDef>,
+    /// How dates and timestamps are written in filters: `iso` (default, `2024-01-31T00:00:00Z`) or
+    /// `epoch_ms` (milliseconds since 1970, as HubSpot's search wants them).
+    #[serde(default)]
+    pub dates: DateFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum DateFormat {
+    #[default]
+    Iso,
+    EpochMs,
 }
 
 /// One write request. The body is built from the written columns: each value is set at the column's

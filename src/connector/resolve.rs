@@ -1234,8 +1234,16 @@ impl TableDef {
             .filter_map(|c| {
                 let op = search.ops.get(op_key(c.op))?;
                 let field = self.field_of(c.column)?;
-                let value = c.values.first().map(|v| Value::String(v.text.clone()));
-                let values = Value::Array(c.values.iter().map(|v| Value::String(v.text.clone())).collect());
+                let text = |v: &ParamValue| -> Value {
+                    let epoch = matches!(v.kind, ValueKind::Date | ValueKind::Timestamp)
+                        && search.dates == crate::connector::model::DateFormat::EpochMs;
+                    match crate::connector::mapping::parse_date_or_timestamp(&v.text).filter(|_| epoch) {
+                        Some(pg_micros) => Value::String(crate::connector::mapping::unix_millis(pg_micros).to_string()),
+                        None => Value::String(v.text.clone()),
+                    }
+                };
+                let value = c.values.first().map(text);
+                let values = Value::Array(c.values.iter().map(text).collect());
                 Some(request::fill_template(&search.filter, &|name| match name {
                     "field" => Some(Value::String(field.to_string())),
                     "op" => Some(Value::String(op.clone())),
@@ -1940,6 +1948,13 @@ mod tests {
             ]}], "properties": ["email"], "limit": 3})
         );
         assert!(matches!(f.pagination, PaginationDef::Cursor { param: None, body: Some(ref b), .. } if b == "/after"));
+        // Dates go as epoch milliseconds when the search says so.
+        let mut t2 = t.clone();
+        t2.object.search.as_mut().unwrap().dates = crate::connector::model::DateFormat::EpochMs;
+        let conds =
+            vec![cond(&t2, "score", FilterOp::Gt, &[("2024-01-01T00:00:00Z", ValueKind::Timestamp)], Via::Search)];
+        let body = t2.list_fetch(&conds, &[], None).unwrap().first.body.unwrap();
+        assert_eq!(body["filterGroups"][0]["filters"][0]["value"], "1704067200000");
         assert_eq!(f.total_check, Some(("/total".to_string(), 10000)));
         // Without search conditions the plain list is used.
         let f = t.list_fetch(&[], &t.fields(&[1]), None).unwrap();

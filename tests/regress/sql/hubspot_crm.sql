@@ -19,6 +19,12 @@ SELECT count(*) FROM hub.deals WHERE dealstage IN ('closedwon', 'closedlost') AN
 SELECT count(*) FROM hub.deals WHERE amount > 0;
 SELECT method, path, body FROM fake.requests;
 
+-- Dates go to the search as epoch milliseconds; the answer is the one Postgres gives alone.
+SELECT * FROM fake.reset;
+SELECT count(*) FROM hub.deals WHERE closedate >= '2024-06-01 00:00+00';
+SELECT count(*) FROM hub.deals WHERE closedate + interval '0 s' >= '2024-06-01 00:00+00';
+SELECT body::jsonb #> '{filterGroups,0,filters,0}' AS filter FROM fake.requests WHERE path LIKE '%/search';
+
 -- Text ranges stay with Postgres; so does a condition the search cannot combine with a list filter
 -- (archived is a list parameter).
 EXPLAIN (COSTS OFF) SELECT id FROM hub.deals WHERE dealname > 'M';
