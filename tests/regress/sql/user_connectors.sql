@@ -96,3 +96,13 @@ SELECT count(*) FROM tether.user_connectors;
 CREATE SERVER crm3 FOREIGN DATA WRAPPER tether OPTIONS (connector 'pipeline');
 REVOKE USAGE ON SCHEMA tether FROM tether_user;
 DROP ROLE tether_user;
+
+-- A dump restores servers and tables before the registered connectors' rows (pg_dump turns
+-- check_function_bodies off): a connector not registered yet is accepted then, and checked on use.
+SET check_function_bodies = off;
+CREATE SERVER restored FOREIGN DATA WRAPPER tether OPTIONS (connector 'pipeline');
+CREATE FOREIGN TABLE restored_deals (id text) SERVER restored OPTIONS (object 'deals');
+RESET check_function_bodies;
+SELECT * FROM restored_deals;
+CREATE FOREIGN TABLE restored_more (id text) SERVER restored OPTIONS (object 'deals');
+DROP SERVER restored CASCADE;
