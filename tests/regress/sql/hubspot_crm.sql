@@ -92,6 +92,16 @@ SELECT method, path, body FROM fake.requests WHERE path = '/oauth/v1/token';
 SELECT count(*) FILTER (WHERE headers ->> 'authorization' LIKE 'Bearer %') AS with_token, count(*)
 FROM fake.requests WHERE path LIKE '/crm/%';
 
+-- Without a refresh token, the client_credentials grant is used.
+CREATE SERVER hs_client FOREIGN DATA WRAPPER tether OPTIONS (
+    connector 'hubspot', base_url :'fake_url', auth 'oauth2', token_url :'token_url');
+CREATE USER MAPPING FOR CURRENT_USER SERVER hs_client
+    OPTIONS (client_id 'test-client', client_secret 'test-secret', scope 'crm.objects.deals.read');
+CREATE FOREIGN TABLE hub.client_deals (id text) SERVER hs_client OPTIONS (object 'deals');
+SELECT * FROM fake.reset;
+SELECT count(*) FROM hub.client_deals WHERE id = '1';
+SELECT path, body FROM fake.requests WHERE path = '/oauth/v1/token';
+
 -- A refresh token the provider refuses is a clear authorization error.
 ALTER USER MAPPING FOR CURRENT_USER SERVER hs_oauth
     OPTIONS (SET client_id 'test-client', SET refresh_token 'rt-revoked-1');
