@@ -1,5 +1,6 @@
 //! Every `tether.*` setting, typed and documented in one place (docs/sql.md lists them for users).
 
+use std::ffi::CString;
 use std::time::Duration;
 
 use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
@@ -12,6 +13,13 @@ pub static READ_TIMEOUT_MS: GucSetting<i32> = GucSetting::<i32>::new(30_000);
 pub static MAX_RETRIES: GucSetting<i32> = GucSetting::<i32>::new(3);
 /// Default longest wait before one retry (a longer Retry-After fails the request instead).
 pub static MAX_RETRY_WAIT_MS: GucSetting<i32> = GucSetting::<i32>::new(60_000);
+
+/// The database whose mirrors the background worker keeps in sync.
+pub static DATABASE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"postgres"));
+/// How often the worker looks for mirrors due for a refresh.
+pub static POLL_INTERVAL_MS: GucSetting<i32> = GucSetting::<i32>::new(1_000);
+/// How many mirrors are refreshed at once (each by its own background process).
+pub static MAX_SYNC_WORKERS: GucSetting<i32> = GucSetting::<i32>::new(2);
 
 pub fn init() {
     GucRegistry::define_int_guc(
@@ -54,6 +62,42 @@ pub fn init() {
         GucContext::Userset,
         GucFlags::UNIT_MS,
     );
+}
+
+/// Settings of the background worker; only registered when tether is in shared_preload_libraries.
+pub fn init_worker() {
+    GucRegistry::define_string_guc(
+        c"tether.database",
+        c"Database whose mirror tables the tether background worker keeps in sync.",
+        c"The worker idles until CREATE EXTENSION tether has run in it. Changing it needs a restart.",
+        &DATABASE,
+        GucContext::Postmaster,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"tether.poll_interval",
+        c"How often the tether background worker looks for mirrors due for a refresh.",
+        c"tether.refresh() and webhooks wake it at once; schedules are checked this often.",
+        &POLL_INTERVAL_MS,
+        100,
+        3_600_000,
+        GucContext::Sighup,
+        GucFlags::UNIT_MS,
+    );
+    GucRegistry::define_int_guc(
+        c"tether.max_sync_workers",
+        c"How many mirror tables are refreshed at the same time.",
+        c"Each refresh runs in its own background process; max_worker_processes must leave room for them.",
+        &MAX_SYNC_WORKERS,
+        1,
+        64,
+        GucContext::Sighup,
+        GucFlags::default(),
+    );
+}
+
+pub fn database() -> String {
+    DATABASE.get().and_then(|c| c.into_string().ok()).unwrap_or_else(|| "postgres".into())
 }
 
 pub fn http_defaults() -> crate::http::Defaults {

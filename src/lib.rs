@@ -5,6 +5,7 @@ pub mod error;
 pub mod fdw;
 pub mod gucs;
 pub mod http;
+pub mod sync;
 
 ::pgrx::pg_module_magic!();
 
@@ -16,9 +17,16 @@ pgrx::extension_sql_file!(
     requires = [fdw::tether_fdw_handler, fdw::tether_fdw_validator, fdw::options::validate_foreign_table]
 );
 
+pgrx::extension_sql_file!(
+    "../sql/mirrors.sql",
+    name = "mirrors",
+    requires = ["fdw", sync::require_worker, sync::wake_worker, sync::mirror_source]
+);
+
 #[pgrx::pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     gucs::init();
+    sync::init();
 }
 
 #[cfg(test)]

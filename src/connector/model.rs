@@ -299,6 +299,10 @@ pub struct ObjectDef {
     /// conditions on columns with a `field` that the list endpoint cannot filter by.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub search: Option<SearchDef>,
+    /// A timestamp column the provider updates on every change and can filter by (`>=` pushed
+    /// down): mirror refreshes then fetch only the records changed since the last one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_column: Option<String>,
 }
 
 /// A search endpoint: `body` is a JSON template whose string values `$filters`, `$page_size`,
@@ -964,6 +968,20 @@ impl ObjectDef {
                 format!("\"{}\" is not one of the object's columns", self.id_column),
             );
         }
+        if let Some(u) = &self.updated_column {
+            match self.column(u) {
+                Some(c) if c.type_name == "timestamptz" || c.type_name == "date" => {}
+                Some(c) => {
+                    return bad(
+                        format!("{at}/updated_column"),
+                        format!("\"{u}\" is a {} column; accepted: a timestamptz or date column", c.type_name),
+                    )
+                }
+                None => {
+                    return bad(format!("{at}/updated_column"), format!("\"{u}\" is not one of the object's columns"))
+                }
+            }
+        }
         if let Some(t) = &self.other_columns {
             check_pointer(&format!("{at}/other_columns/pointer"), &t.pointer.replace("{name}", "x"))?;
         }
@@ -1276,6 +1294,20 @@ mod tests {
             "objects": {"items": {"id_column": "key", "list": {"path": "/items"},
             "columns": [{"name": "id", "type": "text", "pointer": "/id"}]}}}"#;
         assert_eq!(err_path(text).0, "/objects/items/id_column");
+    }
+
+    #[test]
+    fn updated_column_must_be_a_timestamp_column() {
+        let text = r#"{"name": "demo", "base_url": "https://x.test",
+            "objects": {"items": {"list": {"path": "/items"}, "updated_column": "changed",
+            "columns": [{"name": "id", "type": "text", "pointer": "/id"}]}}}"#;
+        assert_eq!(err_path(text).0, "/objects/items/updated_column");
+        let text = r#"{"name": "demo", "base_url": "https://x.test",
+            "objects": {"items": {"list": {"path": "/items"}, "updated_column": "id",
+            "columns": [{"name": "id", "type": "text", "pointer": "/id"}]}}}"#;
+        let (path, message) = err_path(text);
+        assert_eq!(path, "/objects/items/updated_column");
+        assert!(message.contains("timestamptz"), "{message}");
     }
 
     #[test]

@@ -29,6 +29,18 @@ pub struct Pager {
     pages: u64,
 }
 
+/// Where a listing stands between two pages: enough to continue it later, in another process (a
+/// mirror refresh saves it with each page it applies). A saved position has no loop memory: cursors
+/// seen before it are not remembered.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PagerPosition {
+    pub next: Request,
+    pub offset: u64,
+    pub page: u64,
+    pub max_page_len: usize,
+    pub pages: u64,
+}
+
 /// Why paging stopped with an error; the scan turns it into a BadResponse naming the request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PagingError(pub String);
@@ -56,6 +68,29 @@ impl Pager {
             _ => pager.first.clone(),
         });
         pager
+    }
+
+    /// Continue a listing from a saved position; `first` is the listing's first request (cursor and
+    /// offset parameters are added to it for the pages after the resumed one).
+    pub fn resume(base_url: &str, first: Request, style: PaginationDef, at: PagerPosition) -> Pager {
+        let mut pager = Pager::new(base_url, first, style);
+        pager.next = Some(at.next);
+        pager.offset = at.offset;
+        pager.page = at.page;
+        pager.max_page_len = at.max_page_len;
+        pager.pages = at.pages;
+        pager
+    }
+
+    /// The position before the next page, None when the listing is complete.
+    pub fn position(&self) -> Option<PagerPosition> {
+        self.next.as_ref().map(|next| PagerPosition {
+            next: next.clone(),
+            offset: self.offset,
+            page: self.page,
+            max_page_len: self.max_page_len,
+            pages: self.pages,
+        })
     }
 
     /// The first request with one more query parameter.
@@ -338,6 +373,36 @@ mod tests {
 
     fn cursor(param: &str) -> PaginationDef {
         PaginationDef::Cursor { cursor: "/next".into(), param: Some(param.into()), body: None }
+    }
+
+    #[test]
+    fn a_saved_position_continues_offset_paging_where_it_stopped() {
+        let style = PaginationDef::Offset { param: "offset".into(), total: None };
+        let mut p = pager(style.clone());
+        adv(&mut p, &json!([]), &[], 2, b"p1").unwrap();
+        let saved = p.position().expect("more pages");
+        // Through JSON, as a mirror stores it.
+        let saved: PagerPosition = serde_json::from_value(serde_json::to_value(&saved).unwrap()).unwrap();
+        let mut q = Pager::resume(BASE, Request::get(format!("{BASE}/items?limit=2")), style, saved);
+        assert_eq!(q.next_url(), Some("http://127.0.0.1:9/items?limit=2&offset=2"));
+        assert_eq!(q.pages(), 1);
+        adv(&mut q, &json!([]), &[], 2, b"p2").unwrap();
+        assert_eq!(q.next_url(), Some("http://127.0.0.1:9/items?limit=2&offset=4"));
+        adv(&mut q, &json!([]), &[], 1, b"p3").unwrap();
+        assert_eq!(q.next_url(), None, "the resumed pager still knows the page length and ends on a short page");
+        assert_eq!(q.position(), None);
+    }
+
+    #[test]
+    fn a_saved_cursor_position_keeps_the_cursor_request() {
+        let mut p = pager(cursor("after"));
+        adv(&mut p, &json!({"next": "c2"}), &[], 2, b"p1").unwrap();
+        let saved = p.position().unwrap();
+        assert_eq!(saved.next.url, "http://127.0.0.1:9/items?limit=2&after=c2");
+        let mut q = Pager::resume(BASE, Request::get(format!("{BASE}/items?limit=2")), cursor("after"), saved);
+        adv(&mut q, &json!({"next": "c3"}), &[], 2, b"p2").unwrap();
+        assert_eq!(q.next_url(), Some("http://127.0.0.1:9/items?limit=2&after=c3"));
+        assert_eq!(q.pages(), 2);
     }
 
     #[test]

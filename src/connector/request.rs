@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::connector::model::{FilterDef, FilterOp};
 
 /// One HTTP request to send; credentials are added by the HTTP engine.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Request {
     pub method: String,
     pub url: String,

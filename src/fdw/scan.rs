@@ -39,6 +39,9 @@ struct ScanState {
     done: bool,
     tuple_cxt: pg_sys::MemoryContext,
     requests_before: u64,
+    relid: pg_sys::Oid,
+    /// This scan is a mirror refresh's one-page read (`sync::page`): report where the listing goes on.
+    single_page: bool,
 }
 
 impl ScanState {
@@ -117,6 +120,8 @@ pub unsafe extern "C-unwind" fn begin_foreign_scan(node: *mut pg_sys::ForeignSca
         done: false,
         tuple_cxt,
         requests_before: 0,
+        relid,
+        single_page: false,
     };
     let ptr = PgMemoryContexts::For((*estate).es_query_cxt).leak_and_drop_on_delete(state);
     (*node).fdw_state = ptr as *mut std::ffi::c_void;
@@ -207,12 +212,19 @@ unsafe fn start_stream(node: *mut pg_sys::ForeignScanState, st: &mut ScanState) 
     match fetch_kind(&table, &st.plan, &fields, &values).or_report() {
         None => st.done = true,
         Some(kind) => {
+            let claimed = match &kind {
+                FetchKind::List(_) => crate::sync::page::claim(st.relid.to_u32()),
+                FetchKind::Get { .. } => None,
+            };
+            st.single_page = claimed.is_some();
             let spec = FetchSpec {
                 endpoint,
                 table,
                 kind,
                 record_pointers: st.converter.pointers().to_vec(),
                 limit_hint: st.plan.limit,
+                resume: claimed.flatten(),
+                single_page: st.single_page,
             };
             st.stream = Some(PageStream::start(spec).or_report());
         }
@@ -246,7 +258,16 @@ pub unsafe extern "C-unwind" fn iterate_foreign_scan(
             })
             .or_report()
         {
-            Some(page) => st.records = page.records.into_iter(),
+            Some(page) => {
+                if st.single_page {
+                    crate::sync::page::report(crate::sync::page::Outcome {
+                        next: page.next,
+                        total: page.total,
+                        requests: st.requests(),
+                    });
+                }
+                st.records = page.records.into_iter()
+            }
             None => st.done = true,
         }
     }

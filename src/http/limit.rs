@@ -4,7 +4,7 @@
 //! (see docs/sql.md: several sessions on one account add up).
 
 use std::collections::HashMap;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -20,9 +20,32 @@ struct Bucket {
 
 static BUCKETS: Lazy<Mutex<HashMap<String, Bucket>>> = Lazy::new(|| Mutex::new(HashMap::new()));
 
+/// The share of each limit this process may use, as f64 bits (1.0 unless a mirror refresh set less, so
+/// that syncing leaves budget for the users' own queries).
+static SHARE: AtomicU64 = AtomicU64::new(0x3FF0_0000_0000_0000);
+
+/// Use `share` (0 < share <= 1) of every limit from now on in this process.
+pub fn set_share(share: f64) {
+    let share = if share.is_finite() { share.clamp(0.01, 1.0) } else { 1.0 };
+    SHARE.store(share.to_bits(), Ordering::Relaxed);
+}
+
+fn share() -> f64 {
+    f64::from_bits(SHARE.load(Ordering::Relaxed))
+}
+
+/// `limit` scaled to this process's share: fewer requests per second and a smaller burst.
+fn scaled(limit: &RateLimitDef) -> RateLimitDef {
+    scaled_by(limit, share())
+}
+
+fn scaled_by(limit: &RateLimitDef, share: f64) -> RateLimitDef {
+    RateLimitDef { per_second: limit.per_second * share, burst: ((limit.burst as f64 * share).floor() as u32).max(1) }
+}
+
 /// How long a request made now must wait under `limit` for bucket `key`; takes its token.
 pub fn reserve(key: &str, limit: &RateLimitDef) -> Duration {
-    reserve_at(key, limit, Instant::now())
+    reserve_at(key, &scaled(limit), Instant::now())
 }
 
 fn reserve_at(key: &str, limit: &RateLimitDef, now: Instant) -> Duration {
@@ -49,6 +72,16 @@ pub fn acquire(key: &str, limit: &RateLimitDef, abandoned: &AtomicBool) -> bool 
 mod tests {
     use super::*;
     use std::sync::atomic::Ordering;
+
+    #[test]
+    fn a_share_scales_the_rate_and_the_burst() {
+        let limit = RateLimitDef { per_second: 10.0, burst: 10 };
+        let half = scaled_by(&limit, 0.5);
+        assert_eq!((half.per_second, half.burst), (5.0, 5));
+        let tiny = scaled_by(&RateLimitDef { per_second: 4.0, burst: 1 }, 0.25);
+        assert_eq!((tiny.per_second, tiny.burst), (1.0, 1), "the burst never drops below one request");
+        assert_eq!(scaled_by(&limit, 1.0), limit);
+    }
 
     #[test]
     fn a_burst_goes_at_once_then_requests_are_spaced() {

@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use crate::connector::extract::{ExtractError, ExtractedPage, PagePlan};
 use crate::connector::model::RateLimitDef;
-use crate::connector::pager::Pager;
+use crate::connector::pager::{Pager, PagerPosition};
 use crate::connector::pointer::Pointer;
 use crate::connector::record;
 use crate::connector::request::Request;
@@ -44,6 +44,11 @@ pub struct FetchSpec {
     pub record_pointers: Vec<Pointer>,
     /// Stop fetching ahead once this many records were delivered.
     pub limit_hint: Option<u64>,
+    /// Continue a listing from a saved position instead of its first page.
+    pub resume: Option<PagerPosition>,
+    /// Fetch one page only; `Page::next` tells where the listing would continue (mirror refreshes
+    /// apply and save one page per transaction).
+    pub single_page: bool,
 }
 
 /// One page: per record, the values at `FetchSpec::record_pointers`. The backend converts them to
@@ -51,6 +56,16 @@ pub struct FetchSpec {
 #[derive(Debug)]
 pub struct Page {
     pub records: Vec<Vec<Option<Value>>>,
+    /// Where the listing continues after this page (None at its end, and for id lookups).
+    pub next: Option<PagerPosition>,
+    /// How many records match, when the provider says (a search's total).
+    pub total: Option<u64>,
+}
+
+impl Page {
+    fn of(records: Vec<Vec<Option<Value>>>) -> Page {
+        Page { records, next: None, total: None }
+    }
 }
 
 enum Msg {
@@ -218,6 +233,7 @@ fn helper(
             .unwrap_or_else(|p| Err(TetherError::Internal(format!("panic in scan helper: {}", panic_message(&*p)))));
         match result {
             Ok((page, has_more)) => {
+                let has_more = has_more && !spec.single_page;
                 rows_sent += page.records.len() as u64;
                 // Blocks until the backend takes the page; fails when the scan was dropped.
                 if tx.send(Msg::Page(page, has_more)).is_err() || !has_more {
@@ -243,7 +259,10 @@ fn listing(spec: &mut FetchSpec) -> Result<Source, TetherError> {
         FetchKind::List(fetch) => (**fetch).clone(),
     };
     let bad_pointer = |what: &str, m: String| TetherError::Internal(format!("{what} pointer: {m}"));
-    let pager = Pager::new(&spec.endpoint.base_url, fetch.first, fetch.pagination);
+    let pager = match spec.resume.take() {
+        Some(at) => Pager::resume(&spec.endpoint.base_url, fetch.first, fetch.pagination, at),
+        None => Pager::new(&spec.endpoint.base_url, fetch.first, fetch.pagination),
+    };
     let records = Pointer::parse(&fetch.records).map_err(|m| bad_pointer("records", m))?;
     let mut page_pointers: Vec<Pointer> = pager.page_pointer().into_iter().collect();
     let total_check = match &fetch.total_check {
@@ -291,6 +310,11 @@ fn listing(spec: &mut FetchSpec) -> Result<Source, TetherError> {
     Ok(Source::List(Box::new(Listing { pager, plan, total_check, last_id_at, limit, elements })))
 }
 
+/// How many values a page plan reads besides records (an empty body has none of them).
+fn page_pointers_len(pager: &Pager, total_check: &Option<(usize, u64)>) -> usize {
+    usize::from(pager.page_pointer().is_some()) + usize::from(total_check.is_some())
+}
+
 /// Send a listing request: a GET, or a search POST with its JSON body (a read, so always retried).
 fn send(
     endpoint: &Endpoint,
@@ -322,7 +346,7 @@ fn fetch_next(spec: &FetchSpec, source: &mut Source, abandoned: &AtomicBool) -> 
             let shown = format!("{} {}", req.method, template::display_path(&req.url));
             let response = send(endpoint, &req, limit, abandoned)?;
             let mut page = if response.body.iter().all(|b| b.is_ascii_whitespace()) {
-                ExtractedPage { page_values: vec![None; 2], records: Vec::new() }
+                ExtractedPage { page_values: vec![None; page_pointers_len(pager, total_check)], records: Vec::new() }
             } else {
                 plan.parse(&response.body).map_err(|e| match e {
                     ExtractError::Json(e) => http::malformed(endpoint, &shown, &response.body, &e),
@@ -333,8 +357,9 @@ fn fetch_next(spec: &FetchSpec, source: &mut Source, abandoned: &AtomicBool) -> 
                     },
                 })?
             };
+            let mut total = None;
             if let Some((at, max)) = total_check {
-                let total = page.page_values.get(*at).and_then(|v| v.as_ref()).and_then(|v| v.as_u64());
+                total = page.page_values.get(*at).and_then(|v| v.as_ref()).and_then(|v| v.as_u64());
                 if let Some(total) = total.filter(|t| *t > *max) {
                     return Err(TetherError::Unsupported {
                         message: format!(
@@ -362,19 +387,17 @@ fn fetch_next(spec: &FetchSpec, source: &mut Source, abandoned: &AtomicBool) -> 
                 Some(el) => el.rows(page.records),
                 None => page.records,
             };
-            Ok((Page { records }, pager.next_request().is_some()))
+            Ok((Page { records, next: pager.position(), total }, pager.next_request().is_some()))
         }
         Source::Get(urls) => {
             let Some(url) = urls.next() else {
-                return Ok((Page { records: Vec::new() }, false));
+                return Ok((Page::of(Vec::new()), false));
             };
             let more = urls.len() > 0;
             let shown = format!("GET {}", template::display_path(&url));
             let response = match retry::execute(endpoint, &Call::get(&url), abandoned) {
                 Ok(r) => r,
-                Err(TetherError::Provider { status: 404 | 410, .. }) => {
-                    return Ok((Page { records: Vec::new() }, more))
-                }
+                Err(TetherError::Provider { status: 404 | 410, .. }) => return Ok((Page::of(Vec::new()), more)),
                 Err(e) => return Err(e),
             };
             let mut body = http::parse_json(endpoint, &shown, &response.body)?;
@@ -390,7 +413,7 @@ fn fetch_next(spec: &FetchSpec, source: &mut Source, abandoned: &AtomicBool) -> 
                 Some(r) if is_gone(&r) => Vec::new(),
                 Some(r) => vec![spec.record_pointers.iter().map(|p| p.get(&r).cloned()).collect()],
             };
-            Ok((Page { records }, more))
+            Ok((Page::of(records), more))
         }
     }
 }

@@ -407,7 +407,10 @@ fn update_one(
     check(table, ty, props, Some(old.id))?;
     let mut rec = old.clone();
     apply(&mut rec, ty, props);
-    rec.updated_ms = rec.updated_ms.saturating_add(HOUR_MS);
+    // Like HubSpot's lastmodifieddate, a change is the newest modification of the table (so that
+    // `updated_at >= last seen` finds it), on a deterministic clock.
+    let newest = table.active.iter().map(|r| r.updated_ms).max().unwrap_or(0);
+    rec.updated_ms = rec.updated_ms.saturating_add(HOUR_MS).max(newest.saturating_add(1000));
     let value = record_value(ty, &rec);
     if let Some(slot) = table.active.get_mut(idx) {
         *slot = rec;

@@ -172,10 +172,10 @@ fn hubspot_create_contact_and_company() {
 #[test]
 fn hubspot_update_changes_only_sent_properties() {
     let st = state();
-    let (created, updated) = {
+    let (created, newest) = {
         let data = st.data();
         let rec = &data.contacts.active[2];
-        (rec.created_ms, rec.updated_ms)
+        (rec.created_ms, data.contacts.active.iter().map(|r| r.updated_ms).max().unwrap_or(0))
     };
     let before = hs(&st, "/crm/v3/objects/contacts/3?properties=firstname,lastname,email,phone,city").json_body();
     assert!(before["properties"]["phone"].is_string());
@@ -193,16 +193,17 @@ fn hubspot_update_changes_only_sent_properties() {
     assert_eq!(props["email"], "contact3@example.com");
     assert_eq!(props["city"], before["properties"]["city"]);
     assert_eq!(rec["createdAt"], iso_ms(created));
-    assert_eq!(rec["updatedAt"], iso_ms(updated + HOUR_MS));
+    // A change is the table's newest modification (as HubSpot's lastmodifieddate is "now").
+    assert_eq!(rec["updatedAt"], iso_ms(newest + 1000));
     assert_eq!(props["lastmodifieddate"], rec["updatedAt"]);
     assert_eq!(props["hs_object_id"], "3");
 
-    // Reads see the change; every update moves updatedAt one more hour.
+    // Reads see the change; every update moves updatedAt past the newest one.
     let got = hs(&st, "/crm/v3/objects/contacts/3?properties=firstname,phone").json_body();
     assert_eq!(got["properties"]["firstname"], "Zed");
     assert_eq!(got["properties"]["phone"], Value::Null);
     let again = patch(&st, "contacts", "3", json!({ "lastname": "Quinn" })).json_body();
-    assert_eq!(again["updatedAt"], iso_ms(updated + 2 * HOUR_MS));
+    assert_eq!(again["updatedAt"], iso_ms(newest + 1000 + HOUR_MS), "an hour after its own last change");
     assert_eq!(again["properties"]["firstname"], "Zed");
     assert_eq!(active_ids(&st, "contacts"), (1..=25).collect::<Vec<_>>());
 
@@ -680,7 +681,7 @@ fn hubspot_batch_size_limits() {
 #[test]
 fn hubspot_batch_update() {
     let st = state();
-    let updated_1 = st.data().contacts.active[0].updated_ms;
+    let newest = st.data().contacts.active.iter().map(|r| r.updated_ms).max().unwrap_or(0);
     let resp = batch(
         &st,
         "contacts",
@@ -698,7 +699,8 @@ fn hubspot_batch_update() {
     assert_eq!(body["results"][1]["properties"]["firstname"], "One");
     assert!(body["results"][1]["properties"].get("phone").is_none());
     assert_eq!(body["results"][1]["properties"]["email"], "contact1@example.com");
-    assert_eq!(body["results"][1]["updatedAt"], iso_ms(updated_1 + HOUR_MS));
+    // Contact 2 was updated first (newest + 1 s), then contact 1.
+    assert_eq!(body["results"][1]["updatedAt"], iso_ms(newest + 2000));
     let got = hs(&st, "/crm/v3/objects/contacts/2").json_body();
     assert_eq!(got["properties"]["firstname"], "Two");
 

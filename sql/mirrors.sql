@@ -1,0 +1,333 @@
+-- Mirror tables: local copies of foreign tables that the tether background worker keeps in sync.
+-- tether.mirror() registers a mirror here; the worker owns the columns that describe a pass in
+-- progress. Each role sees and changes only the mirrors it owns (row-level security); the worker
+-- runs as a superuser and sees them all.
+CREATE TABLE tether.mirror_config (
+    id serial PRIMARY KEY,
+    source regclass NOT NULL,
+    target regclass NOT NULL UNIQUE,
+    owner regrole NOT NULL DEFAULT current_user::regrole,
+    every interval NOT NULL CHECK (every >= interval '1 second'),
+    -- A full pass (which also removes records deleted at the provider) at least this often; NULL for
+    -- every pass when the source has no updated-since column.
+    sweep_every interval CHECK (sweep_every >= interval '1 second'),
+    -- The source column an incremental refresh compares with (updated_at >= last seen - overlap).
+    updated_column name,
+    overlap interval NOT NULL DEFAULT interval '1 minute',
+    -- Share of the connector's rate limit the worker may use for this mirror.
+    rate_share real NOT NULL DEFAULT 0.5 CHECK (rate_share > 0 AND rate_share <= 1),
+    notify boolean NOT NULL DEFAULT true,
+    paused boolean NOT NULL DEFAULT false,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    requested_at timestamptz DEFAULT now(),
+    next_run timestamptz NOT NULL DEFAULT now(),
+    -- Worker-owned from here on.
+    state text NOT NULL DEFAULT 'pending'
+        CHECK (state IN ('pending', 'running', 'idle', 'error')),
+    pass text CHECK (pass IN ('backfill', 'full', 'incremental')),
+    pass_started_at timestamptz,
+    pass_gen bigint NOT NULL DEFAULT 0,
+    pass_since text,
+    pass_cursor jsonb,
+    pass_pages bigint NOT NULL DEFAULT 0,
+    pass_rows bigint NOT NULL DEFAULT 0,
+    pass_total bigint,
+    run_id bigint,
+    run_started_at timestamptz,
+    last_success timestamptz,
+    last_full timestamptz,
+    last_error text,
+    last_error_at timestamptz,
+    failures integer NOT NULL DEFAULT 0,
+    row_count bigint
+);
+
+COMMENT ON TABLE tether.mirror_config IS 'mirror tables registered with tether.mirror(); see the tether.mirrors view';
+
+CREATE TABLE tether.sync_runs (
+    id bigserial PRIMARY KEY,
+    mirror_id integer NOT NULL REFERENCES tether.mirror_config (id) ON DELETE CASCADE,
+    pass text NOT NULL,
+    resumed boolean NOT NULL DEFAULT false,
+    started_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    finished_at timestamptz,
+    pages bigint NOT NULL DEFAULT 0,
+    rows_inserted bigint NOT NULL DEFAULT 0,
+    rows_updated bigint NOT NULL DEFAULT 0,
+    rows_deleted bigint NOT NULL DEFAULT 0,
+    requests bigint NOT NULL DEFAULT 0,
+    error text
+);
+
+CREATE INDEX sync_runs_mirror ON tether.sync_runs (mirror_id, id);
+
+COMMENT ON TABLE tether.sync_runs IS 'one row per refresh of a mirror table';
+
+ALTER TABLE tether.mirror_config ENABLE ROW LEVEL SECURITY;
+CREATE POLICY mirror_owner ON tether.mirror_config
+    USING (pg_catalog.pg_has_role(current_user, owner, 'MEMBER'))
+    WITH CHECK (pg_catalog.pg_has_role(current_user, owner, 'MEMBER'));
+ALTER TABLE tether.sync_runs ENABLE ROW LEVEL SECURITY;
+CREATE POLICY mirror_owner ON tether.sync_runs
+    USING (EXISTS (SELECT 1 FROM tether.mirror_config m WHERE m.id = mirror_id));
+
+REVOKE ALL ON tether.mirror_config, tether.sync_runs FROM PUBLIC;
+GRANT SELECT, DELETE ON tether.mirror_config TO PUBLIC;
+GRANT INSERT (source, target, owner, every, sweep_every, updated_column, overlap, rate_share, notify)
+    ON tether.mirror_config TO PUBLIC;
+GRANT UPDATE (every, sweep_every, overlap, rate_share, notify, paused, requested_at, next_run)
+    ON tether.mirror_config TO PUBLIC;
+GRANT USAGE ON SEQUENCE tether.mirror_config_id_seq TO PUBLIC;
+GRANT SELECT ON tether.sync_runs TO PUBLIC;
+
+-- security_invoker: each role sees its own mirrors (the row-level security of mirror_config).
+CREATE VIEW tether.mirrors WITH (security_invoker = true) AS
+SELECT
+    m.target AS mirror,
+    m.source,
+    m.owner,
+    m.every AS schedule,
+    CASE WHEN m.paused THEN 'paused' ELSE m.state END AS state,
+    m.last_success,
+    m.last_error,
+    m.last_error_at,
+    m.failures,
+    m.row_count AS rows,
+    CASE WHEN m.paused THEN NULL ELSE m.next_run END AS next_run,
+    m.pass AS running_pass,
+    CASE WHEN m.pass IS NULL THEN NULL ELSE m.pass_pages END AS pages_so_far,
+    CASE WHEN m.pass IS NULL THEN NULL ELSE m.pass_rows END AS rows_so_far,
+    CASE WHEN m.pass IS NULL THEN NULL ELSE m.pass_total END AS rows_total,
+    m.updated_column AS incremental_by,
+    m.sweep_every,
+    m.last_full
+FROM tether.mirror_config m;
+
+COMMENT ON VIEW tether.mirrors IS 'mirror tables: schedule, state, last success and error, progress of a running pass';
+GRANT SELECT ON tether.mirrors TO PUBLIC;
+
+-- Writes to a mirror table go to the provider first, through its source foreign table (the same
+-- FDW code path as a direct write), and the provider's answer is merged into the row. A refusal
+-- raises the provider's error and the mirror is unchanged. The worker's own writes run with
+-- session_replication_role = replica, which does not fire this trigger.
+-- Arguments: the source table's oid, the id column's name.
+CREATE FUNCTION tether.mirror_write() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    src regclass := TG_ARGV[0]::oid::regclass;
+    id_col text := TG_ARGV[1];
+    meta text[] := ARRAY['_synced_at', '_sync_gen'];
+    given jsonb;
+    cols text;
+    answer jsonb;
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        SELECT jsonb_object_agg(key, value) INTO given
+        FROM jsonb_each(to_jsonb(NEW)) WHERE value <> 'null'::jsonb AND key <> ALL (meta);
+        IF given IS NULL THEN
+            EXECUTE format('INSERT INTO %s AS t DEFAULT VALUES RETURNING to_jsonb(t.*)', src) INTO answer;
+        ELSE
+            SELECT string_agg(quote_ident(key), ', ') INTO cols FROM jsonb_object_keys(given) key;
+            EXECUTE format('INSERT INTO %s AS t (%s) SELECT %s FROM jsonb_populate_record(NULL::%s, $1) RETURNING to_jsonb(t.*)',
+                           src, cols, cols, src)
+                INTO answer USING given;
+        END IF;
+        NEW := jsonb_populate_record(NEW, answer || jsonb_build_object('_synced_at', now()));
+        RETURN NEW;
+    ELSIF TG_OP = 'UPDATE' THEN
+        SELECT jsonb_object_agg(n.key, n.value) INTO given
+        FROM jsonb_each(to_jsonb(NEW)) n JOIN jsonb_each(to_jsonb(OLD)) o USING (key)
+        WHERE n.value IS DISTINCT FROM o.value AND n.key <> ALL (meta);
+        IF given IS NULL THEN
+            RETURN NEW;
+        END IF;
+        IF given ? id_col THEN
+            RAISE EXCEPTION 'the id of a mirrored record cannot be changed (mirror %, column %)', TG_RELID::regclass, id_col
+                USING ERRCODE = 'feature_not_supported',
+                      HINT = 'delete the row and insert a new one; the provider assigns ids';
+        END IF;
+        SELECT string_agg(quote_ident(key), ', ') INTO cols FROM jsonb_object_keys(given) key;
+        EXECUTE format('UPDATE %s AS t SET (%s) = (SELECT %s FROM jsonb_populate_record(NULL::%s, $1)) WHERE t.%I = ($2).%I RETURNING to_jsonb(t.*)',
+                       src, cols, cols, src, id_col, id_col)
+            INTO answer USING given, OLD;
+        IF answer IS NULL THEN
+            RAISE EXCEPTION 'record % of mirror % no longer exists at the provider', to_jsonb(OLD) ->> id_col, TG_RELID::regclass
+                USING ERRCODE = 'no_data_found',
+                      HINT = 'the next refresh of the mirror removes it (a full pass, see tether.mirrors)';
+        END IF;
+        NEW := jsonb_populate_record(NEW, answer || jsonb_build_object('_synced_at', now()));
+        RETURN NEW;
+    ELSE
+        EXECUTE format('DELETE FROM %s AS t WHERE t.%I = ($1).%I', src, id_col, id_col) USING OLD;
+        -- A record already gone at the provider is simply removed here too.
+        RETURN OLD;
+    END IF;
+END
+$$;
+
+COMMENT ON FUNCTION tether.mirror_write() IS 'write-back trigger of mirror tables: the provider first, then the table';
+
+-- pg_dump keeps mirror registrations with the extension (passes in progress start over).
+SELECT pg_catalog.pg_extension_config_dump('tether.mirror_config', '');
+SELECT pg_catalog.pg_extension_config_dump('tether.mirror_config_id_seq', '');
+
+-- tether.mirror(source, target, ...): create the mirror table shaped like the source foreign table
+-- (its columns, the id as primary key, _synced_at and _sync_gen), its write-back trigger, and
+-- register it; the background worker runs the first backfill once the calling transaction commits.
+CREATE FUNCTION tether.mirror(
+    source regclass,
+    target text,
+    every interval DEFAULT interval '5 minutes',
+    sweep_every interval DEFAULT interval '1 hour',
+    updated_column name DEFAULT NULL,
+    rate_share real DEFAULT 0.5,
+    notify boolean DEFAULT true
+) RETURNS regclass
+LANGUAGE plpgsql AS $$
+DECLARE
+    info record;
+    parts text[];
+    qualified text;
+    created regclass;
+    incremental name;
+BEGIN
+    PERFORM tether.require_worker();
+    IF NOT EXISTS (SELECT 1 FROM pg_foreign_table ft
+                   JOIN pg_foreign_server s ON s.oid = ft.ftserver
+                   JOIN pg_foreign_data_wrapper w ON w.oid = s.srvfdw
+                   WHERE ft.ftrelid = source AND w.fdwname = 'tether') THEN
+        RAISE EXCEPTION '% is not a foreign table of the tether foreign data wrapper', source
+            USING ERRCODE = 'wrong_object_type',
+                  HINT = 'the source of a mirror is a tether foreign table (CREATE FOREIGN TABLE ... SERVER s OPTIONS (object ...))';
+    END IF;
+    IF every IS NULL OR every < interval '1 second' THEN
+        RAISE EXCEPTION 'every must be at least 1 second, got %', coalesce(every::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF rate_share IS NULL OR rate_share <= 0 OR rate_share > 1 THEN
+        RAISE EXCEPTION 'rate_share must be more than 0 and at most 1, got %', coalesce(rate_share::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT * INTO info FROM tether.mirror_source(source);
+    incremental := coalesce(updated_column, info.updated_column);
+    IF updated_column IS NOT NULL AND NOT EXISTS (
+            SELECT 1 FROM pg_attribute WHERE attrelid = source AND attname = updated_column AND attnum > 0 AND NOT attisdropped) THEN
+        RAISE EXCEPTION 'updated_column "%" is not a column of %', updated_column, source
+            USING ERRCODE = 'undefined_column';
+    END IF;
+    parts := parse_ident(target);
+    SELECT string_agg(quote_ident(p), '.') INTO qualified FROM unnest(parts) p;
+    EXECUTE format('CREATE TABLE %s (LIKE %s)', qualified, source);
+    created := qualified::regclass;
+    EXECUTE format('ALTER TABLE %s ADD PRIMARY KEY (%I), ADD COLUMN _synced_at timestamptz NOT NULL DEFAULT now(), ADD COLUMN _sync_gen bigint',
+                   created, info.id_column);
+    EXECUTE format('CREATE TRIGGER tether_write_back BEFORE INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW EXECUTE FUNCTION tether.mirror_write(%L, %L)',
+                   created, source::oid::text, info.id_column);
+    EXECUTE format('COMMENT ON TABLE %s IS %L', created, format('mirror of %s kept in sync by tether', source));
+    INSERT INTO tether.mirror_config (source, target, every, sweep_every, updated_column, rate_share, notify)
+    VALUES (source, created, every, CASE WHEN incremental IS NULL THEN NULL ELSE sweep_every END, incremental, rate_share, notify);
+    PERFORM tether.wake_worker(currval('tether.mirror_config_id_seq')::int);
+    RETURN created;
+END
+$$;
+
+COMMENT ON FUNCTION tether.mirror(regclass, text, interval, interval, name, real, boolean)
+    IS 'create a local mirror table of a tether foreign table, kept in sync by the background worker';
+
+-- The registration of a mirror the caller owns, or a clear error.
+CREATE FUNCTION tether.mirror_id(target regclass) RETURNS integer
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    found integer;
+BEGIN
+    SELECT id INTO found FROM tether.mirror_config m WHERE m.target = mirror_id.target;
+    IF found IS NULL THEN
+        RAISE EXCEPTION '% is not a mirror table you own', target
+            USING ERRCODE = 'undefined_object', HINT = 'SELECT mirror FROM tether.mirrors lists yours';
+    END IF;
+    RETURN found;
+END
+$$;
+
+-- Stop syncing a mirror; its table stays (with its data, now an ordinary table) unless drop is true.
+CREATE FUNCTION tether.unmirror(target regclass, drop boolean DEFAULT false) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    mid integer := tether.mirror_id(target);
+BEGIN
+    DELETE FROM tether.mirror_config WHERE id = mid;
+    IF drop THEN
+        EXECUTE format('DROP TABLE %s', target);
+    ELSE
+        EXECUTE format('DROP TRIGGER IF EXISTS tether_write_back ON %s', target);
+    END IF;
+END
+$$;
+
+-- Ask for a refresh now. With wait, return once a refresh that started after the call has finished
+-- (its tether.sync_runs id), and raise its error if it failed.
+CREATE FUNCTION tether.refresh(target regclass, wait boolean DEFAULT false, timeout interval DEFAULT interval '5 minutes')
+RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    mid integer := tether.mirror_id(target);
+    asked timestamptz := clock_timestamp();
+    run record;
+BEGIN
+    PERFORM tether.require_worker();
+    IF (SELECT paused FROM tether.mirror_config WHERE id = mid) THEN
+        RAISE EXCEPTION 'mirror % is paused', target
+            USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'SELECT tether.resume(...) first';
+    END IF;
+    IF NOT wait THEN
+        -- Also recorded in the catalog, so that the request outlives a server restart.
+        UPDATE tether.mirror_config SET requested_at = asked WHERE id = mid;
+        PERFORM tether.wake_worker(mid);
+        RETURN NULL;
+    END IF;
+    -- Waiting: the request goes through shared memory only, since a row lock held for the wait would
+    -- block the refresh itself.
+    IF NOT tether.wake_worker(mid) THEN
+        RAISE EXCEPTION 'too many refresh requests are waiting for the tether worker; try again'
+            USING ERRCODE = 'too_many_connections';
+    END IF;
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'tether.refresh(wait => true) needs READ COMMITTED isolation to see the refresh finish'
+            USING ERRCODE = 'feature_not_supported';
+    END IF;
+    LOOP
+        SELECT r.id, r.error INTO run FROM tether.sync_runs r
+        WHERE r.mirror_id = mid AND r.started_at >= asked AND r.finished_at IS NOT NULL
+        ORDER BY r.id LIMIT 1;
+        IF FOUND THEN
+            IF run.error IS NOT NULL THEN
+                RAISE EXCEPTION 'refresh of mirror % failed: %', target, run.error
+                    USING ERRCODE = 'external_routine_exception',
+                          HINT = 'the mirror retries with backoff; SELECT * FROM tether.mirrors shows its state';
+            END IF;
+            RETURN run.id;
+        END IF;
+        IF clock_timestamp() - asked > timeout THEN
+            RAISE EXCEPTION 'no refresh of mirror % finished within %', target, timeout
+                USING ERRCODE = 'query_canceled',
+                      HINT = 'a mirror created in this transaction is refreshed only after it commits; a long backfill may need a longer timeout';
+        END IF;
+        PERFORM pg_sleep(0.05);
+    END LOOP;
+END
+$$;
+
+CREATE FUNCTION tether.pause(target regclass) RETURNS void
+LANGUAGE sql AS $$
+    UPDATE tether.mirror_config SET paused = true WHERE id = tether.mirror_id(target);
+$$;
+
+CREATE FUNCTION tether.resume(target regclass) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    mid integer := tether.mirror_id(target);
+BEGIN
+    UPDATE tether.mirror_config SET paused = false, requested_at = clock_timestamp() WHERE id = mid;
+    PERFORM tether.wake_worker(mid);
+END
+$$;

@@ -1,0 +1,658 @@
+//! One refresh of one mirror, in a sync background process (DESIGN decision 9).
+//!
+//! A pass reads the source foreign table one page per transaction: `INSERT INTO stage SELECT ... FROM
+//! source` with the `page` switch armed, so the scan (the same code as any query: one HTTP engine, one
+//! mapper) fetches a single page from the saved position and says where the listing continues. The page
+//! is merged into the mirror (inserted, or updated where a value changed; unchanged rows are not
+//! rewritten), the changes are announced with NOTIFY tether_changes, and the new position is saved, all
+//! in that transaction: a crash loses at most the page in flight, and the next run resumes after the
+//! last applied page. A full pass stamps every row it sees with the pass's generation and, at its end,
+//! removes the rows it did not see: the records deleted at the provider.
+//!
+//! Statements that touch the user's tables run as the mirror's owner (its user mapping, its
+//! privileges); the catalog is updated as the worker's superuser.
+
+use std::panic::AssertUnwindSafe;
+
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+use pgrx::spi::SpiClient;
+use pgrx::PgTryBuilder;
+
+use crate::connector::pager::PagerPosition;
+use crate::sync::page;
+
+/// Advisory lock class held by the process refreshing a mirror (second key: the mirror id).
+pub const LOCK_CLASS: i32 = 0x7e7e_0001;
+
+/// Columns Tether adds to a mirror table.
+pub const META_COLUMNS: [&str; 2] = ["_synced_at", "_sync_gen"];
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum PassKind {
+    Backfill,
+    Full,
+    Incremental,
+}
+
+impl PassKind {
+    fn name(self) -> &'static str {
+        match self {
+            PassKind::Backfill => "backfill",
+            PassKind::Full => "full",
+            PassKind::Incremental => "incremental",
+        }
+    }
+
+    fn parse(s: &str) -> PassKind {
+        match s {
+            "backfill" => PassKind::Backfill,
+            "incremental" => PassKind::Incremental,
+            _ => PassKind::Full,
+        }
+    }
+
+    /// Full passes see every record, so they also find the deleted ones.
+    fn sweeps(self) -> bool {
+        self != PassKind::Incremental
+    }
+}
+
+/// A pass being run, with the statements built for its tables.
+struct Pass {
+    id: i32,
+    run_id: i64,
+    owner: pg_sys::Oid,
+    source: pg_sys::Oid,
+    kind: PassKind,
+    gen: i64,
+    cursor: Option<PagerPosition>,
+    /// The pass resumes a position saved by an earlier run.
+    resumed_at_cursor: bool,
+    notify: bool,
+    /// `schema.table` of the mirror, in NOTIFY payloads.
+    label: String,
+    page_sql: String,
+    since: Option<String>,
+    apply_sql: String,
+    mark_sql: String,
+    sweep_sql: String,
+    count_sql: String,
+    pass_started_at: String,
+}
+
+/// Refresh mirror `id` to the end of a pass, or until an error (recorded in the catalog).
+pub fn run(id: i32) {
+    let locked = transaction(|| {
+        Spi::get_one_with_args::<bool>("SELECT pg_try_advisory_lock($1, $2)", &[LOCK_CLASS.into(), id.into()])
+            .ok()
+            .flatten()
+            .unwrap_or(false)
+    });
+    match locked {
+        Ok(true) => {}
+        // Another process is refreshing this mirror (the launcher restarted meanwhile).
+        Ok(false) => return,
+        Err(e) => {
+            log!("tether: mirror {id}: {e}");
+            return;
+        }
+    }
+    // Sync writes must not fire the mirror's write-back triggers.
+    if let Err(e) = transaction(|| Spi::run("SET session_replication_role = replica")) {
+        log!("tether: mirror {id}: {e}");
+        return;
+    }
+    let mut pass = match transaction(|| begin(id)) {
+        Ok(Some(p)) => p,
+        Ok(None) => return,
+        Err(e) => {
+            record_failure(id, None, &e, false);
+            return;
+        }
+    };
+    let mut first = true;
+    loop {
+        match transaction(|| apply_page(&mut pass)) {
+            Ok(PageResult::More) => first = false,
+            Ok(PageResult::Done) => break,
+            Ok(PageResult::Stop) => return,
+            Err(e) => {
+                record_failure(id, Some(pass.run_id), &e, first && pass.resumed_at_cursor);
+                return;
+            }
+        }
+    }
+    if let Err(e) = transaction(|| finish(&pass)) {
+        record_failure(id, Some(pass.run_id), &e, false);
+    }
+}
+
+/// Run `f` in its own transaction; a Postgres error aborts it and comes back as its message.
+fn transaction<R>(f: impl FnOnce() -> R) -> Result<R, String> {
+    unsafe {
+        pg_sys::SetCurrentStatementStartTimestamp();
+        pg_sys::StartTransactionCommand();
+        pg_sys::PushActiveSnapshot(pg_sys::GetTransactionSnapshot());
+    }
+    let f = AssertUnwindSafe(f);
+    let out = PgTryBuilder::new(move || Ok(f()))
+        .catch_others(|e| {
+            Err(match e {
+                pg_sys::panic::CaughtError::PostgresError(r) | pg_sys::panic::CaughtError::ErrorReport(r) => {
+                    match r.detail() {
+                        Some(d) if !d.is_empty() => format!("{} ({})", r.message(), d),
+                        _ => r.message().to_string(),
+                    }
+                }
+                pg_sys::panic::CaughtError::RustPanic { ereport, .. } => {
+                    format!("internal error in tether: {}", ereport.message())
+                }
+            })
+        })
+        .execute();
+    unsafe {
+        match &out {
+            Ok(_) => {
+                pg_sys::PopActiveSnapshot();
+                pg_sys::CommitTransactionCommand();
+            }
+            Err(_) => {
+                pg_sys::AbortCurrentTransaction();
+                pg_sys::MemoryContextSwitchTo(pg_sys::TopMemoryContext);
+            }
+        }
+    }
+    out
+}
+
+/// Run `f` as `role` (SECURITY_LOCAL_USERID_CHANGE, restored after; an error's abort restores it too).
+fn as_role<R>(role: pg_sys::Oid, f: impl FnOnce() -> R) -> R {
+    let mut saved_user = pg_sys::Oid::INVALID;
+    let mut saved_context = 0;
+    unsafe {
+        pg_sys::GetUserIdAndSecContext(&mut saved_user, &mut saved_context);
+        pg_sys::SetUserIdAndSecContext(role, saved_context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32);
+    }
+    let out = f();
+    unsafe { pg_sys::SetUserIdAndSecContext(saved_user, saved_context) };
+    out
+}
+
+fn fail(code: PgSqlErrorCode, message: String) -> ! {
+    pgrx::pg_sys::panic::ErrorReport::new(code, message, "tether").report(PgLogLevel::ERROR);
+    unreachable!("ereport(ERROR) returned")
+}
+
+fn spi_error(what: &str, e: pgrx::spi::Error) -> ! {
+    fail(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("internal error in tether: {what}: {e}"))
+}
+
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Start a pass, or take up the one in progress. None when the mirror is gone or paused.
+fn begin(id: i32) -> Option<Pass> {
+    Spi::connect_mut(|c| {
+        let row = c
+            .update(
+                "SELECT source::oid, target::oid, owner::oid, paused, pass, pass_gen, pass_since, pass_cursor::text,
+                        updated_column::text, overlap::text, last_full IS NULL,
+                        sweep_every IS NOT NULL AND last_full + sweep_every <= now(), rate_share::float8, notify,
+                        target::text
+                 FROM tether.mirror_config WHERE id = $1 FOR UPDATE",
+                None,
+                &[id.into()],
+            )
+            .unwrap_or_else(|e| spi_error("reading the mirror", e));
+        let row = row.into_iter().next()?;
+        let get_oid = |i: usize| row.get::<pg_sys::Oid>(i).ok().flatten().unwrap_or(pg_sys::Oid::INVALID);
+        let (source, target, owner) = (get_oid(1), get_oid(2), get_oid(3));
+        if row.get::<bool>(4).ok().flatten().unwrap_or(false) {
+            return None;
+        }
+        let in_progress = row.get::<String>(5).ok().flatten();
+        let mut gen = row.get::<i64>(6).ok().flatten().unwrap_or(0);
+        let mut since = row.get::<String>(7).ok().flatten();
+        let cursor_text = row.get::<String>(8).ok().flatten();
+        let updated_column = row.get::<String>(9).ok().flatten();
+        let overlap = row.get::<String>(10).ok().flatten().unwrap_or_else(|| "0".into());
+        let never_full = row.get::<bool>(11).ok().flatten().unwrap_or(true);
+        let sweep_due = row.get::<bool>(12).ok().flatten().unwrap_or(false);
+        let rate_share = row.get::<f64>(13).ok().flatten().unwrap_or(1.0);
+        let notify = row.get::<bool>(14).ok().flatten().unwrap_or(true);
+        let label = row.get::<String>(15).ok().flatten().unwrap_or_default();
+        let source_label = check_access(c, owner, source, target, &label);
+
+        let columns = mirror_columns(c, source, target);
+        let loaded = crate::fdw::options::load_table(source).unwrap_or_else(|e| crate::error::report(e));
+        let Some(id_index) = loaded.table.id_index() else {
+            fail(
+                PgSqlErrorCode::ERRCODE_FDW_INVALID_OPTION_NAME,
+                format!("the source of mirror {label} ({}) has no id column", loaded.label),
+            )
+        };
+        let id_column = loaded.attrs[id_index].name.clone();
+        if !columns.contains(&id_column) {
+            fail(
+                PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
+                format!("mirror {label} has no column \"{id_column}\" (the id of its source {})", loaded.label),
+            )
+        }
+
+        let (kind, cursor, resumed) = match in_progress {
+            Some(kind) => {
+                let cursor = cursor_text.as_deref().and_then(|t| serde_json::from_str::<PagerPosition>(t).ok());
+                let resumed = cursor.is_some();
+                (PassKind::parse(&kind), cursor, resumed)
+            }
+            None => {
+                let mut kind = if never_full {
+                    PassKind::Backfill
+                } else if updated_column.is_none() || sweep_due {
+                    PassKind::Full
+                } else {
+                    PassKind::Incremental
+                };
+                since = None;
+                if kind == PassKind::Incremental {
+                    let col = quote_ident(updated_column.as_deref().unwrap_or_default());
+                    let q = format!("SELECT (max({col}) - $1::interval)::text FROM {label}");
+                    since = as_role(owner, || {
+                        c.update(&q, None, &[overlap.clone().into()])
+                            .unwrap_or_else(|e| spi_error("reading the mirror's high-water mark", e))
+                            .first()
+                            .get_one::<String>()
+                            .ok()
+                            .flatten()
+                    });
+                    if since.is_none() {
+                        kind = PassKind::Full;
+                    }
+                }
+                if kind.sweeps() {
+                    gen += 1;
+                }
+                c.update(
+                    "UPDATE tether.mirror_config SET pass = $2, pass_started_at = now(), pass_gen = $3, pass_since = $4,
+                            pass_cursor = NULL, pass_pages = 0, pass_rows = 0, pass_total = NULL
+                     WHERE id = $1",
+                    None,
+                    &[id.into(), kind.name().into(), gen.into(), since.clone().into()],
+                )
+                .unwrap_or_else(|e| spi_error("starting a pass", e));
+                (kind, None, false)
+            }
+        };
+        // A run that ended without finishing (its process was killed, or the server stopped).
+        c.update(
+            "UPDATE tether.sync_runs SET finished_at = clock_timestamp(),
+                    error = 'interrupted: the sync process ended before the pass did; the next run resumed it'
+             WHERE mirror_id = $1 AND finished_at IS NULL",
+            None,
+            &[id.into()],
+        )
+        .unwrap_or_else(|e| spi_error("closing an interrupted run", e));
+        let run_id = c
+            .update(
+                "INSERT INTO tether.sync_runs (mirror_id, pass, resumed) VALUES ($1, $2, $3) RETURNING id",
+                None,
+                &[id.into(), kind.name().into(), resumed.into()],
+            )
+            .unwrap_or_else(|e| spi_error("recording the run", e))
+            .first()
+            .get_one::<i64>()
+            .ok()
+            .flatten()
+            .unwrap_or(0);
+        let pass_started_at = c
+            .update(
+                "UPDATE tether.mirror_config SET state = 'running', run_id = $2, run_started_at = clock_timestamp()
+                 WHERE id = $1 RETURNING pass_started_at::text",
+                None,
+                &[id.into(), run_id.into()],
+            )
+            .unwrap_or_else(|e| spi_error("recording the run", e))
+            .first()
+            .get_one::<String>()
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+
+        crate::http::limit::set_share(rate_share);
+        let updated_sql = match (&since, &updated_column) {
+            (Some(_), Some(col)) => {
+                let ty = column_type(c, source, col);
+                Some(format!("{} >= $1::{ty}", quote_ident(col)))
+            }
+            _ => None,
+        };
+        let stmts = Statements::new(&label, &source_label, &columns, &id_column, updated_sql.as_deref());
+        as_role(owner, || {
+            c.update(&stmts.stage, None, &[]).unwrap_or_else(|e| spi_error("creating the staging table", e));
+        });
+        Some(Pass {
+            id,
+            run_id,
+            owner,
+            source,
+            kind,
+            gen,
+            cursor,
+            resumed_at_cursor: resumed,
+            notify,
+            label,
+            page_sql: stmts.page,
+            since,
+            apply_sql: stmts.apply,
+            mark_sql: stmts.mark,
+            sweep_sql: stmts.sweep,
+            count_sql: stmts.count,
+            pass_started_at,
+        })
+    })
+}
+
+/// The owner must still own the mirror, read the source and use its server. Returns the source's name.
+fn check_access(
+    c: &mut SpiClient<'_>,
+    owner: pg_sys::Oid,
+    source: pg_sys::Oid,
+    target: pg_sys::Oid,
+    label: &str,
+) -> String {
+    let row = c
+        .update(
+            "SELECT (SELECT pg_has_role($1, relowner, 'USAGE') FROM pg_class WHERE oid = $3),
+                    (SELECT has_table_privilege($1, $2, 'SELECT') FROM pg_class WHERE oid = $2),
+                    (SELECT has_server_privilege($1, ft.ftserver, 'USAGE') FROM pg_foreign_table ft WHERE ft.ftrelid = $2),
+                    (SELECT srvname::text FROM pg_foreign_table ft JOIN pg_foreign_server s ON s.oid = ft.ftserver WHERE ft.ftrelid = $2),
+                    $1::regrole::text, (SELECT $2::regclass::text FROM pg_class WHERE oid = $2)",
+            None,
+            &[owner.into(), source.into(), target.into()],
+        )
+        .unwrap_or_else(|e| spi_error("checking the mirror owner's privileges", e));
+    let row = row.first();
+    let flag = |i: usize| row.get::<bool>(i).ok().flatten();
+    let role = row.get::<String>(5).ok().flatten().unwrap_or_default();
+    let server = row.get::<String>(4).ok().flatten().unwrap_or_default();
+    let source_name = row.get::<String>(6).ok().flatten();
+    let denied = PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE;
+    match flag(1) {
+        None => fail(PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE, format!("mirror table {label} no longer exists")),
+        Some(false) => fail(denied, format!("role {role} no longer owns mirror table {label}")),
+        Some(true) => {}
+    }
+    let Some(source_name) = source_name else {
+        fail(PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE, format!("the source of mirror {label} no longer exists"))
+    };
+    if flag(3) != Some(true) {
+        fail(denied, format!("role {role}, owner of mirror {label}, no longer has USAGE on server {server}"));
+    }
+    if flag(2) != Some(true) {
+        fail(denied, format!("role {role}, owner of mirror {label}, no longer may SELECT from {source_name}"));
+    }
+    source_name
+}
+
+/// The mirror's columns that its source has too (the data columns), in the mirror's order.
+fn mirror_columns(c: &mut SpiClient<'_>, source: pg_sys::Oid, target: pg_sys::Oid) -> Vec<String> {
+    let rows = c
+        .update(
+            "SELECT t.attname::text FROM pg_attribute t
+             JOIN pg_attribute s ON s.attrelid = $1 AND s.attname = t.attname AND s.attnum > 0 AND NOT s.attisdropped
+             WHERE t.attrelid = $2 AND t.attnum > 0 AND NOT t.attisdropped AND t.attname <> ALL ($3)
+             ORDER BY t.attnum",
+            None,
+            &[source.into(), target.into(), META_COLUMNS.iter().map(|s| s.to_string()).collect::<Vec<_>>().into()],
+        )
+        .unwrap_or_else(|e| spi_error("reading the mirror's columns", e));
+    rows.into_iter().filter_map(|r| r.get::<String>(1).ok().flatten()).collect()
+}
+
+fn column_type(c: &mut SpiClient<'_>, rel: pg_sys::Oid, column: &str) -> String {
+    c.update(
+        "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = $1 AND attname = $2",
+        None,
+        &[rel.into(), column.into()],
+    )
+    .ok()
+    .and_then(|r| r.first().get_one::<String>().ok().flatten())
+    .unwrap_or_else(|| "timestamptz".into())
+}
+
+/// The SQL of a pass, built once.
+struct Statements {
+    stage: String,
+    page: String,
+    apply: String,
+    mark: String,
+    sweep: String,
+    count: String,
+}
+
+impl Statements {
+    /// `target` and `source` are quoted relation names.
+    fn new(target: &str, source: &str, columns: &[String], id_column: &str, updated: Option<&str>) -> Statements {
+        let id = quote_ident(id_column);
+        let cols: Vec<String> = columns.iter().map(|c| quote_ident(c)).collect();
+        let list = cols.join(", ");
+        let stage = "pg_temp.tether_stage";
+        let page = format!(
+            "INSERT INTO {stage} ({list}) SELECT {list} FROM {source}{}",
+            updated.map(|u| format!(" WHERE {u}")).unwrap_or_default()
+        );
+        let row = |alias: &str| {
+            format!("ROW({})::text", cols.iter().map(|c| format!("{alias}.{c}")).collect::<Vec<_>>().join(", "))
+        };
+        let sets: Vec<String> = cols.iter().filter(|c| **c != id).map(|c| format!("{c} = excluded.{c}")).collect();
+        let sets = if sets.is_empty() { String::new() } else { format!("{}, ", sets.join(", ")) };
+        // $1 generation, $2 mirror name, $3 notify.
+        let apply = format!(
+            "WITH page AS (SELECT DISTINCT ON ({id}) {list} FROM {stage} WHERE {id} IS NOT NULL ORDER BY {id}),
+             changed AS (SELECT p.* FROM page p LEFT JOIN {target} t ON t.{id} = p.{id}
+                         WHERE t.{id} IS NULL OR {} IS DISTINCT FROM {}),
+             up AS (INSERT INTO {target} AS t ({list}, _synced_at, _sync_gen)
+                    SELECT {list}, now(), $1 FROM changed
+                    ON CONFLICT ({id}) DO UPDATE SET {sets}_synced_at = excluded._synced_at, _sync_gen = excluded._sync_gen
+                    RETURNING t.{id}::text AS id, (t.xmax = 0) AS inserted),
+             notified AS (SELECT pg_notify('tether_changes', json_build_object('mirror', $2::text, 'id', id,
+                                 'op', CASE WHEN inserted THEN 'insert' ELSE 'update' END)::text)
+                          FROM up WHERE $3)
+             SELECT (SELECT count(*) FROM page), count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted),
+                    (SELECT count(*) FROM notified)
+             FROM up",
+            row("t"),
+            row("p")
+        );
+        let mark = format!(
+            "UPDATE {target} t SET _sync_gen = $1 FROM {stage} s WHERE t.{id} = s.{id} AND t._sync_gen IS DISTINCT FROM $1"
+        );
+        // $1 generation, $2 pass start, $3 mirror name, $4 notify. Rows written through the mirror
+        // since the pass started are kept: the provider has them.
+        let sweep = format!(
+            "WITH gone AS (DELETE FROM {target} t WHERE t._sync_gen IS DISTINCT FROM $1 AND t._synced_at < $2::timestamptz
+                           RETURNING t.{id}::text AS id),
+             notified AS (SELECT pg_notify('tether_changes', json_build_object('mirror', $3::text, 'id', id, 'op', 'delete')::text)
+                          FROM gone WHERE $4)
+             SELECT count(*), (SELECT count(*) FROM notified) FROM gone"
+        );
+        Statements {
+            stage: format!("CREATE TEMP TABLE IF NOT EXISTS tether_stage (LIKE {source}) ON COMMIT DELETE ROWS"),
+            page,
+            apply,
+            mark,
+            sweep,
+            count: format!("SELECT count(*) FROM {target}"),
+        }
+    }
+}
+
+enum PageResult {
+    More,
+    Done,
+    /// The mirror was removed or paused, or another run took over.
+    Stop,
+}
+
+fn apply_page(pass: &mut Pass) -> PageResult {
+    Spi::connect_mut(|c| {
+        let still_ours = c
+            .update(
+                "SELECT NOT paused FROM tether.mirror_config WHERE id = $1 AND run_id = $2",
+                None,
+                &[pass.id.into(), pass.run_id.into()],
+            )
+            .unwrap_or_else(|e| spi_error("reading the mirror", e))
+            .first()
+            .get_one::<bool>()
+            .ok()
+            .flatten();
+        if still_ours != Some(true) {
+            return PageResult::Stop;
+        }
+        page::arm(pass.source.to_u32(), pass.cursor.clone());
+        let owner = pass.owner;
+        let counts = as_role(owner, || {
+            let args: Vec<pgrx::datum::DatumWithOid> = match &pass.since {
+                Some(s) => vec![s.clone().into()],
+                None => vec![],
+            };
+            let read = c.update(&pass.page_sql, None, &args);
+            let outcome = page::disarm();
+            read.unwrap_or_else(|e| spi_error("reading a page", e));
+            let outcome = match outcome {
+                Ok(o) => o,
+                Err(page::Unclaimed) => fail(
+                    PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                    "internal error in tether: the refresh did not read its source page by page".into(),
+                ),
+            };
+            let row = c
+                .update(&pass.apply_sql, None, &[pass.gen.into(), pass.label.clone().into(), pass.notify.into()])
+                .unwrap_or_else(|e| spi_error("applying a page", e));
+            let row = row.first();
+            let n = |i: usize| row.get::<i64>(i).ok().flatten().unwrap_or(0);
+            let counts = (n(1), n(2), n(3));
+            if pass.kind.sweeps() {
+                c.update(&pass.mark_sql, None, &[pass.gen.into()]).unwrap_or_else(|e| spi_error("marking a page", e));
+            }
+            (counts, outcome)
+        });
+        let ((rows, inserted, updated), outcome) = counts;
+        let (next, total, requests) = match outcome {
+            Some(o) => (o.next, o.total, o.requests),
+            None => (None, None, 0),
+        };
+        let cursor_json = next.as_ref().and_then(|p| serde_json::to_string(p).ok());
+        c.update(
+            "UPDATE tether.mirror_config SET pass_cursor = $2::jsonb, pass_pages = pass_pages + 1,
+                    pass_rows = pass_rows + $3, pass_total = coalesce($4, pass_total)
+             WHERE id = $1",
+            None,
+            &[pass.id.into(), cursor_json.into(), rows.into(), total.map(|t| t as i64).into()],
+        )
+        .unwrap_or_else(|e| spi_error("saving the position", e));
+        c.update(
+            "UPDATE tether.sync_runs SET pages = pages + 1, rows_inserted = rows_inserted + $2,
+                    rows_updated = rows_updated + $3, requests = requests + $4
+             WHERE id = $1",
+            None,
+            &[pass.run_id.into(), inserted.into(), updated.into(), (requests as i64).into()],
+        )
+        .unwrap_or_else(|e| spi_error("recording the run", e));
+        pass.cursor = next;
+        if pass.cursor.is_some() {
+            PageResult::More
+        } else {
+            PageResult::Done
+        }
+    })
+}
+
+fn finish(pass: &Pass) {
+    Spi::connect_mut(|c| {
+        let (deleted, rows) = as_role(pass.owner, || {
+            let deleted = if pass.kind.sweeps() {
+                c.update(
+                    &pass.sweep_sql,
+                    None,
+                    &[
+                        pass.gen.into(),
+                        pass.pass_started_at.clone().into(),
+                        pass.label.clone().into(),
+                        pass.notify.into(),
+                    ],
+                )
+                .unwrap_or_else(|e| spi_error("removing deleted records", e))
+                .first()
+                .get_one::<i64>()
+                .ok()
+                .flatten()
+                .unwrap_or(0)
+            } else {
+                0
+            };
+            let rows = c
+                .update(&pass.count_sql, None, &[])
+                .unwrap_or_else(|e| spi_error("counting the mirror's rows", e))
+                .first()
+                .get_one::<i64>()
+                .ok()
+                .flatten();
+            (deleted, rows)
+        });
+        c.update(
+            "UPDATE tether.mirror_config SET state = 'idle', pass = NULL, pass_cursor = NULL, pass_since = NULL,
+                    last_success = now(), failures = 0, row_count = $3,
+                    last_full = CASE WHEN $2 THEN pass_started_at ELSE last_full END,
+                    next_run = now() + every
+             WHERE id = $1",
+            None,
+            &[pass.id.into(), pass.kind.sweeps().into(), rows.into()],
+        )
+        .unwrap_or_else(|e| spi_error("finishing the pass", e));
+        c.update(
+            "UPDATE tether.sync_runs SET finished_at = clock_timestamp(), rows_deleted = $2 WHERE id = $1",
+            None,
+            &[pass.run_id.into(), deleted.into()],
+        )
+        .unwrap_or_else(|e| spi_error("finishing the run", e));
+    })
+}
+
+/// Put the mirror in the error state and schedule a retry with exponential backoff (10 s doubling, at
+/// most an hour). A saved position that fails again right away is dropped: the next run starts the pass
+/// over (a cursor may have expired at the provider).
+fn record_failure(id: i32, run_id: Option<i64>, error: &str, failed_at_resume: bool) {
+    log!("tether: refresh of mirror {id} failed: {error}");
+    let result = transaction(|| {
+        Spi::run_with_args(
+            "UPDATE tether.mirror_config SET state = 'error', last_error = $2, last_error_at = now(),
+                    next_run = now() + least(interval '1 hour', interval '10 seconds' * power(2, least(failures, 12))),
+                    pass_cursor = CASE WHEN $3 AND failures > 0 THEN NULL ELSE pass_cursor END,
+                    failures = failures + 1
+             WHERE id = $1",
+            &[id.into(), error.into(), failed_at_resume.into()],
+        )
+        .unwrap_or_else(|e| spi_error("recording the failure", e));
+        if let Some(run) = run_id {
+            Spi::run_with_args(
+                "UPDATE tether.sync_runs SET finished_at = clock_timestamp(), error = $2 WHERE id = $1",
+                &[run.into(), error.into()],
+            )
+            .unwrap_or_else(|e| spi_error("recording the failure", e));
+        } else {
+            Spi::run_with_args(
+                "INSERT INTO tether.sync_runs (mirror_id, pass, finished_at, error)
+                 SELECT id, coalesce(pass, 'full'), clock_timestamp(), $2 FROM tether.mirror_config WHERE id = $1",
+                &[id.into(), error.into()],
+            )
+            .unwrap_or_else(|e| spi_error("recording the failure", e));
+        }
+    });
+    if let Err(e) = result {
+        log!("tether: mirror {id}: could not record the failure: {e}");
+    }
+}

@@ -1,0 +1,142 @@
+-- Mirror tables: a local copy of a foreign table that the background worker keeps in sync (the test
+-- cluster runs with shared_preload_libraries = 'tether' and tether.database = 'tether_regress').
+-- Writes to the mirror go to the provider first. Timestamps vary from run to run, so the scenario
+-- shows facts about them rather than their values.
+CREATE FOREIGN TABLE fake.contact_seeder (seeded bigint) SERVER fake
+    OPTIONS (path '/_control/seed', query 'object=contacts&count=250');
+SELECT seeded FROM fake.contact_seeder;
+CREATE SCHEMA crm;
+CREATE SCHEMA local;
+IMPORT FOREIGN SCHEMA hubspot LIMIT TO (contacts, companies) FROM SERVER hs INTO crm;
+
+-- The first backfill runs in the worker after the creating transaction commits.
+CREATE FUNCTION fake.wait_for_first_sync(m regclass) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    t0 timestamptz := clock_timestamp();
+BEGIN
+    LOOP
+        IF EXISTS (SELECT 1 FROM tether.mirrors WHERE mirror = m AND (last_success IS NOT NULL OR state = 'error')) THEN
+            RETURN (SELECT state FROM tether.mirrors WHERE mirror = m);
+        END IF;
+        IF clock_timestamp() - t0 > interval '60 seconds' THEN
+            RETURN 'timed out';
+        END IF;
+        PERFORM pg_sleep(0.05);
+    END LOOP;
+END
+$$;
+
+SELECT tether.mirror('crm.contacts', 'local.contacts', every => '1 hour');
+\d local.contacts
+SELECT fake.wait_for_first_sync('local.contacts');
+
+-- A backfill of 250 contacts, 100 a page: three pages, each applied in its own transaction.
+SELECT count(*), count(DISTINCT id), bool_and(_synced_at IS NOT NULL) AS stamped FROM local.contacts;
+SELECT (SELECT count(*) FROM (SELECT id, email, city, updated_at FROM local.contacts
+                              EXCEPT SELECT id, email, city, updated_at FROM crm.contacts) d) AS rows_differing;
+SELECT mirror, source, schedule, state, rows, last_error, running_pass, incremental_by, sweep_every,
+       last_success IS NOT NULL AS synced, next_run > now() + interval '59 minutes' AS next_in_an_hour
+FROM tether.mirrors;
+SELECT pass, resumed, pages, rows_inserted, rows_updated, rows_deleted, requests, error, finished_at >= started_at AS finished
+FROM tether.sync_runs ORDER BY id;
+
+-- An incremental refresh asks only for the records changed since the last one (updated_at, pushed to
+-- HubSpot's search), and updates the row that changed at the provider.
+UPDATE crm.contacts SET city = 'Lisbon' WHERE id = '7';
+SELECT city FROM local.contacts WHERE id = '7';
+SELECT * FROM fake.reset;
+SELECT tether.refresh('local.contacts', wait => true) IS NOT NULL AS refreshed;
+SELECT city, updated_at = (SELECT updated_at FROM crm.contacts WHERE id = '7') AS same_updated_at
+FROM local.contacts WHERE id = '7';
+SELECT pass, pages, rows_inserted, rows_updated, rows_deleted, error FROM tether.sync_runs ORDER BY id DESC LIMIT 1;
+SELECT method, path, nullif(body, '')::jsonb #> '{filterGroups,0,filters,0}' ->> 'propertyName' AS filtered_on,
+       nullif(body, '')::jsonb #> '{filterGroups,0,filters,0}' ->> 'operator' AS op
+FROM fake.requests WHERE path LIKE '/crm/%';
+
+-- Writes to the mirror go to HubSpot first; the provider's answer (the id it generated, its
+-- timestamps) is merged into the row.
+INSERT INTO local.contacts (email, firstname) VALUES ('mirror-new@example.com', 'Mira')
+RETURNING id IS NOT NULL AS has_id, email, firstname, created_at IS NOT NULL AS has_created_at;
+SELECT l.id = c.id AS same_id, c.firstname FROM local.contacts l JOIN crm.contacts c USING (email)
+WHERE email = 'mirror-new@example.com';
+UPDATE local.contacts SET lastname = 'Lane' WHERE email = 'mirror-new@example.com'
+RETURNING lastname, updated_at > created_at AS provider_updated;
+SELECT lastname FROM crm.contacts WHERE email = 'mirror-new@example.com';
+-- Only changed columns are sent; an update that changes nothing sends nothing.
+SELECT * FROM fake.reset;
+UPDATE local.contacts SET lastname = 'Lane' WHERE email = 'mirror-new@example.com';
+SELECT count(*) AS requests FROM fake.requests WHERE path LIKE '/crm/%';
+DELETE FROM local.contacts WHERE email = 'mirror-new@example.com';
+SELECT count(*) AS at_provider FROM crm.contacts WHERE email = 'mirror-new@example.com';
+SELECT count(*) AS in_mirror FROM local.contacts WHERE email = 'mirror-new@example.com';
+
+-- The provider refuses a write: the same native error as a foreign-table write, and the mirror is
+-- unchanged.
+UPDATE local.contacts SET email = 'not-an-email' WHERE id = '8';
+SELECT email FROM local.contacts WHERE id = '8';
+INSERT INTO local.contacts (email) VALUES ('contact9@example.com');
+SELECT count(*) FROM local.contacts WHERE email = 'contact9@example.com';
+UPDATE local.contacts SET id = '99999' WHERE id = '8';
+
+-- A record deleted at the provider disappears with the next full pass (the sweep).
+DELETE FROM crm.contacts WHERE id = '9';
+UPDATE tether.mirror_config SET sweep_every = '1 second' WHERE target = 'local.contacts'::regclass;
+SELECT pg_sleep(1.1);
+SELECT tether.refresh('local.contacts', wait => true) IS NOT NULL AS refreshed;
+SELECT count(*) AS deleted_row FROM local.contacts WHERE id = '9';
+SELECT pass, pages, rows_inserted, rows_updated, rows_deleted, error FROM tether.sync_runs ORDER BY id DESC LIMIT 1;
+SELECT count(*) AS rows_differing FROM (SELECT id, email, city FROM local.contacts
+                                       EXCEPT SELECT id, email, city FROM crm.contacts) d;
+UPDATE tether.mirror_config SET sweep_every = '1 hour' WHERE target = 'local.contacts'::regclass;
+
+-- A failing provider puts its mirror in the error state (retried with backoff); other mirrors keep
+-- syncing.
+SELECT fake.inject('status=401&times=1000&path_prefix=/crm/v3/objects/companies');
+SELECT tether.mirror('crm.companies', 'local.companies', every => '1 hour');
+SELECT fake.wait_for_first_sync('local.companies');
+SELECT mirror, state, failures, split_part(last_error, ' (', 1) AS last_error, rows, next_run > now() AS retry_scheduled
+FROM tether.mirrors WHERE mirror = 'local.companies'::regclass;
+SELECT tether.refresh('local.contacts', wait => true) IS NOT NULL AS other_mirror_refreshed;
+SELECT tether.refresh('local.companies', wait => true);
+SELECT * FROM fake.reset;
+SELECT tether.refresh('local.companies', wait => true) IS NOT NULL AS recovered;
+SELECT mirror, state, failures, rows, last_error IS NOT NULL AS keeps_last_error FROM tether.mirrors ORDER BY mirror;
+SELECT m.target, r.pass, r.pages, r.rows_inserted, split_part(r.error, ' (', 1) AS error
+FROM tether.sync_runs r JOIN tether.mirror_config m ON m.id = r.mirror_id
+WHERE m.target = 'local.companies'::regclass ORDER BY r.id;
+
+-- Pause and resume.
+SELECT tether.pause('local.companies');
+SELECT state, next_run FROM tether.mirrors WHERE mirror = 'local.companies'::regclass;
+SELECT tether.refresh('local.companies');
+SELECT tether.resume('local.companies');
+SELECT state FROM tether.mirrors WHERE mirror = 'local.companies'::regclass;
+
+-- Bad input.
+SELECT tether.mirror('local.contacts', 'local.again');
+SELECT tether.mirror('crm.contacts', 'local.contacts');
+SELECT tether.mirror('crm.contacts', 'local.c2', rate_share => 1.5);
+SELECT tether.mirror('crm.contacts', 'local.c2', every => '10 ms');
+SELECT tether.mirror('crm.contacts', 'local.c2', updated_column => 'nope');
+SELECT tether.refresh('crm.contacts');
+
+-- Other roles neither see nor drive someone else's mirrors.
+CREATE ROLE mirror_stranger;
+GRANT USAGE ON SCHEMA tether, local TO mirror_stranger;
+SET ROLE mirror_stranger;
+SELECT count(*) FROM tether.mirrors;
+SELECT count(*) FROM tether.sync_runs;
+SELECT tether.refresh('local.contacts');
+UPDATE tether.mirror_config SET state = 'idle';
+RESET ROLE;
+REVOKE USAGE ON SCHEMA tether, local FROM mirror_stranger;
+DROP ROLE mirror_stranger;
+
+-- unmirror stops the syncing; the table stays as an ordinary table unless drop => true.
+SELECT tether.unmirror('local.companies');
+SELECT count(*) > 0 AS kept_rows FROM local.companies;
+SELECT tgname FROM pg_trigger WHERE tgrelid = 'local.companies'::regclass;
+SELECT tether.unmirror('local.contacts', drop => true);
+SELECT to_regclass('local.contacts');
+SELECT count(*) FROM tether.mirrors;
+SELECT count(*) FROM tether.sync_runs;
