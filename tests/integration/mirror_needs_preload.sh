@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Without shared_preload_libraries = 'tether' there is no background worker: tether.mirror() refuses
+# with an error that says what to add to postgresql.conf, and creates nothing. Needs a cluster started
+# without the setting, so it starts its own (the suite's cluster preloads tether).
+set -euo pipefail
+# shellcheck source=../../scripts/lib.sh
+. "$(dirname "$0")/../../scripts/lib.sh"
+
+DIR=$(mktemp -d /tmp/tether-nopreload.XXXXXX)
+trap 'stop_pg "$DIR"; rm -rf "$DIR"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+start_pg "$DIR"
+out=$(psql -X -d postgres -v fake_url="$FAKE_URL" 2>&1 <<'SQL' || true
+CREATE EXTENSION tether;
+CREATE SERVER hs FOREIGN DATA WRAPPER tether OPTIONS (connector 'hubspot', base_url :'fake_url');
+CREATE FOREIGN TABLE contacts (id text, email text) SERVER hs OPTIONS (object 'contacts');
+SELECT tether.mirror('contacts', 'contacts_copy');
+SELECT count(*) AS registered FROM tether.mirror_config;
+SELECT to_regclass('contacts_copy') IS NULL AS no_table;
+SQL
+)
+echo "$out" | grep -q "ERROR:  mirror tables need the tether background worker, which runs only when tether is in shared_preload_libraries" \
+    || fail "expected the shared_preload_libraries error, got: $out"
+echo "$out" | grep -q "HINT:  add shared_preload_libraries = 'tether' and tether.database = 'postgres' to postgresql.conf" \
+    || fail "expected a hint naming the settings, got: $out"
+echo "$out" | grep -A2 "registered" | grep -q "^ *0$" || fail "a mirror was registered: $out"
+echo "$out" | grep -A2 "no_table" | grep -q "^ *t$" || fail "the mirror table was created: $out"
+echo "ok: tether.mirror() without the worker explains what to configure"
