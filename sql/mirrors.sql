@@ -331,3 +331,27 @@ BEGIN
     PERFORM tether.wake_worker(mid);
 END
 $$;
+
+-- Dropping a mirror table forgets its registration; dropping a mirror's source stops the syncing
+-- and removes the write-back trigger (the table stays, as an ordinary table).
+CREATE FUNCTION tether.forget_dropped_mirrors() RETURNS event_trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    m record;
+BEGIN
+    FOR m IN
+        SELECT c.id, c.target, d.objid = c.source::oid AS source_dropped
+        FROM tether.mirror_config c
+        JOIN pg_event_trigger_dropped_objects() d
+          ON d.classid = 'pg_class'::regclass AND d.objsubid = 0 AND d.objid IN (c.target::oid, c.source::oid)
+    LOOP
+        DELETE FROM tether.mirror_config WHERE id = m.id;
+        IF m.source_dropped AND EXISTS (SELECT 1 FROM pg_class WHERE oid = m.target::oid) THEN
+            EXECUTE format('DROP TRIGGER IF EXISTS tether_write_back ON %s', m.target);
+        END IF;
+    END LOOP;
+END
+$$;
+
+CREATE EVENT TRIGGER tether_forget_dropped_mirrors ON sql_drop
+    EXECUTE FUNCTION tether.forget_dropped_mirrors();

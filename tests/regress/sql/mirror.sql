@@ -5,9 +5,9 @@
 CREATE FOREIGN TABLE fake.contact_seeder (seeded bigint) SERVER fake
     OPTIONS (path '/_control/seed', query 'object=contacts&count=250');
 SELECT seeded FROM fake.contact_seeder;
-CREATE SCHEMA crm;
+CREATE SCHEMA mcrm;
 CREATE SCHEMA local;
-IMPORT FOREIGN SCHEMA hubspot LIMIT TO (contacts, companies) FROM SERVER hs INTO crm;
+IMPORT FOREIGN SCHEMA hubspot LIMIT TO (contacts, companies) FROM SERVER hs INTO mcrm;
 
 -- The first backfill runs in the worker after the creating transaction commits.
 CREATE FUNCTION fake.wait_for_first_sync(m regclass) RETURNS text LANGUAGE plpgsql AS $$
@@ -26,14 +26,18 @@ BEGIN
 END
 $$;
 
-SELECT tether.mirror('crm.contacts', 'local.contacts', every => '1 hour');
-\d local.contacts
+SELECT tether.mirror('mcrm.contacts', 'local.contacts', every => '1 hour');
+SELECT attname, format_type(atttypid, atttypmod), attnotnull FROM pg_attribute
+WHERE attrelid = 'local.contacts'::regclass AND attnum > 0 ORDER BY attnum;
+SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'local.contacts'::regclass;
+SELECT tgname, pg_get_triggerdef(oid) ~ 'BEFORE INSERT OR DELETE OR UPDATE .* FOR EACH ROW EXECUTE FUNCTION tether.mirror_write\(''\d+'', ''id''\)' AS write_back
+FROM pg_trigger WHERE tgrelid = 'local.contacts'::regclass;
 SELECT fake.wait_for_first_sync('local.contacts');
 
 -- A backfill of 250 contacts, 100 a page: three pages, each applied in its own transaction.
 SELECT count(*), count(DISTINCT id), bool_and(_synced_at IS NOT NULL) AS stamped FROM local.contacts;
 SELECT (SELECT count(*) FROM (SELECT id, email, city, updated_at FROM local.contacts
-                              EXCEPT SELECT id, email, city, updated_at FROM crm.contacts) d) AS rows_differing;
+                              EXCEPT SELECT id, email, city, updated_at FROM mcrm.contacts) d) AS rows_differing;
 SELECT mirror, source, schedule, state, rows, last_error, running_pass, incremental_by, sweep_every,
        last_success IS NOT NULL AS synced, next_run > now() + interval '59 minutes' AS next_in_an_hour
 FROM tether.mirrors;
@@ -42,11 +46,11 @@ FROM tether.sync_runs ORDER BY id;
 
 -- An incremental refresh asks only for the records changed since the last one (updated_at, pushed to
 -- HubSpot's search), and updates the row that changed at the provider.
-UPDATE crm.contacts SET city = 'Lisbon' WHERE id = '7';
+UPDATE mcrm.contacts SET city = 'Lisbon' WHERE id = '7';
 SELECT city FROM local.contacts WHERE id = '7';
 SELECT * FROM fake.reset;
 SELECT tether.refresh('local.contacts', wait => true) IS NOT NULL AS refreshed;
-SELECT city, updated_at = (SELECT updated_at FROM crm.contacts WHERE id = '7') AS same_updated_at
+SELECT city, updated_at = (SELECT updated_at FROM mcrm.contacts WHERE id = '7') AS same_updated_at
 FROM local.contacts WHERE id = '7';
 SELECT pass, pages, rows_inserted, rows_updated, rows_deleted, error FROM tether.sync_runs ORDER BY id DESC LIMIT 1;
 SELECT method, path, nullif(body, '')::jsonb #> '{filterGroups,0,filters,0}' ->> 'propertyName' AS filtered_on,
@@ -57,17 +61,17 @@ FROM fake.requests WHERE path LIKE '/crm/%';
 -- timestamps) is merged into the row.
 INSERT INTO local.contacts (email, firstname) VALUES ('mirror-new@example.com', 'Mira')
 RETURNING id IS NOT NULL AS has_id, email, firstname, created_at IS NOT NULL AS has_created_at;
-SELECT l.id = c.id AS same_id, c.firstname FROM local.contacts l JOIN crm.contacts c USING (email)
+SELECT l.id = c.id AS same_id, c.firstname FROM local.contacts l JOIN mcrm.contacts c USING (email)
 WHERE email = 'mirror-new@example.com';
 UPDATE local.contacts SET lastname = 'Lane' WHERE email = 'mirror-new@example.com'
 RETURNING lastname, updated_at > created_at AS provider_updated;
-SELECT lastname FROM crm.contacts WHERE email = 'mirror-new@example.com';
+SELECT lastname FROM mcrm.contacts WHERE email = 'mirror-new@example.com';
 -- Only changed columns are sent; an update that changes nothing sends nothing.
 SELECT * FROM fake.reset;
 UPDATE local.contacts SET lastname = 'Lane' WHERE email = 'mirror-new@example.com';
 SELECT count(*) AS requests FROM fake.requests WHERE path LIKE '/crm/%';
 DELETE FROM local.contacts WHERE email = 'mirror-new@example.com';
-SELECT count(*) AS at_provider FROM crm.contacts WHERE email = 'mirror-new@example.com';
+SELECT count(*) AS at_provider FROM mcrm.contacts WHERE email = 'mirror-new@example.com';
 SELECT count(*) AS in_mirror FROM local.contacts WHERE email = 'mirror-new@example.com';
 
 -- The provider refuses a write: the same native error as a foreign-table write, and the mirror is
@@ -79,20 +83,20 @@ SELECT count(*) FROM local.contacts WHERE email = 'contact9@example.com';
 UPDATE local.contacts SET id = '99999' WHERE id = '8';
 
 -- A record deleted at the provider disappears with the next full pass (the sweep).
-DELETE FROM crm.contacts WHERE id = '9';
+DELETE FROM mcrm.contacts WHERE id = '9';
 UPDATE tether.mirror_config SET sweep_every = '1 second' WHERE target = 'local.contacts'::regclass;
 SELECT pg_sleep(1.1);
 SELECT tether.refresh('local.contacts', wait => true) IS NOT NULL AS refreshed;
 SELECT count(*) AS deleted_row FROM local.contacts WHERE id = '9';
 SELECT pass, pages, rows_inserted, rows_updated, rows_deleted, error FROM tether.sync_runs ORDER BY id DESC LIMIT 1;
 SELECT count(*) AS rows_differing FROM (SELECT id, email, city FROM local.contacts
-                                       EXCEPT SELECT id, email, city FROM crm.contacts) d;
+                                       EXCEPT SELECT id, email, city FROM mcrm.contacts) d;
 UPDATE tether.mirror_config SET sweep_every = '1 hour' WHERE target = 'local.contacts'::regclass;
 
 -- A failing provider puts its mirror in the error state (retried with backoff); other mirrors keep
 -- syncing.
 SELECT fake.inject('status=401&times=1000&path_prefix=/crm/v3/objects/companies');
-SELECT tether.mirror('crm.companies', 'local.companies', every => '1 hour');
+SELECT tether.mirror('mcrm.companies', 'local.companies', every => '1 hour');
 SELECT fake.wait_for_first_sync('local.companies');
 SELECT mirror, state, failures, split_part(last_error, ' (', 1) AS last_error, rows, next_run > now() AS retry_scheduled
 FROM tether.mirrors WHERE mirror = 'local.companies'::regclass;
@@ -114,11 +118,11 @@ SELECT state FROM tether.mirrors WHERE mirror = 'local.companies'::regclass;
 
 -- Bad input.
 SELECT tether.mirror('local.contacts', 'local.again');
-SELECT tether.mirror('crm.contacts', 'local.contacts');
-SELECT tether.mirror('crm.contacts', 'local.c2', rate_share => 1.5);
-SELECT tether.mirror('crm.contacts', 'local.c2', every => '10 ms');
-SELECT tether.mirror('crm.contacts', 'local.c2', updated_column => 'nope');
-SELECT tether.refresh('crm.contacts');
+SELECT tether.mirror('mcrm.contacts', 'local.contacts');
+SELECT tether.mirror('mcrm.contacts', 'local.c2', rate_share => 1.5);
+SELECT tether.mirror('mcrm.contacts', 'local.c2', every => '10 ms');
+SELECT tether.mirror('mcrm.contacts', 'local.c2', updated_column => 'nope');
+SELECT tether.refresh('mcrm.contacts');
 
 -- Other roles neither see nor drive someone else's mirrors.
 CREATE ROLE mirror_stranger;
@@ -139,4 +143,17 @@ SELECT tgname FROM pg_trigger WHERE tgrelid = 'local.companies'::regclass;
 SELECT tether.unmirror('local.contacts', drop => true);
 SELECT to_regclass('local.contacts');
 SELECT count(*) FROM tether.mirrors;
+SELECT count(*) FROM tether.sync_runs;
+
+-- Dropping a mirror table forgets the mirror; dropping a mirror's source stops its syncing and
+-- removes the write-back trigger, keeping the table.
+SELECT tether.mirror('mcrm.companies', 'local.companies_again', every => '1 hour') IS NOT NULL AS created;
+DROP TABLE local.companies_again;
+SELECT count(*) FROM tether.mirror_config;
+CREATE FOREIGN TABLE mcrm.doomed (id text, name text) SERVER hs OPTIONS (object 'companies');
+SELECT tether.mirror('mcrm.doomed', 'local.doomed', every => '1 hour') IS NOT NULL AS created;
+DROP FOREIGN TABLE mcrm.doomed;
+SELECT count(*) FROM tether.mirror_config;
+SELECT count(*) AS triggers FROM pg_trigger WHERE tgrelid = 'local.doomed'::regclass;
+INSERT INTO local.doomed (id, name) VALUES ('x', 'now an ordinary table');
 SELECT count(*) FROM tether.sync_runs;
