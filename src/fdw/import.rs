@@ -25,7 +25,8 @@ unsafe fn text(p: *const std::ffi::c_char) -> String {
     }
 }
 
-fn quote_ident(s: &str) -> String {
+/// An identifier quoted for SQL where it needs it (Postgres's quote_identifier).
+pub(crate) fn quote_ident(s: &str) -> String {
     let c = CString::new(s).unwrap_or_default();
     unsafe { text(pg_sys::quote_identifier(c.as_ptr())) }
 }

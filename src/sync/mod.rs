@@ -118,15 +118,7 @@ fn mirror_source(
 ) -> TableIterator<'static, (name!(id_column, String), name!(updated_column, Option<String>))> {
     let loaded = options::load_table(source).or_report();
     let table = &loaded.table;
-    let Some(id) = table.id_index() else {
-        crate::error::report(TetherError::option(
-            format!(
-                "foreign table {} has no id column (object \"{}\" identifies records by \"{}\"), so it cannot be mirrored",
-                loaded.label, table.object_name, table.object.id_column
-            ),
-            Some("add the id column to the foreign table".into()),
-        ));
-    };
+    let id = id_column(&loaded).or_report();
     let updated = table
         .object
         .updated_column
@@ -135,5 +127,20 @@ fn mirror_source(
         .and_then(|def| crate::connector::pointer::Pointer::parse(&def.pointer).ok())
         .and_then(|p| table.columns.iter().position(|c| c.pointer == p))
         .map(|i| loaded.attrs[i].name.clone());
-    TableIterator::once((loaded.attrs[id].name.clone(), updated))
+    TableIterator::once((id, updated))
+}
+
+/// The foreign-table column holding the record id, which a mirror needs as its primary key.
+pub(crate) fn id_column(loaded: &options::LoadedTable) -> Result<String, TetherError> {
+    let table = &loaded.table;
+    match table.id_index() {
+        Some(i) => Ok(loaded.attrs[i].name.clone()),
+        None => Err(TetherError::option(
+            format!(
+                "foreign table {} has no id column (object \"{}\" identifies records by \"{}\"), so it cannot be mirrored",
+                loaded.label, table.object_name, table.object.id_column
+            ),
+            Some("add the id column to the foreign table".into()),
+        )),
+    }
 }

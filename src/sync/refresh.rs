@@ -20,6 +20,7 @@ use pgrx::spi::SpiClient;
 use pgrx::PgTryBuilder;
 
 use crate::connector::pager::PagerPosition;
+use crate::fdw::import::quote_ident;
 use crate::sync::page;
 
 /// Advisory lock class held by the process refreshing a mirror (second key: the mirror id).
@@ -72,12 +73,8 @@ struct Pass {
     notify: bool,
     /// `schema.table` of the mirror, in NOTIFY payloads.
     label: String,
-    page_sql: String,
     since: Option<String>,
-    apply_sql: String,
-    mark_sql: String,
-    sweep_sql: String,
-    count_sql: String,
+    sql: Statements,
     pass_started_at: String,
 }
 
@@ -188,10 +185,6 @@ fn spi_error(what: &str, e: pgrx::spi::Error) -> ! {
     fail(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("internal error in tether: {what}: {e}"))
 }
 
-fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
 /// Start a pass, or take up the one in progress. None when the mirror is gone or paused.
 fn begin(id: i32) -> Option<Pass> {
     Spi::connect_mut(|c| {
@@ -227,13 +220,7 @@ fn begin(id: i32) -> Option<Pass> {
 
         let columns = mirror_columns(c, source, target);
         let loaded = crate::fdw::options::load_table(source).unwrap_or_else(|e| crate::error::report(e));
-        let Some(id_index) = loaded.table.id_index() else {
-            fail(
-                PgSqlErrorCode::ERRCODE_FDW_INVALID_OPTION_NAME,
-                format!("the source of mirror {label} ({}) has no id column", loaded.label),
-            )
-        };
-        let id_column = loaded.attrs[id_index].name.clone();
+        let id_column = crate::sync::id_column(&loaded).unwrap_or_else(|e| crate::error::report(e));
         if !columns.contains(&id_column) {
             fail(
                 PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
@@ -343,12 +330,8 @@ fn begin(id: i32) -> Option<Pass> {
             resumed_at_cursor: resumed,
             notify,
             label,
-            page_sql: stmts.page,
             since,
-            apply_sql: stmts.apply,
-            mark_sql: stmts.mark,
-            sweep_sql: stmts.sweep,
-            count_sql: stmts.count,
+            sql: stmts,
             pass_started_at,
         })
     })
@@ -519,7 +502,7 @@ fn apply_page(pass: &mut Pass) -> PageResult {
                 Some(s) => vec![s.clone().into()],
                 None => vec![],
             };
-            let read = c.update(&pass.page_sql, None, &args);
+            let read = c.update(&pass.sql.page, None, &args);
             let outcome = page::disarm();
             read.unwrap_or_else(|e| spi_error("reading a page", e));
             let outcome = match outcome {
@@ -530,13 +513,13 @@ fn apply_page(pass: &mut Pass) -> PageResult {
                 ),
             };
             let row = c
-                .update(&pass.apply_sql, None, &[pass.gen.into(), pass.label.clone().into(), pass.notify.into()])
+                .update(&pass.sql.apply, None, &[pass.gen.into(), pass.label.clone().into(), pass.notify.into()])
                 .unwrap_or_else(|e| spi_error("applying a page", e));
             let row = row.first();
             let n = |i: usize| row.get::<i64>(i).ok().flatten().unwrap_or(0);
             let counts = (n(1), n(2), n(3));
             if pass.kind.sweeps() {
-                c.update(&pass.mark_sql, None, &[pass.gen.into()]).unwrap_or_else(|e| spi_error("marking a page", e));
+                c.update(&pass.sql.mark, None, &[pass.gen.into()]).unwrap_or_else(|e| spi_error("marking a page", e));
             }
             (counts, outcome)
         });
@@ -576,7 +559,7 @@ fn finish(pass: &Pass) {
         let (deleted, rows) = as_role(pass.owner, || {
             let deleted = if pass.kind.sweeps() {
                 c.update(
-                    &pass.sweep_sql,
+                    &pass.sql.sweep,
                     None,
                     &[
                         pass.gen.into(),
@@ -595,7 +578,7 @@ fn finish(pass: &Pass) {
                 0
             };
             let rows = c
-                .update(&pass.count_sql, None, &[])
+                .update(&pass.sql.count, None, &[])
                 .unwrap_or_else(|e| spi_error("counting the mirror's rows", e))
                 .first()
                 .get_one::<i64>()
