@@ -80,6 +80,46 @@ GRANT UPDATE (every, sweep_every, overlap, rate_share, notify, paused, requested
 GRANT USAGE ON SEQUENCE tether.mirror_config_id_seq TO PUBLIC;
 GRANT SELECT ON tether.sync_runs TO PUBLIC;
 
+-- Webhook deliveries the worker accepted (signature verified), one row per event, written before the
+-- provider is answered 2xx. A provider's retry of an event already recorded is not recorded twice.
+-- Payloads may hold personal data: a role sees the events of the servers it may use.
+CREATE TABLE tether.webhook_events (
+    id bigserial PRIMARY KEY,
+    server name NOT NULL,
+    received_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    event_id text,
+    topic text,
+    -- The connector object the event is about, or the provider's name for it when no object matches.
+    object text,
+    record_id text,
+    deleted boolean NOT NULL DEFAULT false,
+    -- The mirrors whose refresh the event requested.
+    mirrors integer[] NOT NULL DEFAULT '{}',
+    payload jsonb NOT NULL
+);
+
+CREATE UNIQUE INDEX webhook_events_once ON tether.webhook_events (server, event_id) WHERE event_id IS NOT NULL;
+CREATE INDEX webhook_events_received ON tether.webhook_events (received_at);
+
+COMMENT ON TABLE tether.webhook_events IS 'webhook events received by the tether worker (kept for tether.webhook_retention)';
+
+ALTER TABLE tether.webhook_events ENABLE ROW LEVEL SECURITY;
+CREATE POLICY server_user ON tether.webhook_events
+    USING (EXISTS (SELECT 1 FROM pg_catalog.pg_foreign_server s
+                   WHERE s.srvname = server AND pg_catalog.has_server_privilege(s.oid, 'USAGE')));
+REVOKE ALL ON tether.webhook_events FROM PUBLIC;
+GRANT SELECT ON tether.webhook_events TO PUBLIC;
+
+-- Records a webhook said were deleted, waiting for the mirror's next refresh to check them with the
+-- provider and remove them.
+CREATE TABLE tether.mirror_deletions (
+    mirror_id integer NOT NULL REFERENCES tether.mirror_config (id) ON DELETE CASCADE,
+    record_id text NOT NULL,
+    event bigint REFERENCES tether.webhook_events (id) ON DELETE SET NULL,
+    PRIMARY KEY (mirror_id, record_id)
+);
+REVOKE ALL ON tether.mirror_deletions FROM PUBLIC;
+
 -- security_invoker: each role sees its own mirrors (the row-level security of mirror_config).
 CREATE VIEW tether.mirrors WITH (security_invoker = true) AS
 SELECT

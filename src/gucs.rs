@@ -20,6 +20,18 @@ pub static DATABASE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>
 pub static POLL_INTERVAL_MS: GucSetting<i32> = GucSetting::<i32>::new(1_000);
 /// How many mirrors are refreshed at once (each by its own background process).
 pub static MAX_SYNC_WORKERS: GucSetting<i32> = GucSetting::<i32>::new(2);
+/// Where the webhook receiver listens: empty or 'off' (the default), 'on' (127.0.0.1:8787), a port on
+/// the loopback address, or host:port.
+pub static WEBHOOK_LISTEN: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+/// Largest webhook body accepted, in kB.
+pub static WEBHOOK_MAX_BODY_KB: GucSetting<i32> = GucSetting::<i32>::new(1024);
+/// Replay window of signed webhook timestamps, in seconds.
+pub static WEBHOOK_TOLERANCE_S: GucSetting<i32> = GucSetting::<i32>::new(300);
+/// How long recorded webhook events are kept, in seconds.
+pub static WEBHOOK_RETENTION_S: GucSetting<i32> = GucSetting::<i32>::new(7 * 24 * 3600);
+
+/// The port `tether.webhook_listen = on` listens on.
+pub const DEFAULT_WEBHOOK_PORT: u16 = 8787;
 
 pub fn init() {
     GucRegistry::define_int_guc(
@@ -94,6 +106,82 @@ pub fn init_worker() {
         GucContext::Sighup,
         GucFlags::default(),
     );
+    GucRegistry::define_string_guc(
+        c"tether.webhook_listen",
+        c"Address the tether webhook receiver listens on (POST /webhooks/<server>).",
+        c"off (default), on (127.0.0.1:8787), a port on 127.0.0.1, or address:port. Put a TLS-terminating proxy in front of it for providers on the internet. Changing it needs a restart.",
+        &WEBHOOK_LISTEN,
+        GucContext::Postmaster,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"tether.webhook_max_body",
+        c"Largest webhook body the receiver accepts; larger deliveries are refused with 413.",
+        c"",
+        &WEBHOOK_MAX_BODY_KB,
+        1,
+        1024 * 1024,
+        GucContext::Sighup,
+        GucFlags::UNIT_KB,
+    );
+    GucRegistry::define_int_guc(
+        c"tether.webhook_tolerance",
+        c"How far a signed webhook timestamp may be from the server's clock (the replay window).",
+        c"Older (or later) deliveries are refused with 401.",
+        &WEBHOOK_TOLERANCE_S,
+        1,
+        86_400,
+        GucContext::Sighup,
+        GucFlags::UNIT_S,
+    );
+    GucRegistry::define_int_guc(
+        c"tether.webhook_retention",
+        c"How long tether.webhook_events keeps a recorded webhook event.",
+        c"",
+        &WEBHOOK_RETENTION_S,
+        60,
+        i32::MAX,
+        GucContext::Sighup,
+        GucFlags::UNIT_S,
+    );
+}
+
+/// The address `tether.webhook_listen` names, None when webhooks are off.
+pub fn parse_webhook_listen(value: &str) -> Result<Option<std::net::SocketAddr>, String> {
+    let v = value.trim();
+    let loopback = |port: u16| std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    if v.is_empty() || v.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    if v.eq_ignore_ascii_case("on") {
+        return Ok(Some(loopback(DEFAULT_WEBHOOK_PORT)));
+    }
+    if let Ok(port) = v.parse::<u16>() {
+        return Ok(Some(loopback(port)));
+    }
+    if let Some(port) = v.strip_prefix("localhost:") {
+        if let Ok(port) = port.parse::<u16>() {
+            return Ok(Some(loopback(port)));
+        }
+    }
+    v.parse::<std::net::SocketAddr>().map(Some).map_err(|_| {
+        format!(
+            "invalid value for parameter \"tether.webhook_listen\": \"{v}\"; accepted: off, on (127.0.0.1:{DEFAULT_WEBHOOK_PORT}), a port (on 127.0.0.1), or address:port such as 0.0.0.0:8787"
+        )
+    })
+}
+
+pub fn webhook_listen() -> Result<Option<std::net::SocketAddr>, String> {
+    let value = WEBHOOK_LISTEN.get().and_then(|c| c.into_string().ok()).unwrap_or_default();
+    parse_webhook_listen(&value)
+}
+
+pub fn webhook_max_body() -> usize {
+    WEBHOOK_MAX_BODY_KB.get().max(1) as usize * 1024
+}
+
+pub fn webhook_tolerance() -> Duration {
+    Duration::from_secs(WEBHOOK_TOLERANCE_S.get().max(1) as u64)
 }
 
 pub fn database() -> String {
@@ -115,4 +203,21 @@ pub fn connect_timeout() -> Duration {
 
 pub fn read_timeout() -> Duration {
     Duration::from_millis(READ_TIMEOUT_MS.get().max(1) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn webhook_listen_values() {
+        assert_eq!(parse_webhook_listen(""), Ok(None));
+        assert_eq!(parse_webhook_listen("off"), Ok(None));
+        assert_eq!(parse_webhook_listen("on").unwrap().unwrap().to_string(), "127.0.0.1:8787");
+        assert_eq!(parse_webhook_listen("9000").unwrap().unwrap().to_string(), "127.0.0.1:9000");
+        assert_eq!(parse_webhook_listen("localhost:9001").unwrap().unwrap().to_string(), "127.0.0.1:9001");
+        assert_eq!(parse_webhook_listen("0.0.0.0:80").unwrap().unwrap().to_string(), "0.0.0.0:80");
+        let err = parse_webhook_listen("example.com:80").unwrap_err();
+        assert!(err.contains("accepted: off, on"), "{err}");
+    }
 }

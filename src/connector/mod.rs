@@ -14,6 +14,7 @@ pub mod record;
 pub mod request;
 pub mod resolve;
 pub mod template;
+pub mod webhook;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};

@@ -62,6 +62,9 @@ pub struct Connector {
     /// Shape of a table defined by the table option `path` instead of `object` (the generic REST connector).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generic_object: Option<ObjectDef>,
+    /// How the provider signs the webhooks it sends and what their events say (mirror refreshes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhooks: Option<crate::connector::webhook::WebhookDef>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -800,6 +803,17 @@ impl Connector {
                 );
             }
         }
+        if let Some(w) = &self.webhooks {
+            w.validate("/webhooks")?;
+            for (provider_object, object) in &w.objects {
+                if !self.objects.contains_key(object) {
+                    return bad(
+                        format!("/webhooks/objects/{provider_object}"),
+                        format!("\"{object}\" is not one of the connector's objects"),
+                    );
+                }
+            }
+        }
         if let Some(d) = &self.discover {
             if self.generic_object.is_none() {
                 return bad("/discover".into(), "discovered tables use the generic_object, which is missing".into());
@@ -1286,6 +1300,22 @@ mod tests {
         let (path, message) = err_path(text);
         assert_eq!(path, "/objects/items/columns/0/type");
         assert!(message.contains("timestamptz"));
+    }
+
+    #[test]
+    fn webhook_objects_must_be_connector_objects() {
+        let text = r#"{"name": "demo", "base_url": "https://x.test",
+            "objects": {"items": {"list": {"path": "/items"},
+            "columns": [{"name": "id", "type": "text", "pointer": "/id"}]}},
+            "webhooks": {"signature": {"scheme": "stripe"}, "topic": "/type", "objects": {"item": "things"}}}"#;
+        let (path, message) = err_path(text);
+        assert_eq!(path, "/webhooks/objects/item");
+        assert!(message.contains("\"things\" is not one of the connector's objects"), "{message}");
+        let text = r#"{"name": "demo", "base_url": "https://x.test",
+            "objects": {"items": {"list": {"path": "/items"},
+            "columns": [{"name": "id", "type": "text", "pointer": "/id"}]}},
+            "webhooks": {"signature": {"scheme": "md5"}}}"#;
+        assert!(err_path(text).0.starts_with("/webhooks/signature"), "{:?}", err_path(text));
     }
 
     #[test]

@@ -113,6 +113,11 @@ pub const SERVER_OPTIONS: &[(&str, &str)] = &[
     ("idempotency_header", "header that makes a POST idempotent, e.g. 'Idempotency-Key' (creates are then retried)"),
     ("token_url", "OAuth2 token endpoint (auth 'oauth2'), overriding the connector's, e.g. a sandbox login host"),
     ("rate_limit", "requests allowed per second or minute, e.g. '5/s' or '100/min'; 'none' turns pacing off"),
+    ("webhook_secret", "the secret the provider signs its webhooks with; enables POST /webhooks/<server>"),
+    (
+        "webhook_url",
+        "the public URL the provider calls for this server's webhooks, when a proxy forwards them (HubSpot signs it)",
+    ),
 ];
 
 pub const USER_MAPPING_OPTIONS: &[(&str, &str)] = &[
@@ -264,6 +269,10 @@ pub struct ServerDef {
     pub rate_limit: Option<RateLimitDef>,
     /// `rate_limit 'none'`: no pacing at all, search endpoints' own limits included.
     pub pacing_off: bool,
+    /// The webhook_secret option, checked against the connector's signature scheme.
+    pub webhook_secret: Option<String>,
+    /// The webhook_url option.
+    pub webhook_url: Option<String>,
     pub options: Options,
 }
 
@@ -402,10 +411,39 @@ pub fn resolve_server(
         })?),
         None => connector.rate_limit,
     };
+    let webhook_secret = match (opts.get("webhook_secret"), &connector.webhooks) {
+        (None, _) => None,
+        (Some(_), None) => {
+            return Err(TetherError::option(
+                format!(
+                    "connector \"{}\" does not receive webhooks, so the option webhook_secret does not apply",
+                    connector.name
+                ),
+                Some("connectors with webhooks: see the webhooks section of docs/mirrors.md".into()),
+            ))
+        }
+        (Some(secret), Some(w)) => {
+            w.signature
+                .check_secret(secret)
+                .map_err(|m| TetherError::option(format!("invalid value for option webhook_secret: {m}"), None))?;
+            Some(secret.clone())
+        }
+    };
+    let webhook_url = match opts.get("webhook_url") {
+        Some(u) if !(u.starts_with("http://") || u.starts_with("https://")) || template::split_origin(u).is_none() => {
+            return Err(TetherError::option(
+                format!("invalid value for option webhook_url: \"{u}\"; expected the full http:// or https:// URL the provider calls"),
+                None,
+            ))
+        }
+        other => other.cloned(),
+    };
     Ok(ServerDef {
         token_url,
         rate_limit,
         pacing_off,
+        webhook_secret,
+        webhook_url,
         api_key_header: opts
             .get("api_key_header")
             .cloned()
@@ -1688,7 +1726,28 @@ mod tests {
         let t = resolve_table(&s, &o(&[("object", "customers")]), &cols(&["id"]), "t").unwrap();
         assert!(t.list_url(&[], &[], None).unwrap().ends_with("/us/customers"));
         let e = resolve_server(&o(&[("connector", "store"), ("store_hash", "x"), ("colour", "x")]), find).unwrap_err();
-        assert!(e.to_string().contains("accepted options: connector, base_url, auth, api_key_header, api_key_param, connect_timeout, read_timeout, max_retries, max_retry_wait, batch_size, idempotency_header, token_url, rate_limit, region, store_hash"), "{e}");
+        assert!(e.to_string().contains("accepted options: connector, base_url, auth, api_key_header, api_key_param, connect_timeout, read_timeout, max_retries, max_retry_wait, batch_size, idempotency_header, token_url, rate_limit, webhook_secret, webhook_url, region, store_hash"), "{e}");
+    }
+
+    #[test]
+    fn webhook_options_are_checked_against_the_connector() {
+        let find = |name: &str| crate::connector::find(name);
+        let s = resolve_server(&o(&[("connector", "hubspot"), ("webhook_secret", "s")]), find).unwrap();
+        assert_eq!(s.webhook_secret.as_deref(), Some("s"));
+        let e = resolve_server(&o(&[("connector", "salesforce"), ("webhook_secret", "s")]), find).unwrap_err();
+        assert!(e.to_string().contains("connector \"salesforce\" does not receive webhooks"), "{e}");
+        let e =
+            resolve_server(&o(&[("connector", "bigcommerce"), ("store_hash", "h"), ("webhook_secret", "plain")]), find)
+                .unwrap_err();
+        assert!(e.to_string().contains("whsec_<base64>"), "{e}");
+        let ok = resolve_server(
+            &o(&[("connector", "bigcommerce"), ("store_hash", "h"), ("webhook_secret", "whsec_c2VjcmV0")]),
+            find,
+        );
+        assert!(ok.is_ok());
+        let e =
+            resolve_server(&o(&[("connector", "hubspot"), ("webhook_url", "hooks.example.com")]), find).unwrap_err();
+        assert!(e.to_string().contains("invalid value for option webhook_url"), "{e}");
     }
 
     #[test]

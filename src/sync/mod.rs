@@ -5,6 +5,7 @@
 
 pub mod page;
 pub mod refresh;
+pub mod webhook;
 pub mod worker;
 
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
@@ -47,6 +48,12 @@ pub fn init() {
     crate::gucs::init_worker();
     pg_shmem_init!(SHARED = Shared::default());
     worker::register_launcher();
+    match crate::gucs::webhook_listen() {
+        Ok(Some(_)) => webhook::register(),
+        Ok(None) => {}
+        // A setting the server cannot honour stops it from starting, as Postgres does for its own.
+        Err(m) => error!("{m}"),
+    }
 }
 
 fn shared() -> Option<&'static Shared> {
@@ -88,6 +95,13 @@ fn wake_worker(id: i32) -> bool {
     let Some(shared) = shared() else { return false };
     let queued = shared.requests.iter().any(|slot| slot.load(Ordering::Acquire) == id)
         || shared.requests.iter().any(|slot| slot.compare_exchange(0, id, Ordering::AcqRel, Ordering::Acquire).is_ok());
+    wake_launcher();
+    queued
+}
+
+/// Make the launcher look for due mirrors now.
+pub(crate) fn wake_launcher() {
+    let Some(shared) = shared() else { return };
     let pid = shared.launcher_pid.load(Ordering::Acquire);
     if pid > 0 {
         // SIGUSR1 sets the launcher's latch (procsignal handler of database-connected workers).
@@ -95,7 +109,6 @@ fn wake_worker(id: i32) -> bool {
             libc::kill(pid, libc::SIGUSR1);
         }
     }
-    queued
 }
 
 /// Take the pending refresh requests (the launcher, each tick).

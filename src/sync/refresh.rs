@@ -120,13 +120,81 @@ pub fn run(id: i32) {
             }
         }
     }
+    if let Err(e) = transaction(|| apply_deletions(&pass)) {
+        record_failure(id, Some(pass.run_id), &e, false);
+        return;
+    }
     if let Err(e) = transaction(|| finish(&pass)) {
         record_failure(id, Some(pass.run_id), &e, false);
     }
 }
 
+/// Remove the records webhooks reported deleted (`tether.mirror_deletions`). Where the object can be
+/// fetched by id, the provider is asked first and a record it still has is kept (a deletion that was
+/// undone, or events that arrived out of order); otherwise the signed event is trusted.
+fn apply_deletions(pass: &Pass) {
+    Spi::connect_mut(|c| {
+        let pending: Vec<String> = c
+            .update(
+                "SELECT record_id FROM tether.mirror_deletions WHERE mirror_id = $1 ORDER BY record_id",
+                None,
+                &[pass.id.into()],
+            )
+            .unwrap_or_else(|e| spi_error("reading reported deletions", e))
+            .filter_map(|r| r.get::<String>(1).ok().flatten())
+            .collect();
+        let mut deleted = 0i64;
+        for record in &pending {
+            as_role(pass.owner, || {
+                let still_there = match &pass.sql.exists {
+                    Some(prefix) => {
+                        let q = format!("{prefix}{}", quote_literal(record));
+                        !c.update(&q, None, &[])
+                            .unwrap_or_else(|e| spi_error("checking a deleted record", e))
+                            .is_empty()
+                    }
+                    None => false,
+                };
+                if !still_there {
+                    deleted += c
+                        .update(
+                            &pass.sql.delete_one,
+                            None,
+                            &[record.clone().into(), pass.label.clone().into(), pass.notify.into()],
+                        )
+                        .unwrap_or_else(|e| spi_error("removing a deleted record", e))
+                        .first()
+                        .get_one::<i64>()
+                        .ok()
+                        .flatten()
+                        .unwrap_or(0);
+                }
+            });
+            c.update(
+                "DELETE FROM tether.mirror_deletions WHERE mirror_id = $1 AND record_id = $2",
+                None,
+                &[pass.id.into(), record.clone().into()],
+            )
+            .unwrap_or_else(|e| spi_error("clearing a reported deletion", e));
+        }
+        if deleted > 0 {
+            c.update(
+                "UPDATE tether.sync_runs SET rows_deleted = rows_deleted + $2 WHERE id = $1",
+                None,
+                &[pass.run_id.into(), deleted.into()],
+            )
+            .unwrap_or_else(|e| spi_error("recording the run", e));
+        }
+    })
+}
+
+/// A SQL string literal.
+fn quote_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
 /// Run `f` in its own transaction; a Postgres error aborts it and comes back as its message.
-fn transaction<R>(f: impl FnOnce() -> R) -> Result<R, String> {
+pub(crate) fn transaction<R>(f: impl FnOnce() -> R) -> Result<R, String> {
     unsafe {
         pg_sys::SetCurrentStatementStartTimestamp();
         pg_sys::StartTransactionCommand();
@@ -315,7 +383,10 @@ fn begin(id: i32) -> Option<Pass> {
             }
             _ => None,
         };
-        let stmts = Statements::new(&label, &source_label, &columns, &id_column, updated_sql.as_deref());
+        let id_type = column_type(c, target, &id_column);
+        let fetch_by_id = loaded.table.object.get.is_some();
+        let stmts =
+            Statements::new(&label, &source_label, &columns, &id_column, &id_type, updated_sql.as_deref(), fetch_by_id);
         as_role(owner, || {
             c.update(&stmts.stage, None, &[]).unwrap_or_else(|e| spi_error("creating the staging table", e));
         });
@@ -413,11 +484,24 @@ struct Statements {
     mark: String,
     sweep: String,
     count: String,
+    /// `SELECT 1 FROM source WHERE id = ` + a literal: asks the provider whether a record still exists
+    /// (a get by id). None when the object cannot be fetched by id.
+    exists: Option<String>,
+    /// Removes one record ($1 id as text, $2 mirror name, $3 notify) and announces it.
+    delete_one: String,
 }
 
 impl Statements {
     /// `target` and `source` are quoted relation names.
-    fn new(target: &str, source: &str, columns: &[String], id_column: &str, updated: Option<&str>) -> Statements {
+    fn new(
+        target: &str,
+        source: &str,
+        columns: &[String],
+        id_column: &str,
+        id_type: &str,
+        updated: Option<&str>,
+        fetch_by_id: bool,
+    ) -> Statements {
         let id = quote_ident(id_column);
         let cols: Vec<String> = columns.iter().map(|c| quote_ident(c)).collect();
         let list = cols.join(", ");
@@ -468,6 +552,13 @@ impl Statements {
             mark,
             sweep,
             count: format!("SELECT count(*) FROM {target}"),
+            exists: fetch_by_id.then(|| format!("SELECT 1 FROM {source} WHERE {id} = ")),
+            delete_one: format!(
+                "WITH gone AS (DELETE FROM {target} t WHERE t.{id} = CAST($1 AS {id_type}) RETURNING t.{id}::text AS id),
+                 notified AS (SELECT pg_notify('tether_changes', json_build_object('mirror', $2::text, 'id', id, 'op', 'delete')::text)
+                              FROM gone WHERE $3)
+                 SELECT count(*), (SELECT count(*) FROM notified) FROM gone"
+            ),
         }
     }
 }
@@ -597,7 +688,7 @@ fn finish(pass: &Pass) {
         )
         .unwrap_or_else(|e| spi_error("finishing the pass", e));
         c.update(
-            "UPDATE tether.sync_runs SET finished_at = clock_timestamp(), rows_deleted = $2 WHERE id = $1",
+            "UPDATE tether.sync_runs SET finished_at = clock_timestamp(), rows_deleted = rows_deleted + $2 WHERE id = $1",
             None,
             &[pass.run_id.into(), deleted.into()],
         )

@@ -27,7 +27,7 @@ pub fn register_launcher() {
 
 /// SIGTERM ends the process at the next interrupt check (as in a regular backend), SIGHUP reloads the
 /// configuration.
-fn handle_signals() {
+pub(crate) fn handle_signals() {
     unsafe {
         pg_sys::pqsignal(libc::SIGTERM, Some(on_sigterm));
         pg_sys::pqsignal(libc::SIGHUP, Some(on_sighup));

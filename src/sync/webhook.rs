@@ -1,0 +1,327 @@
+//! The webhook receiver: a background process, started when `tether.webhook_listen` is set, that serves
+//! `POST /webhooks/<server>`. Helper threads read each request (`http::inbound`); the process's main
+//! thread, the only one that touches Postgres, verifies it with the server's `webhook_secret`
+//! (`connector::webhook`), records its events in `tether.webhook_events` and asks for a refresh of the
+//! mirrors of the objects they name, commits, wakes the launcher, and only then answers 2xx.
+
+use std::collections::BTreeSet;
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, BgWorkerStartTime};
+use pgrx::prelude::*;
+use pgrx::JsonB;
+
+use crate::connector::resolve;
+use crate::connector::webhook::{self, Delivery, Event};
+use crate::fdw::{options, registry};
+use crate::http::inbound::{self, Answer, Inbound};
+use crate::sync::refresh::transaction;
+
+/// How long a delivery waits for the main thread before the provider is told to retry.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub fn register() {
+    BackgroundWorkerBuilder::new("tether webhooks")
+        .set_type("tether webhooks")
+        .set_library("tether")
+        .set_function("tether_webhooks_main")
+        .enable_spi_access()
+        .set_start_time(BgWorkerStartTime::RecoveryFinished)
+        .set_restart_time(Some(Duration::from_secs(5)))
+        .load();
+}
+
+/// Requests read by the helper threads, waiting for the main thread.
+struct Inbox {
+    jobs: Mutex<Vec<(Inbound, Sender<Answer>)>>,
+    pid: i32,
+}
+
+impl Inbox {
+    /// Called on a helper thread: queue the request, wake the main thread, wait for its answer.
+    fn submit(&self, request: Inbound) -> Answer {
+        let (tx, rx) = mpsc::channel();
+        match self.jobs.lock() {
+            Ok(mut jobs) => jobs.push((request, tx)),
+            Err(_) => return Answer::message(500, "the webhook receiver is shutting down"),
+        }
+        // SIGUSR1 sets the main thread's latch (helper threads block every signal, so the kernel
+        // delivers it there).
+        unsafe {
+            libc::kill(self.pid, libc::SIGUSR1);
+        }
+        rx.recv_timeout(ANSWER_TIMEOUT)
+            .unwrap_or_else(|_| Answer::message(503, "the database did not record the delivery in time; retry"))
+    }
+
+    fn take(&self) -> Vec<(Inbound, Sender<Answer>)> {
+        self.jobs.lock().map(|mut j| std::mem::take(&mut *j)).unwrap_or_default()
+    }
+}
+
+#[pg_guard]
+#[no_mangle]
+pub extern "C-unwind" fn tether_webhooks_main(_arg: pg_sys::Datum) {
+    crate::sync::worker::handle_signals();
+    let database = crate::gucs::database();
+    BackgroundWorker::connect_worker_to_spi(Some(&database), None);
+    let addr = match crate::gucs::webhook_listen() {
+        Ok(Some(addr)) => addr,
+        Ok(None) => return,
+        Err(m) => error!("{m}"),
+    };
+    let listener = match TcpListener::bind(addr) {
+        Ok(l) => l,
+        Err(e) => error!("tether webhooks: could not listen on {addr}: {e} (tether.webhook_listen); retrying in 5 s"),
+    };
+    let inbox = Arc::new(Inbox { jobs: Mutex::new(Vec::new()), pid: unsafe { pg_sys::MyProcPid } });
+    let max_body = Arc::new(AtomicUsize::new(crate::gucs::webhook_max_body()));
+    let submit = inbox.clone();
+    if let Err(e) = inbound::serve(listener, max_body.clone(), Arc::new(move |r| submit.submit(r))) {
+        error!("tether webhooks: {e}");
+    }
+    log!("tether webhooks: receiving on http://{addr}/webhooks/<server> for database \"{database}\"");
+    let mut last_purge: Option<Instant> = None;
+    loop {
+        unsafe {
+            pg_sys::WaitLatch(
+                pg_sys::MyLatch,
+                (pg_sys::WL_LATCH_SET | pg_sys::WL_TIMEOUT | pg_sys::WL_EXIT_ON_PM_DEATH) as i32,
+                1_000,
+                pg_sys::PG_WAIT_EXTENSION,
+            );
+            pg_sys::ResetLatch(pg_sys::MyLatch);
+        }
+        pgrx::check_for_interrupts!();
+        unsafe {
+            if pg_sys::ConfigReloadPending != 0 {
+                pg_sys::ConfigReloadPending = 0;
+                pg_sys::ProcessConfigFile(pg_sys::GucContext::PGC_SIGHUP);
+                max_body.store(crate::gucs::webhook_max_body(), Ordering::Relaxed);
+            }
+        }
+        for (request, reply) in inbox.take() {
+            let _ = reply.send(answer(&request, addr));
+        }
+        if last_purge.is_none_or(|t| t.elapsed() > Duration::from_secs(60)) {
+            last_purge = Some(Instant::now());
+            purge();
+        }
+    }
+}
+
+fn answer(request: &Inbound, addr: std::net::SocketAddr) -> Answer {
+    let path = request.target.split('?').next().unwrap_or("");
+    let Some(server) = path.strip_prefix("/webhooks/").filter(|s| !s.is_empty() && !s.contains('/')) else {
+        return Answer::message(404, "webhooks are received at POST /webhooks/<server name>");
+    };
+    let server = percent_decode(server);
+    if request.method != "POST" {
+        return Answer::message(405, "webhooks are received with POST");
+    }
+    let (answer, woke) = match transaction(|| receive(&server, request, addr)) {
+        Ok(result) => result,
+        Err(e) => {
+            log!("tether webhooks: a delivery for server \"{server}\" failed: {e}");
+            (Answer::message(500, &format!("the delivery could not be recorded: {e}")), false)
+        }
+    };
+    if answer.status >= 400 && answer.status != 500 {
+        log!("tether webhooks: refused a delivery for server \"{server}\" ({}): {}", answer.status, answer.body);
+    }
+    if woke {
+        crate::sync::wake_launcher();
+    }
+    answer
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Verify and record one delivery (inside a transaction). Also says whether mirrors were asked to refresh.
+fn receive(server: &str, request: &Inbound, addr: std::net::SocketAddr) -> (Answer, bool) {
+    let installed =
+        Spi::get_one::<bool>("SELECT to_regclass('tether.webhook_events') IS NOT NULL").ok().flatten().unwrap_or(false);
+    if !installed {
+        return (
+            Answer::message(503, "the tether extension is not installed in the worker's database (tether.database)"),
+            false,
+        );
+    }
+    let found = Spi::get_one_with_args::<pg_sys::Oid>(
+        "SELECT s.oid FROM pg_foreign_server s JOIN pg_foreign_data_wrapper w ON w.oid = s.srvfdw
+         WHERE s.srvname = $1 AND w.fdwname = 'tether'",
+        &[server.into()],
+    )
+    .ok()
+    .flatten();
+    let Some(server_oid) = found else {
+        return (Answer::message(404, &format!("no tether server named \"{server}\"")), false);
+    };
+    let opts = unsafe { options::options_from_list((*pg_sys::GetForeignServer(server_oid)).options) };
+    let def = match resolve::resolve_server(&opts, registry::find) {
+        Ok(d) => d,
+        Err(e) => return (Answer::message(500, &format!("server \"{server}\": {e}")), false),
+    };
+    let Some(hooks) = def.connector.webhooks.clone() else {
+        return (
+            Answer::message(
+                404,
+                &format!(
+                    "server \"{server}\" uses connector \"{}\", which does not receive webhooks",
+                    def.connector.name
+                ),
+            ),
+            false,
+        );
+    };
+    let Some(secret) = def.webhook_secret.clone() else {
+        return (
+            Answer::message(
+                403,
+                &format!("server \"{server}\" has no webhook_secret option, so its webhooks are not accepted"),
+            ),
+            false,
+        );
+    };
+    let url = def.webhook_url.clone().unwrap_or_else(|| {
+        let host = request.header("host").map(str::to_string).unwrap_or_else(|| addr.to_string());
+        format!("http://{host}{}", request.target)
+    });
+    let delivery =
+        Delivery { method: request.method.clone(), url, headers: request.headers.clone(), body: request.body.clone() };
+    if let Err(refusal) =
+        webhook::verify(&hooks.signature, &secret, &delivery, SystemTime::now(), crate::gucs::webhook_tolerance())
+    {
+        return (Answer::message(refusal.status(), refusal.message()), false);
+    }
+    let events = match webhook::events(&hooks, &delivery) {
+        Ok(e) => e,
+        Err(refusal) => return (Answer::message(refusal.status(), refusal.message()), false),
+    };
+    let generic = def.connector.objects.is_empty();
+    let mut recorded = 0usize;
+    let mut woken: BTreeSet<i32> = BTreeSet::new();
+    for event in &events {
+        let mirrors = mirrors_for(server_oid, event, generic);
+        let id = Spi::connect_mut(|c| {
+            c.update(
+                "INSERT INTO tether.webhook_events (server, event_id, topic, object, record_id, deleted, mirrors, payload)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 ON CONFLICT (server, event_id) WHERE event_id IS NOT NULL DO NOTHING
+                 RETURNING id",
+                None,
+                &[
+                    server.into(),
+                    event.event_id.clone().into(),
+                    event.topic.clone().into(),
+                    event.object.clone().or_else(|| event.provider_object.clone()).into(),
+                    event.record_id.clone().into(),
+                    event.deleted.into(),
+                    mirrors.clone().into(),
+                    JsonB(event.payload.clone()).into(),
+                ],
+            )
+            .unwrap_or_else(|e| error!("recording a webhook event: {e}"))
+            .next()
+            .and_then(|row| row.get::<i64>(1).ok().flatten())
+        });
+        // None: the provider retried an event already recorded (its refresh was requested then).
+        let Some(id) = id else { continue };
+        recorded += 1;
+        if let (true, Some(record)) = (event.deleted, &event.record_id) {
+            Spi::run_with_args(
+                "INSERT INTO tether.mirror_deletions (mirror_id, record_id, event)
+                 SELECT m, $2, $3 FROM unnest($1::int[]) m
+                 ON CONFLICT (mirror_id, record_id) DO UPDATE SET event = excluded.event",
+                &[mirrors.clone().into(), record.clone().into(), id.into()],
+            )
+            .unwrap_or_else(|e| error!("recording a reported deletion: {e}"));
+        }
+        woken.extend(mirrors);
+    }
+    let woken: Vec<i32> = woken.into_iter().collect();
+    if !woken.is_empty() {
+        Spi::run_with_args(
+            "UPDATE tether.mirror_config SET requested_at = clock_timestamp() WHERE id = ANY($1)",
+            &[woken.clone().into()],
+        )
+        .unwrap_or_else(|e| error!("requesting a refresh: {e}"));
+    }
+    let body = serde_json::json!({
+        "received": events.len(),
+        "recorded": recorded,
+        "duplicates": events.len() - recorded,
+        "mirrors_refreshed": woken.len(),
+    });
+    (Answer { status: 200, body: body.to_string() }, !woken.is_empty())
+}
+
+/// The mirrors an event concerns: those whose source is a table of the event's object on this server;
+/// every mirror of the server when the delivery names no topic; for a connector without named objects
+/// (rest), the mirrors whose source table is named like the event's object.
+fn mirrors_for(server: pg_sys::Oid, event: &Event, generic: bool) -> Vec<i32> {
+    let (object, table) = match (&event.object, &event.topic, generic) {
+        (Some(o), _, _) => (Some(o.clone()), None),
+        (None, None, _) => (None, None),
+        (None, Some(_), true) => (None, event.provider_object.clone()),
+        (None, Some(_), false) => return Vec::new(),
+    };
+    Spi::connect(|c| {
+        c.select(
+            "SELECT m.id FROM tether.mirror_config m
+             JOIN pg_foreign_table ft ON ft.ftrelid = m.source
+             JOIN pg_class r ON r.oid = m.source
+             WHERE ft.ftserver = $1
+               AND ($2::text IS NULL OR 'object=' || $2 = ANY (ft.ftoptions))
+               AND ($3::text IS NULL OR r.relname = $3)
+             ORDER BY m.id",
+            None,
+            &[server.into(), object.into(), table.into()],
+        )
+        .map(|rows| rows.into_iter().filter_map(|r| r.get::<i32>(1).ok().flatten()).collect())
+        .unwrap_or_else(|e| error!("finding the mirrors of a webhook event: {e}"))
+    })
+}
+
+/// Forget events older than tether.webhook_retention.
+fn purge() {
+    let retention = crate::gucs::WEBHOOK_RETENTION_S.get().max(60) as f64;
+    let result = transaction(|| {
+        let installed = Spi::get_one::<bool>("SELECT to_regclass('tether.webhook_events') IS NOT NULL")
+            .ok()
+            .flatten()
+            .unwrap_or(false);
+        if installed {
+            Spi::run_with_args(
+                "DELETE FROM tether.webhook_events WHERE received_at < now() - make_interval(secs => $1)",
+                &[retention.into()],
+            )
+            .unwrap_or_else(|e| error!("{e}"));
+        }
+    });
+    if let Err(e) = result {
+        log!("tether webhooks: could not remove old events: {e}");
+    }
+}
