@@ -1,5 +1,7 @@
 //! The request router. `handle` is transport-independent: unit tests call it
-//! directly and the tiny_http glue in `server.rs` only converts types.
+//! directly and the tiny_http glue in `server.rs` only converts types. Around
+//! each API request it asks `webhook_send` to announce what the request changed
+//! to the provider's webhook subscription, if there is one.
 
 use crate::control;
 use crate::faults;
@@ -8,6 +10,7 @@ use crate::hubspot;
 use crate::providers;
 use crate::rest;
 use crate::state::{FaultAction, State};
+use crate::webhook_send;
 
 pub fn handle(state: &State, req: &FakeRequest) -> FakeResponse {
     if req.path.starts_with(control::PREFIX) {
@@ -21,7 +24,7 @@ pub fn handle(state: &State, req: &FakeRequest) -> FakeResponse {
         Some(FaultAction::Status { status, retry_after, after }) => {
             if after {
                 // A lost response: the request takes effect, the client never learns how it went.
-                let _ = route(state, req);
+                let _ = route_announced(state, req);
             }
             let resp = injected(state, req, status);
             match retry_after {
@@ -29,7 +32,7 @@ pub fn handle(state: &State, req: &FakeRequest) -> FakeResponse {
                 None => resp,
             }
         }
-        None => route(state, req),
+        None => route_announced(state, req),
     };
     resp.delay_ms = resp.delay_ms.saturating_add(latency_ms);
     resp
@@ -48,6 +51,16 @@ fn injected(state: &State, req: &FakeRequest, status: u16) -> FakeResponse {
     } else {
         FakeResponse::message(status, &format!("injected failure {status}"))
     }
+}
+
+/// `route`, then queues the webhooks of subscriptions for what the request changed (never delaying it).
+fn route_announced(state: &State, req: &FakeRequest) -> FakeResponse {
+    let pending = webhook_send::prepare(state, req);
+    let resp = route(state, req);
+    if let Some(pending) = pending {
+        webhook_send::announce(state, pending, req, &resp);
+    }
+    resp
 }
 
 fn route(state: &State, req: &FakeRequest) -> FakeResponse {

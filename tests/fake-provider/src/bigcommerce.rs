@@ -432,6 +432,15 @@ fn route(store: &mut Store, req: &FakeRequest, api: &str) -> FakeResponse {
 
 // ------------------------------------------------------------------------------------------------ lists
 
+/// The ids of a `DELETE /v3/customers?id:in=...` that name existing customers: what that request will delete
+/// (read before it runs, for webhooks; unknown ids are ignored by BigCommerce).
+pub fn customers_to_delete(state: &State, req: &FakeRequest) -> Vec<u64> {
+    let Ok(Some(ids)) = integers(req, "id:in") else {
+        return Vec::new();
+    };
+    with_store(state, |s| s.customers.iter().map(|r| r.id).filter(|id| ids.contains(id)).collect())
+}
+
 fn check_filters(req: &FakeRequest, known: &[&str]) -> Result<(), FakeResponse> {
     let mut unknown: Vec<&str> = Vec::new();
     for (k, _) in &req.query {

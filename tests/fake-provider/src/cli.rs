@@ -25,7 +25,18 @@ OPTIONS:
     -h, --help            print this help
 
 Once ready it prints one line: `fake-provider listening on http://127.0.0.1:PORT`.
-Control endpoints live under /_control/ (stats, reset, requests, latency, inject, stall, seed).
+Control endpoints live under /_control/ (stats, reset, requests, latency, inject, stall, seed, and
+webhook, webhook_subscribe, webhook_deliveries).
+
+Webhooks (signed in each provider's real scheme, to loopback receivers only):
+    POST /_control/webhook?provider=P&url=U&secret=S&object=O&id=I&op=OP&mode=M
+        send one now; answers {status, body, sent: {headers, body}} (502 if unreachable)
+        P: hubspot | stripe | shopify | bigcommerce | rest    OP: create | update (default) | delete
+        M: good (default) | bad | missing | stale | tampered
+        U: http://127.0.0.1:PORT/... or http://localhost:PORT/...; bigcommerce secrets are whsec_<base64>
+    POST /_control/webhook_subscribe?provider=P&url=U&secret=S[&mode=M]   (off=1 to remove)
+        deliver after every write through P's API, in order, off the request path
+    GET  /_control/webhook_deliveries[?provider=P]   subscriptions and deliveries made
 ";
 
 #[derive(Debug, Clone)]

@@ -1,11 +1,24 @@
-//! `/_control/...`: counters, request log, fault injection, reseeding.
-//! Control requests are never counted or logged.
+//! `/_control/...`: counters, request log, fault injection, reseeding, webhooks.
+//! Control requests are never counted or logged. Like the others, the webhook endpoints take their parameters
+//! from the query string and accept any method (POST is the documented one):
+//!
+//! - `webhook`: `provider` (hubspot, stripe, shopify, bigcommerce, rest), `url` (loopback only), `secret`
+//!   (`whsec_<base64>` for bigcommerce; not needed with `mode=missing`), `object` (the fake's plural name,
+//!   default the provider's main object), `id`, `op` (create, update, delete; default update) and `mode`
+//!   (good, bad, missing, stale, tampered; default good). Sends one delivery now and answers 200
+//!   `{"status", "body", "sent": {"headers", "body"}}` with what the receiver said, 502 `{"message", "sent"}`
+//!   if it could not be reached, 400 on a bad parameter.
+//! - `webhook_subscribe`: `provider`, `url`, `secret`, `mode`: every later successful write through that
+//!   provider's API is delivered (asynchronously, in order); `off=1` with `provider` removes it.
+//! - `webhook_deliveries`: the subscriptions and the deliveries made (optionally of one `provider`).
 
 use serde_json::{json, Map, Value};
 
 use crate::data::{gen_companies, gen_contacts, gen_items, MAX_SEED};
 use crate::http::{FakeRequest, FakeResponse};
 use crate::state::{Fault, FaultAction, State, MAX_LATENCY_MS};
+use crate::webhook::{Event, Mode, Op, Provider};
+use crate::webhook_send::{self, Destination, Target};
 
 pub const PREFIX: &str = "/_control/";
 
@@ -22,6 +35,9 @@ pub fn handle(state: &State, req: &FakeRequest) -> FakeResponse {
         "inject" => inject(state, req),
         "stall" => stall(state, req),
         "seed" => seed(state, req),
+        "webhook" => return webhook(state, req),
+        "webhook_subscribe" => webhook_subscribe(state, req),
+        "webhook_deliveries" => webhook_deliveries(state, req),
         _ => return FakeResponse::json(404, &json!({ "message": format!("no such endpoint: {}", req.path) })),
     };
     match result {
@@ -173,4 +189,87 @@ fn seed(state: &State, req: &FakeRequest) -> Result<Value, String> {
         }
     }
     Ok(json!({ "seeded": count }))
+}
+
+fn webhook_provider(req: &FakeRequest) -> Result<Provider, String> {
+    match req.param("provider") {
+        Some(p) => Provider::parse(p),
+        None => Err("provider is required (hubspot, stripe, shopify, bigcommerce or rest)".into()),
+    }
+}
+
+/// `url`, `secret` and `mode`: where and how a provider's webhooks go.
+fn webhook_destination(req: &FakeRequest, provider: Provider) -> Result<Destination, String> {
+    let mode = req.param("mode").map_or(Ok(Mode::Good), Mode::parse)?;
+    let Some(url) = req.param("url") else {
+        return Err("url is required: http://127.0.0.1:PORT/path or http://localhost:PORT/path".into());
+    };
+    let target = Target::parse(url)?;
+    let key = match req.param("secret") {
+        Some(secret) => provider.signing_key(secret)?,
+        None if mode == Mode::Missing => Vec::new(),
+        None => return Err("secret is required (except with mode=missing)".into()),
+    };
+    Ok(Destination { target, key, mode })
+}
+
+/// The event `/_control/webhook` sends, with the record as the fake's API returns it now.
+fn webhook_event(state: &State, req: &FakeRequest, provider: Provider) -> Result<Event, String> {
+    let object = req.param("object").unwrap_or(provider.default_object());
+    let Some(id) = req.param("id") else {
+        return Err("id is required".into());
+    };
+    let op = req.param("op").map_or(Ok(Op::Update), Op::parse)?;
+    let mut event = Event::new(provider, object, id, op, None)?;
+    if op != Op::Delete {
+        event.record = webhook_send::current_record(state, &event);
+    }
+    Ok(event)
+}
+
+fn webhook(state: &State, req: &FakeRequest) -> FakeResponse {
+    let prepared = webhook_provider(req).and_then(|provider| {
+        let dest = webhook_destination(req, provider)?;
+        Ok((webhook_event(state, req, provider)?, dest))
+    });
+    let (event, dest) = match prepared {
+        Ok(p) => p,
+        Err(msg) => return FakeResponse::json(400, &json!({ "message": msg })),
+    };
+    let outcome = state.webhooks.deliver_now(&event, &dest);
+    match &outcome.answer {
+        Ok(answer) => FakeResponse::json(
+            200,
+            &json!({ "status": answer.status, "body": answer.body, "sent": outcome.sent_json() }),
+        ),
+        Err(e) => FakeResponse::json(
+            502,
+            &json!({ "message": format!("cannot deliver to {}: {e}", dest.target.url), "sent": outcome.sent_json() }),
+        ),
+    }
+}
+
+fn webhook_subscribe(state: &State, req: &FakeRequest) -> Result<Value, String> {
+    let provider = webhook_provider(req)?;
+    if bool_param(req, "off")? {
+        let removed = state.webhooks.unsubscribe(provider);
+        return Ok(json!({ "provider": provider.name(), "subscribed": false, "removed": removed }));
+    }
+    let dest = webhook_destination(req, provider)?;
+    let answer = json!({
+        "provider": provider.name(),
+        "subscribed": true,
+        "url": dest.target.url,
+        "mode": dest.mode.name(),
+    });
+    state.webhooks.subscribe(provider, dest);
+    Ok(answer)
+}
+
+fn webhook_deliveries(state: &State, req: &FakeRequest) -> Result<Value, String> {
+    let provider = req.param("provider").map(Provider::parse).transpose()?;
+    Ok(json!({
+        "subscriptions": state.webhooks.subscriptions_json(),
+        "deliveries": state.webhooks.deliveries_json(provider),
+    }))
 }

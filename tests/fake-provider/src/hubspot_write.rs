@@ -357,7 +357,7 @@ fn apply(rec: &mut CrmRecord, ty: &ObjectType, props: &PropInput) {
 
 /// A record as HubSpot returns it from a write: every property with a value, plus
 /// `hs_object_id`, `createdate` and the type's last-modified property.
-fn record_value(ty: &ObjectType, rec: &CrmRecord) -> Value {
+pub fn record_value(ty: &ObjectType, rec: &CrmRecord) -> Value {
     let mut props = Map::new();
     for (name, value) in ty.stored.iter().zip(&rec.props) {
         if let Some(v) = value {

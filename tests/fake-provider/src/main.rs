@@ -1,6 +1,7 @@
 //! fake-provider: imitates real provider APIs (HubSpot CRM v3, generic REST
 //! styles, auth schemes, faults) on 127.0.0.1 so tests and benchmarks never
-//! touch the internet. See `cli::USAGE` for flags.
+//! touch the internet, and sends their signed webhooks to loopback receivers
+//! (`webhook`, `webhook_send`). See `cli::USAGE` for flags and endpoints.
 
 mod airtable;
 mod app;
@@ -24,6 +25,8 @@ mod stripe;
 mod stripe_spec;
 #[cfg(test)]
 mod tests;
+mod webhook;
+mod webhook_send;
 
 use std::io::Write;
 use std::path::Path;

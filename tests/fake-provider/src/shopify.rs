@@ -25,6 +25,11 @@ pub const MODULE: ProviderModule = ProviderModule {
     reset,
 };
 
+/// The shop webhooks come from (`tether-test.myshopify.com`, the `shop` the regression tests configure).
+pub const SHOP: &str = "tether-test";
+/// The API version webhooks are rendered in (the fake serves every `YYYY-MM` version the same way).
+pub const API_VERSION: &str = "2024-01";
+
 const UNAUTHORIZED: &str = "[API] Invalid API key or access token (unrecognized login or wrong password)";
 const THROTTLED: &str =
     "Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service.";
@@ -505,6 +510,17 @@ fn injected_error(_state: &State, status: u16) -> FakeResponse {
         422 => errors(422, json!({ "base": ["Unprocessable Entity"] })),
         s => errors(s, json!("Bad Request")),
     }
+}
+
+/// A record as the API returns it (the inner object, as webhooks send it); `None` if unknown.
+pub fn record(state: &State, object: &str, id: u64) -> Option<Value> {
+    let kind = match object {
+        "customers" => Kind::Customers,
+        "products" => Kind::Products,
+        "orders" => Kind::Orders,
+        _ => return None,
+    };
+    with_store(state, |s| kind.rows(s).iter().find(|r| r.id == id).map(|r| Value::Object(r.rec.clone())))
 }
 
 // ------------------------------------------------------------------------------------------------ routing

@@ -1,4 +1,4 @@
-//! Shared server state: seed data, counters, request log, fault queue.
+//! Shared server state: seed data, counters, request log, fault queue, webhook subscriptions.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
@@ -7,6 +7,7 @@ use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::data::Data;
 use crate::http::FakeRequest;
+use crate::webhook_send::Webhooks;
 
 /// Largest accepted latency setting (same bound as a stall).
 pub const MAX_LATENCY_MS: u64 = 300_000;
@@ -119,6 +120,8 @@ pub struct State {
     data: RwLock<Data>,
     runtime: Mutex<Runtime>,
     correlation: AtomicU64,
+    /// Webhook subscriptions, the delivery log and the delivery thread's queue.
+    pub webhooks: Webhooks,
 }
 
 impl State {
@@ -131,6 +134,7 @@ impl State {
             data: RwLock::new(data),
             runtime: Mutex::new(runtime),
             correlation: AtomicU64::new(0x5eed),
+            webhooks: Webhooks::default(),
         }
     }
 
@@ -148,17 +152,7 @@ impl State {
 
     /// A fresh UUID-shaped correlation id (unique since the last reset).
     pub fn correlation_id(&self) -> String {
-        let n = self.correlation.fetch_add(1, Ordering::Relaxed);
-        let a = splitmix64(n);
-        let b = splitmix64(a ^ n);
-        format!(
-            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-            a >> 32,
-            (a >> 16) & 0xffff,
-            a & 0x0fff,
-            0x8000 | ((b >> 48) & 0x3fff),
-            b & 0xffff_ffff_ffff
-        )
+        uuid_like(self.correlation.fetch_add(1, Ordering::Relaxed))
     }
 
     /// Counts and logs a non-control request, then pops the fault that applies
@@ -204,10 +198,12 @@ impl State {
         (action, rt.latency_ms)
     }
 
-    /// Clears counters, request log, queued faults, latency and idempotency keys (not the data), and restarts the
-    /// correlation ids, so a test that resets first sees the same ids on every run.
+    /// Clears counters, request log, queued faults, latency, idempotency keys and webhook subscriptions and
+    /// deliveries (not the data), and restarts the correlation ids, so a test that resets first sees the same ids
+    /// on every run.
     pub fn reset(&self) {
         *self.runtime() = Runtime::default();
+        self.webhooks.reset();
         self.correlation.store(0x5eed, Ordering::Relaxed);
         for p in crate::providers::MODULES {
             (p.reset)(self);
@@ -232,7 +228,22 @@ impl State {
     }
 }
 
-fn splitmix64(x: u64) -> u64 {
+/// A UUID-shaped (version 4 layout) string, a pure function of `n`.
+pub fn uuid_like(n: u64) -> String {
+    let a = splitmix64(n);
+    let b = splitmix64(a ^ n);
+    format!(
+        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xffff,
+        a & 0x0fff,
+        0x8000 | ((b >> 48) & 0x3fff),
+        b & 0xffff_ffff_ffff
+    )
+}
+
+/// A bijective mix of 64 bits (distinct inputs give distinct outputs).
+pub fn splitmix64(x: u64) -> u64 {
     let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);

@@ -171,6 +171,20 @@ fn reset(state: &State) {
     });
 }
 
+/// A record as the API returns it (`None` if unknown or deleted), for webhook payloads.
+pub fn record(state: &State, object: &str, id: &str) -> Option<Value> {
+    with_store(state, |s| {
+        let table = match object {
+            "customers" => &s.customers,
+            "products" => &s.products,
+            "prices" => &s.prices,
+            "invoices" => &s.invoices,
+            _ => return None,
+        };
+        table.iter().find(|r| rec_id(r) == id).map(|r| Value::Object(r.clone()))
+    })
+}
+
 // ------------------------------------------------------------------------------------------------ seed data
 
 fn splitmix64(x: u64) -> u64 {

@@ -945,6 +945,7 @@ mod oauth;
 mod salesforce;
 mod shopify;
 mod stripe;
+mod webhook;
 mod write;
 
 #[test]
