@@ -1,0 +1,142 @@
+-- Webhooks: the test cluster runs the receiver (tether.webhook_listen); the fake provider sends signed
+-- deliveries in each provider's real shape, on demand (/_control/webhook) or after every write made
+-- through its API (/_control/webhook_subscribe). A good delivery is recorded and refreshes the mirrors
+-- of its object; badly signed, unsigned, stale or tampered ones are refused and nothing is recorded.
+\getenv fake_url FAKE_URL
+\getenv hooks TETHER_WEBHOOK_URL
+CREATE SCHEMA whk;
+CREATE SERVER hs_hooks FOREIGN DATA WRAPPER tether
+    OPTIONS (connector 'hubspot', base_url :'fake_url', rate_limit 'none', webhook_secret 'hs-app-secret');
+CREATE USER MAPPING FOR CURRENT_USER SERVER hs_hooks OPTIONS (token 'test-token');
+IMPORT FOREIGN SCHEMA hubspot LIMIT TO (contacts) FROM SERVER hs_hooks INTO whk;
+SELECT tether.mirror('whk.contacts', 'whk.contacts_copy', every => '1 day');
+SELECT fake.wait_for_first_sync('whk.contacts_copy');
+
+-- fake.webhook('provider=...&url=...&secret=...&object=...&id=...&op=...&mode=...'): one delivery;
+-- the receiver's status and answer.
+CREATE FOREIGN TABLE fake.webhook_sender (status int, body text) SERVER fake OPTIONS (path '/_control/webhook');
+CREATE FUNCTION fake.webhook(params text) RETURNS TABLE (status int, answer jsonb) LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('ALTER FOREIGN TABLE fake.webhook_sender OPTIONS (SET query %L)', params);
+    RETURN QUERY SELECT s.status, s.body::jsonb FROM fake.webhook_sender s;
+END
+$$;
+ALTER FOREIGN TABLE fake.webhook_sender OPTIONS (ADD query '');
+-- fake.eventually(condition): true once the condition holds (checked for up to 20 s).
+CREATE FUNCTION fake.eventually(condition text) RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE
+    t0 timestamptz := clock_timestamp();
+    ok boolean;
+BEGIN
+    LOOP
+        EXECUTE 'SELECT ' || condition INTO ok;
+        IF ok OR clock_timestamp() - t0 > interval '20 seconds' THEN
+            RETURN coalesce(ok, false);
+        END IF;
+        PERFORM pg_sleep(0.05);
+    END LOOP;
+END
+$$;
+\set hs_url 'url=' :hooks '/webhooks/hs_hooks'
+
+-- A record changes at HubSpot (written here through the foreign table, not the mirror): the mirror,
+-- refreshed once a day, does not know yet.
+UPDATE whk.contacts SET email = 'hooked@example.com' WHERE id = '7';
+SELECT email FROM whk.contacts_copy WHERE id = '7';
+-- HubSpot's delivery (contact.propertyChange, signed with X-HubSpot-Signature-v3) is recorded and
+-- asks for a refresh, which picks the change up.
+SELECT * FROM fake.webhook('provider=hubspot&' || :'hs_url' || '&secret=hs-app-secret&object=contacts&id=7&op=update');
+SELECT fake.eventually($$ (SELECT email FROM whk.contacts_copy WHERE id = '7') = 'hooked@example.com' $$) AS refreshed;
+SELECT server, topic, object, record_id, deleted, mirrors = ARRAY[tether.mirror_id('whk.contacts_copy')] AS this_mirror,
+       payload ? 'eventId' AS has_event_id
+FROM tether.webhook_events WHERE server = 'hs_hooks';
+SELECT pass, rows_inserted, rows_updated, rows_deleted, error
+FROM tether.sync_runs WHERE mirror_id = tether.mirror_id('whk.contacts_copy') ORDER BY id;
+
+-- Refused, recorded nothing: a wrong secret, no signature, a timestamp 10 minutes old, a body changed
+-- after signing, and a server that does not exist.
+-- (The receiver's port, which varies, is replaced by PORT.)
+CREATE FUNCTION fake.portless(answer jsonb) RETURNS text LANGUAGE sql
+    RETURN regexp_replace(answer->>'message', '127\.0\.0\.1:[0-9]+', '127.0.0.1:PORT');
+SELECT status, fake.portless(answer) FROM fake.webhook('provider=hubspot&' || :'hs_url' || '&secret=hs-app-secret&id=7&mode=bad');
+SELECT * FROM fake.webhook('provider=hubspot&' || :'hs_url' || '&id=7&mode=missing');
+SELECT * FROM fake.webhook('provider=hubspot&' || :'hs_url' || '&secret=hs-app-secret&id=7&mode=stale');
+SELECT status, fake.portless(answer) FROM fake.webhook('provider=hubspot&' || :'hs_url' || '&secret=hs-app-secret&id=7&mode=tampered');
+SELECT * FROM fake.webhook('provider=hubspot&url=' || :'hooks' || '/webhooks/no_such_server&secret=hs-app-secret&id=7');
+SELECT count(*) AS events FROM tether.webhook_events WHERE server = 'hs_hooks';
+
+-- A record deleted at HubSpot: the deletion event makes the next refresh ask HubSpot for the record
+-- (GET by id: 404) and remove it from the mirror.
+DELETE FROM whk.contacts WHERE id = '8';
+SELECT count(*) AS still_mirrored FROM whk.contacts_copy WHERE id = '8';
+SELECT status, answer->>'recorded' AS recorded
+FROM fake.webhook('provider=hubspot&' || :'hs_url' || '&secret=hs-app-secret&object=contacts&id=8&op=delete');
+SELECT fake.eventually($$ NOT EXISTS (SELECT 1 FROM whk.contacts_copy WHERE id = '8') $$) AS removed;
+SELECT rows_deleted FROM tether.sync_runs WHERE mirror_id = tether.mirror_id('whk.contacts_copy') ORDER BY id DESC LIMIT 1;
+-- A deletion event for a record HubSpot still has removes nothing.
+SELECT min(id::int) AS kept_id FROM whk.contacts_copy WHERE id::int > 10 \gset
+SELECT :kept_id AS kept_id, status
+FROM fake.webhook('provider=hubspot&' || :'hs_url' || '&secret=hs-app-secret&object=contacts&id=' || :kept_id || '&op=delete');
+SELECT fake.eventually($$ (SELECT count(*) FROM tether.sync_runs WHERE mirror_id = tether.mirror_id('whk.contacts_copy')) = 4
+                          AND (SELECT finished_at IS NOT NULL FROM tether.sync_runs ORDER BY id DESC LIMIT 1) $$) AS refreshed;
+SELECT count(*) AS kept FROM whk.contacts_copy WHERE id = :'kept_id';
+SELECT count(*) AS pending_deletions FROM tether.mirror_deletions;
+
+-- The whole round trip without help: the fake sends Stripe's events after each write to its API.
+ALTER SERVER st OPTIONS (ADD webhook_secret 'whsec_stripe_endpoint');
+SELECT tether.mirror('stripe.customers', 'whk.stripe_customers', every => '1 day');
+SELECT fake.wait_for_first_sync('whk.stripe_customers');
+CREATE FOREIGN TABLE fake.webhook_subscriber (subscribed boolean) SERVER fake OPTIONS (path '/_control/webhook_subscribe');
+CREATE FUNCTION fake.subscribe(params text) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('ALTER FOREIGN TABLE fake.webhook_subscriber OPTIONS (SET query %L)', params);
+    RETURN (SELECT subscribed FROM fake.webhook_subscriber);
+END
+$$;
+ALTER FOREIGN TABLE fake.webhook_subscriber OPTIONS (ADD query '');
+SELECT fake.subscribe('provider=stripe&url=' || :'hooks' || '/webhooks/st&secret=whsec_stripe_endpoint');
+UPDATE stripe.customers SET name = 'Renamed At Stripe' WHERE id = (SELECT min(id) FROM whk.stripe_customers);
+SELECT fake.eventually($$ EXISTS (SELECT 1 FROM whk.stripe_customers WHERE name = 'Renamed At Stripe') $$) AS refreshed;
+SELECT topic, object, deleted FROM tether.webhook_events WHERE server = 'st';
+SELECT fake.subscribe('provider=stripe&off=1');
+
+-- Shopify (X-Shopify-Hmac-Sha256 over the body; topic and event id in headers), BigCommerce (Standard
+-- Webhooks with a whsec_ secret) and the generic rest scheme (X-Signature over "<timestamp>.<body>"):
+-- a good delivery is recorded with its object and record, a tampered one refused.
+ALTER SERVER shop OPTIONS (ADD webhook_secret 'shpss_app_secret');
+ALTER SERVER bc OPTIONS (ADD webhook_secret 'whsec_c2VjcmV0LWZvci1iaWdjb21tZXJjZQ==');
+ALTER SERVER api OPTIONS (ADD webhook_secret 'rest-secret');
+SELECT status, answer FROM fake.webhook('provider=shopify&url=' || :'hooks' || '/webhooks/shop&secret=shpss_app_secret&object=customers&id=3&op=delete');
+SELECT status, answer FROM fake.webhook('provider=shopify&url=' || :'hooks' || '/webhooks/shop&secret=shpss_app_secret&id=3&mode=tampered');
+SELECT status, answer FROM fake.webhook('provider=shopify&url=' || :'hooks' || '/webhooks/shop&secret=shpss_app_secret&id=3&mode=stale');
+SELECT status, answer FROM fake.webhook('provider=bigcommerce&url=' || :'hooks' || '/webhooks/bc&secret=whsec_c2VjcmV0LWZvci1iaWdjb21tZXJjZQ==&object=customers&id=4&op=create');
+SELECT status, answer FROM fake.webhook('provider=bigcommerce&url=' || :'hooks' || '/webhooks/bc&secret=whsec_c2VjcmV0LWZvci1iaWdjb21tZXJjZQ==&id=4&mode=bad');
+SELECT status, answer FROM fake.webhook('provider=rest&url=' || :'hooks' || '/webhooks/api&secret=rest-secret&object=items&id=5&op=update');
+SELECT status, answer FROM fake.webhook('provider=rest&url=' || :'hooks' || '/webhooks/api&secret=rest-secret&id=5&mode=missing');
+SELECT server, topic, object, record_id, deleted FROM tether.webhook_events WHERE server IN ('shop', 'bc', 'api') ORDER BY id;
+
+-- Options checked when they are set.
+ALTER SERVER bc OPTIONS (SET webhook_secret 'not-a-standard-webhooks-secret');
+CREATE SERVER sf_hooks FOREIGN DATA WRAPPER tether OPTIONS (connector 'salesforce', webhook_secret 'x');
+ALTER SERVER hs_hooks OPTIONS (ADD webhook_url 'hooks.example.com/hs');
+
+-- Events are visible to roles that may use the server.
+CREATE ROLE hook_reader;
+GRANT USAGE ON SCHEMA tether TO hook_reader;
+SET ROLE hook_reader;
+SELECT count(*) AS visible_events FROM tether.webhook_events;
+RESET ROLE;
+GRANT USAGE ON FOREIGN SERVER hs_hooks TO hook_reader;
+SET ROLE hook_reader;
+SELECT DISTINCT server AS visible_server FROM tether.webhook_events;
+RESET ROLE;
+REVOKE USAGE ON FOREIGN SERVER hs_hooks FROM hook_reader;
+REVOKE USAGE ON SCHEMA tether FROM hook_reader;
+DROP ROLE hook_reader;
+
+SELECT tether.unmirror('whk.contacts_copy', drop => true);
+SELECT tether.unmirror('whk.stripe_customers', drop => true);
+ALTER SERVER st OPTIONS (DROP webhook_secret);
+ALTER SERVER shop OPTIONS (DROP webhook_secret);
+ALTER SERVER bc OPTIONS (DROP webhook_secret);
+ALTER SERVER api OPTIONS (DROP webhook_secret);
