@@ -1,6 +1,7 @@
 -- Tether walkthrough: a HubSpot account and a Salesforce org (served by the bundled fake provider)
 -- read and written as Postgres tables. Run by scripts/demo, which sets FAKE_URL.
 \getenv fake_url FAKE_URL
+\getenv hooks TETHER_WEBHOOK_URL
 \set sf_data_url :fake_url/services/data/v59.0
 \set sf_token_url :fake_url/services/oauth2/token
 \pset footer off
@@ -120,3 +121,38 @@ CREATE FOREIGN TABLE items (id int, name text, price numeric, active boolean,
                          total_pages_pointer '/meta/pagination/total_pages');
 SELECT count(*) AS items, round(avg(price), 2) AS avg_price FROM items;
 SELECT * FROM items WHERE color = 'red' ORDER BY price DESC LIMIT 3;
+
+-- 12. Mirror tables: a local copy that the background worker keeps in sync (scripts/demo starts Postgres
+--     with shared_preload_libraries = 'tether'). Queries, joins and indexes on it cost no API calls;
+--     writes to it still go to HubSpot first.
+SELECT tether.mirror('crm.contacts', 'contacts_copy', every => '1 hour');
+SELECT tether.refresh('contacts_copy', wait => true) IS NOT NULL AS refreshed;
+SELECT mirror, source, state, rows, incremental_by FROM tether.mirrors;
+SELECT pass, pages, rows_inserted, requests FROM tether.sync_runs ORDER BY id;
+
+-- 13. Webhooks: with tether.webhook_listen set, the worker receives HubSpot's change events at
+--     POST /webhooks/<server>, checks their signature with the server's webhook_secret, records them,
+--     and refreshes the mirror at once. Here the fake provider plays HubSpot and sends a signed event
+--     after each write.
+ALTER SERVER hubspot OPTIONS (ADD webhook_secret 'demo-app-secret');
+CREATE SERVER fake_control FOREIGN DATA WRAPPER tether OPTIONS (connector 'rest', base_url :'fake_url');
+\set subscribe 'provider=hubspot&secret=demo-app-secret&url=' :hooks '/webhooks/hubspot'
+CREATE FOREIGN TABLE fake_subscribe (subscribed boolean) SERVER fake_control
+    OPTIONS (path '/_control/webhook_subscribe', query :'subscribe');
+SELECT subscribed FROM fake_subscribe;
+SELECT min(id) AS contact_id FROM contacts_copy \gset
+SELECT set_config('demo.contact_id', :'contact_id', false) AS noted \gset
+SELECT id, firstname FROM contacts_copy WHERE id = :'contact_id';
+UPDATE crm.contacts SET firstname = 'Ada (changed at HubSpot)' WHERE id = :'contact_id';
+DO $$
+BEGIN
+    FOR i IN 1..100 LOOP  -- the change reaches the mirror within a second or so
+        EXIT WHEN (SELECT firstname FROM contacts_copy WHERE id = current_setting('demo.contact_id'))
+                  = 'Ada (changed at HubSpot)';
+        PERFORM pg_sleep(0.1);
+    END LOOP;
+END
+$$;
+SELECT id, firstname FROM contacts_copy WHERE id = :'contact_id';
+SELECT topic, object, record_id FROM tether.webhook_events;
+SELECT pass, rows_updated FROM tether.sync_runs ORDER BY id DESC LIMIT 1;

@@ -95,8 +95,13 @@ pub fn run(id: i32) {
             return;
         }
     }
-    // Sync writes must not fire the mirror's write-back triggers.
-    if let Err(e) = transaction(|| Spi::run("SET session_replication_role = replica")) {
+    // Sync writes must not fire the mirror's write-back triggers. Page commits need not wait for
+    // their WAL flush: a crash loses the last pages together with the positions saved with them
+    // (one transaction each), so the next run reads them again; nothing is lost or applied twice.
+    if let Err(e) = transaction(|| {
+        Spi::run("SET session_replication_role = replica; SET synchronous_commit = off")
+            .unwrap_or_else(|e| spi_error("setting up the sync session", e))
+    }) {
         log!("tether: mirror {id}: {e}");
         return;
     }

@@ -87,22 +87,8 @@ pub extern "C-unwind" fn tether_webhooks_main(_arg: pg_sys::Datum) {
     log!("tether webhooks: receiving on http://{addr}/webhooks/<server> for database \"{database}\"");
     let mut last_purge: Option<Instant> = None;
     loop {
-        unsafe {
-            pg_sys::WaitLatch(
-                pg_sys::MyLatch,
-                (pg_sys::WL_LATCH_SET | pg_sys::WL_TIMEOUT | pg_sys::WL_EXIT_ON_PM_DEATH) as i32,
-                1_000,
-                pg_sys::PG_WAIT_EXTENSION,
-            );
-            pg_sys::ResetLatch(pg_sys::MyLatch);
-        }
-        pgrx::check_for_interrupts!();
-        unsafe {
-            if pg_sys::ConfigReloadPending != 0 {
-                pg_sys::ConfigReloadPending = 0;
-                pg_sys::ProcessConfigFile(pg_sys::GucContext::PGC_SIGHUP);
-                max_body.store(crate::gucs::webhook_max_body(), Ordering::Relaxed);
-            }
+        if crate::sync::worker::wait_tick(1_000) {
+            max_body.store(crate::gucs::webhook_max_body(), Ordering::Relaxed);
         }
         for (request, reply) in inbox.take() {
             let _ = reply.send(answer(&request, addr));

@@ -62,23 +62,7 @@ pub extern "C-unwind" fn tether_launcher_main(_arg: pg_sys::Datum) {
     log!("tether launcher started: keeping the mirror tables of database \"{database}\" in sync");
     let mut launched: HashMap<i32, DynamicBackgroundWorker> = HashMap::new();
     loop {
-        let tick = crate::gucs::POLL_INTERVAL_MS.get().max(100) as i64;
-        unsafe {
-            pg_sys::WaitLatch(
-                pg_sys::MyLatch,
-                (pg_sys::WL_LATCH_SET | pg_sys::WL_TIMEOUT | pg_sys::WL_EXIT_ON_PM_DEATH) as i32,
-                tick,
-                pg_sys::PG_WAIT_EXTENSION,
-            );
-            pg_sys::ResetLatch(pg_sys::MyLatch);
-        }
-        pgrx::check_for_interrupts!();
-        unsafe {
-            if pg_sys::ConfigReloadPending != 0 {
-                pg_sys::ConfigReloadPending = 0;
-                pg_sys::ProcessConfigFile(pg_sys::GucContext::PGC_SIGHUP);
-            }
-        }
+        wait_tick(crate::gucs::POLL_INTERVAL_MS.get().max(100) as i64);
         launched.retain(|_, w| w.pid().is_ok());
         let requests = crate::sync::take_requests();
         let room = (crate::gucs::MAX_SYNC_WORKERS.get().max(1) as usize).saturating_sub(launched.len());
@@ -95,6 +79,29 @@ pub extern "C-unwind" fn tether_launcher_main(_arg: pg_sys::Datum) {
             }
         }
     }
+}
+
+/// Sleep until the latch is set (a wake-up) or `ms` pass, then handle interrupts (SIGTERM ends the
+/// process) and a pending configuration reload. Returns whether the configuration was reloaded.
+pub(crate) fn wait_tick(ms: i64) -> bool {
+    unsafe {
+        pg_sys::WaitLatch(
+            pg_sys::MyLatch,
+            (pg_sys::WL_LATCH_SET | pg_sys::WL_TIMEOUT | pg_sys::WL_EXIT_ON_PM_DEATH) as i32,
+            ms,
+            pg_sys::PG_WAIT_EXTENSION,
+        );
+        pg_sys::ResetLatch(pg_sys::MyLatch);
+    }
+    pgrx::check_for_interrupts!();
+    unsafe {
+        if pg_sys::ConfigReloadPending != 0 {
+            pg_sys::ConfigReloadPending = 0;
+            pg_sys::ProcessConfigFile(pg_sys::GucContext::PGC_SIGHUP);
+            return true;
+        }
+    }
+    false
 }
 
 /// Record refresh requests, then pick the mirrors to refresh now: not paused, not being refreshed

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Without shared_preload_libraries = 'tether' there is no background worker: tether.mirror() refuses
 # with an error that says what to add to postgresql.conf, and creates nothing. Needs a cluster started
-# without the setting, so it starts its own (the suite's cluster preloads tether).
+# without the setting, so it starts its own (the suite's cluster preloads tether). The same cluster then
+# checks that a tether.webhook_listen value the worker cannot use stops the server from starting with a
+# message naming the accepted forms.
 set -euo pipefail
 # shellcheck source=../../scripts/lib.sh
 . "$(dirname "$0")/../../scripts/lib.sh"
@@ -27,3 +29,13 @@ echo "$out" | grep -q "HINT:  add shared_preload_libraries = 'tether' and tether
 echo "$out" | grep -A2 "registered" | grep -q "^ *0$" || fail "a mirror was registered: $out"
 echo "$out" | grep -A2 "no_table" | grep -q "^ *t$" || fail "the mirror table was created: $out"
 echo "ok: tether.mirror() without the worker explains what to configure"
+
+stop_pg "$DIR"
+if runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$DIR/data" -l "$DIR/bad.log" -w -t 30 \
+    -o "-k $DIR -p $(free_port) -c listen_addresses='' -c shared_preload_libraries=tether -c tether.webhook_listen=somewhere:80" \
+    start >/dev/null 2>&1; then
+    fail "the server started with tether.webhook_listen = somewhere:80"
+fi
+grep -q 'invalid value for parameter "tether.webhook_listen": "somewhere:80"; accepted: off, on (127.0.0.1:8787), a port' "$DIR/bad.log" \
+    || fail "expected the webhook_listen error in the server log, got: $(cat "$DIR/bad.log")"
+echo "ok: an unusable tether.webhook_listen stops the server with the accepted forms"
