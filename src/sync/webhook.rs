@@ -105,7 +105,7 @@ fn answer(request: &Inbound, addr: std::net::SocketAddr) -> Answer {
     let Some(server) = path.strip_prefix("/webhooks/").filter(|s| !s.is_empty() && !s.contains('/')) else {
         return Answer::message(404, "webhooks are received at POST /webhooks/<server name>");
     };
-    let server = percent_decode(server);
+    let server = crate::connector::template::decode_component(server, false);
     if request.method != "POST" {
         return Answer::message(405, "webhooks are received with POST");
     }
@@ -123,26 +123,6 @@ fn answer(request: &Inbound, addr: std::net::SocketAddr) -> Answer {
         crate::sync::wake_launcher();
     }
     answer
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
-            (b'%', Some(h), Some(l)) => {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-            }
-            (b, _, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Verify and record one delivery (inside a transaction). Also says whether mirrors were asked to refresh.
