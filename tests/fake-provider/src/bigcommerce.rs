@@ -1,11 +1,14 @@
 //! The fake BigCommerce v3 API (`/stores/{store_hash}/v3/...`): customers (read and batch write) and catalog
-//! products (read). The only store is `abc123`.
+//! products (list, get one, update one with `PUT .../catalog/products/{id}` and batch update with
+//! `PUT .../catalog/products`). The only store is `abc123`.
 //!
 //! Like the real API: `X-Auth-Token`; `{"data": [...], "meta": {"pagination": {...}}}` with page/limit
 //! pagination (and cursor pagination for customers); `id:in`, `email:in`, `name:like`... filters, anything
-//! else is a 422; batch writes of at most 10 items (413 beyond), all or nothing; `{"status", "title", "type",
-//! "errors"}` error bodies; a request quota per time window with `X-Rate-Limit-*` headers on every answer and
-//! 429 when it is used up. Ids, timestamps and data are deterministic.
+//! else is a 422; one record as `{"data": {...}, "meta": {}}`; batch writes of at most 10 items (413 beyond),
+//! all or nothing; `{"status", "title", "type", "errors"}` error bodies (product field errors: 422
+//! `Invalid field(s): ...` naming each field; duplicate product names or SKUs: 409); a request quota per time
+//! window with `X-Rate-Limit-*` headers on every answer and 429 when it is used up. Ids, timestamps and data
+//! are deterministic.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -31,6 +34,9 @@ const ERROR_TYPE: &str = "https://developer.bigcommerce.com/api-docs/getting-sta
 const UNAUTHORIZED: &str =
     "Unauthorized - the v3 Auth client ID or token in the request are not a valid combination for this store.";
 const MAX_BATCH: usize = 10;
+/// The most a product's `inventory_level` can hold: larger values are stored as this limit.
+const MAX_INVENTORY: u64 = 2_147_483_647;
+const PRODUCT_NOT_FOUND: &str = "The requested product was not found.";
 const MAX_LIMIT: u64 = 250;
 const DEFAULT_LIMIT: u64 = 50;
 /// 2024-01-05T10:00:00Z: the first seeded record.
@@ -75,6 +81,7 @@ const PRODUCT_FILTERS: &[&str] = &[
     "categories:in",
     "keyword",
     "include_fields",
+    "exclude_fields",
 ];
 
 // ------------------------------------------------------------------------------------------------ store
@@ -411,22 +418,57 @@ fn handle(state: &State, req: &FakeRequest) -> Option<FakeResponse> {
     }))
 }
 
+/// The resources of the fake's API.
+#[derive(Clone, Copy)]
+enum Resource {
+    Customers,
+    Products,
+    /// `v3/catalog/products/{product_id}`.
+    Product(u64),
+}
+
+impl Resource {
+    /// The resource of a path under `/stores/{hash}/` (without a trailing slash).
+    fn of(path: &str) -> Option<Resource> {
+        match path {
+            "v3/customers" => Some(Resource::Customers),
+            "v3/catalog/products" => Some(Resource::Products),
+            _ => {
+                let id = path.strip_prefix("v3/catalog/products/")?;
+                // Only an integer names a product (as in BigCommerce's routes).
+                (!id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+                    .then(|| id.parse().ok())
+                    .flatten()
+                    .map(Resource::Product)
+            }
+        }
+    }
+
+    fn methods(self) -> &'static [&'static str] {
+        match self {
+            Resource::Customers => &["GET", "POST", "PUT", "DELETE"],
+            Resource::Products | Resource::Product(_) => &["GET", "PUT"],
+        }
+    }
+}
+
 fn route(store: &mut Store, req: &FakeRequest, api: &str) -> FakeResponse {
-    let path = api.trim_end_matches('/');
-    let allowed: &[&str] = match path {
-        "v3/customers" => &["GET", "POST", "PUT", "DELETE"],
-        "v3/catalog/products" => &["GET"],
-        _ => return error(404, "Not Found", json!({})),
+    let Some(resource) = Resource::of(api.trim_end_matches('/')) else {
+        return error(404, "Not Found", json!({}));
     };
+    let allowed = resource.methods();
     if !allowed.contains(&req.method.as_str()) {
         return error(405, "Method Not Allowed", json!({})).with_header("Allow", &allowed.join(", "));
     }
-    match (path, req.method.as_str()) {
-        ("v3/customers", "GET") => list_customers(store, req),
-        ("v3/customers", "POST") => create_customers(store, req),
-        ("v3/customers", "PUT") => update_customers(store, req),
-        ("v3/customers", "DELETE") => delete_customers(store, req),
-        _ => list_products(store, req),
+    match (resource, req.method.as_str()) {
+        (Resource::Customers, "GET") => list_customers(store, req),
+        (Resource::Customers, "POST") => create_customers(store, req),
+        (Resource::Customers, "PUT") => update_customers(store, req),
+        (Resource::Customers, _) => delete_customers(store, req),
+        (Resource::Products, "GET") => list_products(store, req),
+        (Resource::Products, _) => update_products(store, req),
+        (Resource::Product(id), "GET") => get_product(store, req, id),
+        (Resource::Product(id), _) => update_product(store, req, id),
     }
 }
 
@@ -742,7 +784,6 @@ fn products_page(store: &Store, req: &FakeRequest) -> Result<Value, FakeResponse
     let sku = req.param("sku");
     let skus = list_values(req, "sku:in");
     let kind = req.param("type");
-    let fields = list_values(req, "include_fields");
     let keep = |r: &&Row| {
         let product_name = str_field(r, "name");
         let cats: Vec<u64> =
@@ -766,21 +807,217 @@ fn products_page(store: &Store, req: &FakeRequest) -> Result<Value, FakeResponse
     let start = usize::try_from(page - 1).unwrap_or(usize::MAX).saturating_mul(limit_n).min(rows.len());
     let end = rows.len().min(start + limit_n);
     let slice = &rows[start..end];
-    let data: Vec<Value> = slice
-        .iter()
-        .map(|r| match &fields {
-            // `include_fields` always keeps the id.
-            Some(f) => Value::Object(
-                r.rec
-                    .iter()
-                    .filter(|(k, _)| *k == "id" || f.contains(&k.as_str()))
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect(),
-            ),
-            None => Value::Object(r.rec.clone()),
-        })
-        .collect();
+    let data: Vec<Value> = slice.iter().map(|r| product_view(&r.rec, req)).collect();
     Ok(json!({ "data": data, "meta": { "pagination": pagination(req, rows.len(), slice.len(), page, limit) } }))
+}
+
+/// A product as the API shows it: `include_fields` keeps only the named fields, `exclude_fields` drops the
+/// named ones; the id always stays.
+fn product_view(rec: &Map<String, Value>, req: &FakeRequest) -> Value {
+    let include = list_values(req, "include_fields");
+    let exclude = list_values(req, "exclude_fields");
+    let keep = |k: &str| {
+        k == "id"
+            || (include.as_ref().is_none_or(|f| f.contains(&k)) && exclude.as_ref().is_none_or(|f| !f.contains(&k)))
+    };
+    Value::Object(rec.iter().filter(|(k, _)| keep(k)).map(|(k, v)| (k.clone(), v.clone())).collect())
+}
+
+fn product_not_found(errors: Value) -> FakeResponse {
+    error(404, PRODUCT_NOT_FOUND, errors)
+}
+
+fn get_product(store: &Store, req: &FakeRequest, id: u64) -> FakeResponse {
+    match store.products.iter().find(|r| r.id == id) {
+        Some(row) => FakeResponse::json(200, &json!({ "data": product_view(&row.rec, req), "meta": {} })),
+        None => product_not_found(json!({})),
+    }
+}
+
+// ------------------------------------------------------------------------------------------------ product writes
+
+/// Field checks of a product update, in the style of the Catalog API (`Invalid field(s): ...` with one message
+/// per field). Read-only fields (`id`, `date_created`, `date_modified`...) and fields the fake's products do
+/// not hold are accepted and ignored, as BigCommerce ignores read-only fields.
+fn check_product(item: &Map<String, Value>, errors: &mut Map<String, Value>) {
+    let mut bad = |field: &str, message: String| {
+        errors.entry(field.to_string()).or_insert_with(|| json!(message));
+    };
+    for (field, min, max) in [("name", 1, 250), ("sku", 0, 255)] {
+        match item.get(field) {
+            None => {}
+            Some(Value::String(s)) => {
+                let len = s.chars().count();
+                if len < min || s.trim().chars().count() < min {
+                    bad(field, format!("{field} must be at least {min} character(s) long"));
+                } else if len > max {
+                    bad(field, format!("{field} must be at most {max} characters long"));
+                }
+            }
+            Some(_) => bad(field, format!("{field} must be a string")),
+        }
+    }
+    if let Some(kind) = item.get("type") {
+        if !matches!(kind.as_str(), Some("physical" | "digital")) {
+            bad("type", "type must be one of: physical, digital".into());
+        }
+    }
+    for field in ["price", "sale_price"] {
+        match item.get(field) {
+            None => {}
+            Some(Value::Number(n)) if n.as_f64().is_some_and(|x| x >= 0.0) => {}
+            Some(Value::Number(_)) => bad(field, format!("{field} must be greater than or equal to 0")),
+            Some(_) => bad(field, format!("{field} must be a number")),
+        }
+    }
+    match item.get("inventory_level") {
+        None => {}
+        Some(v) if v.is_u64() => {}
+        Some(v) if v.is_i64() => bad("inventory_level", "inventory_level must be greater than or equal to 0".into()),
+        Some(_) => bad("inventory_level", "inventory_level must be an integer".into()),
+    }
+    if item.get("is_visible").is_some_and(|v| !v.is_boolean()) {
+        bad("is_visible", "is_visible must be a boolean".into());
+    }
+    if item.get("categories").is_some_and(|v| !v.as_array().is_some_and(|a| a.iter().all(Value::is_u64))) {
+        bad("categories", "categories must be an array of category ids".into());
+    }
+}
+
+fn invalid_fields(errors: Map<String, Value>) -> FakeResponse {
+    let fields: Vec<&str> = errors.keys().map(String::as_str).collect();
+    let title = format!("Invalid field(s): {}", fields.join(", "));
+    error(422, &title, Value::Object(errors))
+}
+
+/// The writable fields of `item` copied onto `rec` (prices as decimals, the inventory capped at BigCommerce's
+/// limit).
+fn apply_product(rec: &mut Map<String, Value>, item: &Map<String, Value>) {
+    for field in ["name", "type", "sku", "is_visible", "categories"] {
+        if let Some(v) = item.get(field) {
+            rec.insert(field.into(), v.clone());
+        }
+    }
+    for field in ["price", "sale_price"] {
+        if let Some(x) = item.get(field).and_then(Value::as_f64) {
+            rec.insert(field.into(), json!(x));
+        }
+    }
+    if let Some(n) = item.get("inventory_level").and_then(Value::as_u64) {
+        rec.insert("inventory_level".into(), json!(n.min(MAX_INVENTORY)));
+    }
+}
+
+/// Applies `updates` (product id and fields, already checked) all or nothing: 404 if an id is unknown, 409 if a
+/// name or SKU would be used twice. Answers the updated products in the order of `updates`.
+fn write_products(
+    store: &mut Store,
+    req: &FakeRequest,
+    updates: &[(u64, &Map<String, Value>)],
+) -> Result<Vec<Value>, FakeResponse> {
+    let mut unknown = Map::new();
+    let mut positions = Vec::with_capacity(updates.len());
+    for (i, (id, _)) in updates.iter().enumerate() {
+        match store.products.iter().position(|r| r.id == *id) {
+            Some(p) => positions.push(p),
+            None => {
+                unknown.insert(format!("{i}.id"), json!(format!("product {id} does not exist")));
+            }
+        }
+    }
+    if !unknown.is_empty() {
+        return Err(product_not_found(Value::Object(unknown)));
+    }
+    // The new records by position in `store.products`; a product named twice takes both updates in order.
+    let mut next: BTreeMap<usize, Map<String, Value>> = BTreeMap::new();
+    for (pos, (_, item)) in positions.iter().zip(updates) {
+        if let Some(row) = store.products.get(*pos) {
+            apply_product(next.entry(*pos).or_insert_with(|| row.rec.clone()), item);
+        }
+    }
+    // Names and non-empty SKUs stay unique, compared without regard to case.
+    let mut conflicts = Map::new();
+    for (field, shown) in [("name", "name"), ("sku", "SKU")] {
+        // Lower-cased value -> (how many products hold it, the value as an updated product holds it).
+        let mut holders: BTreeMap<String, (usize, Option<&str>)> = BTreeMap::new();
+        for (pos, row) in store.products.iter().enumerate() {
+            let rec = next.get(&pos).unwrap_or(&row.rec);
+            let value = rec.get(field).and_then(Value::as_str).unwrap_or("");
+            if value.is_empty() {
+                continue;
+            }
+            let entry = holders.entry(value.to_lowercase()).or_insert((0, None));
+            entry.0 += 1;
+            if next.contains_key(&pos) {
+                entry.1 = entry.1.or(Some(value));
+            }
+        }
+        if let Some((_, Some(value))) = holders.values().find(|(n, updated)| *n > 1 && updated.is_some()) {
+            conflicts.insert(field.to_string(), json!(format!("The product {shown} \"{value}\" is already in use.")));
+        }
+    }
+    if !conflicts.is_empty() {
+        return Err(error(409, "The product was in conflict with another product.", Value::Object(conflicts)));
+    }
+    // Stamped in the order of the request.
+    for pos in &positions {
+        let Some(rec) = next.remove(pos) else { continue };
+        let now = store.tick();
+        if let Some(row) = store.products.get_mut(*pos) {
+            row.rec = rec;
+            row.modified = now;
+            row.rec.insert("date_modified".into(), json!(utc(now)));
+        }
+    }
+    Ok(positions.iter().filter_map(|p| store.products.get(*p)).map(|r| product_view(&r.rec, req)).collect())
+}
+
+fn update_product(store: &mut Store, req: &FakeRequest, id: u64) -> FakeResponse {
+    if !store.products.iter().any(|r| r.id == id) {
+        return product_not_found(json!({}));
+    }
+    let item = match serde_json::from_slice::<Value>(&req.body) {
+        Ok(Value::Object(o)) => o,
+        _ => return invalid_json(json!({})),
+    };
+    let mut errors = Map::new();
+    check_product(&item, &mut errors);
+    if !errors.is_empty() {
+        return invalid_fields(errors);
+    }
+    match write_products(store, req, &[(id, &item)]) {
+        Ok(mut data) => FakeResponse::json(200, &json!({ "data": data.pop().unwrap_or(Value::Null), "meta": {} })),
+        Err(e) => e,
+    }
+}
+
+fn update_products(store: &mut Store, req: &FakeRequest) -> FakeResponse {
+    let items = match batch(req) {
+        Ok(i) => i,
+        Err(e) => return e,
+    };
+    let mut errors = Map::new();
+    for item in &items {
+        match item.get("id") {
+            Some(v) if v.is_u64() => {}
+            None | Some(Value::Null) => {
+                errors.entry("id".to_string()).or_insert_with(|| json!("id is required for a batch update"));
+            }
+            Some(_) => {
+                errors.entry("id".to_string()).or_insert_with(|| json!("id must be an integer"));
+            }
+        }
+        check_product(item, &mut errors);
+    }
+    if !errors.is_empty() {
+        return invalid_fields(errors);
+    }
+    let updates: Vec<(u64, &Map<String, Value>)> =
+        items.iter().map(|i| (i.get("id").and_then(Value::as_u64).unwrap_or(0), i)).collect();
+    match write_products(store, req, &updates) {
+        Ok(data) => FakeResponse::json(200, &json!({ "data": data, "meta": {} })),
+        Err(e) => e,
+    }
 }
 
 // ------------------------------------------------------------------------------------------------ customer writes

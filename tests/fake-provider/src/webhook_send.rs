@@ -602,18 +602,22 @@ fn changes(p: &Pending, req: &FakeRequest, resp: &FakeResponse) -> Vec<Event> {
             }
         }
         Provider::Bigcommerce => {
-            // /stores/{hash}/v3/customers; batch writes answer {"data": [...]}, deletes name ids in `id:in`.
-            if segs.get(2..) != Some(&["v3", "customers"][..]) {
-                return Vec::new();
-            }
-            let each = |op: Op| {
+            // /stores/{hash}/v3/customers and /stores/{hash}/v3/catalog/products[/{id}]; batch writes answer
+            // {"data": [...]}, one product {"data": {...}}, deletes name ids in `id:in`.
+            let each = |object: &str, op: Op| {
                 let data = body()["data"].as_array().cloned().unwrap_or_default();
-                data.into_iter().map(|r| Found::record("customers", op, r)).collect()
+                data.into_iter().map(|r| Found::record(object, op, r)).collect()
             };
-            match method {
-                "POST" => each(Op::Create),
-                "PUT" => each(Op::Update),
-                "DELETE" => p.doomed.iter().map(|id| Found::deleted("customers", &id.to_string())).collect(),
+            match (method, segs.get(2..).unwrap_or(&[])) {
+                ("POST", ["v3", "customers"]) => each("customers", Op::Create),
+                ("PUT", ["v3", "customers"]) => each("customers", Op::Update),
+                ("DELETE", ["v3", "customers"]) => {
+                    p.doomed.iter().map(|id| Found::deleted("customers", &id.to_string())).collect()
+                }
+                ("PUT", ["v3", "catalog", "products"]) => each("products", Op::Update),
+                ("PUT", ["v3", "catalog", "products", _]) => {
+                    vec![Found::record("products", Op::Update, body()["data"].clone())]
+                }
                 _ => Vec::new(),
             }
         }

@@ -737,7 +737,7 @@ fn shopify_bigcommerce_and_rest_subscriptions_announce_their_writes() {
         seeds: [("shopify_bucket".to_string(), 1000), ("bigcommerce_quota".to_string(), 1000)].into_iter().collect(),
         ..Config::default()
     });
-    let (port, rx) = receiver(8, 200, "");
+    let (port, rx) = receiver(10, 200, "");
     let secret = format!("whsec_{}", BASE64.encode(b"bc-key"));
     for (provider, secret) in [("shopify", "shp"), ("bigcommerce", secret.as_str()), ("rest", "rst")] {
         let resp =
@@ -780,6 +780,16 @@ fn shopify_bigcommerce_and_rest_subscriptions_announce_their_writes() {
     assert_eq!(gone.status, 204);
     let body: Value = serde_json::from_str(&next(&rx).body).expect("json");
     assert_eq!((body["scope"].clone(), body["data"]["id"].clone()), (json!("store/customer/deleted"), json!(4)));
+    // Product updates, one by id and in a batch.
+    let updated = send("PUT", "/stores/abc123/v3/catalog/products/7", &bc, &json!({ "inventory_level": 3 }));
+    assert_eq!(updated.status, 200);
+    let body: Value = serde_json::from_str(&next(&rx).body).expect("json");
+    assert_eq!(body["scope"], "store/product/updated");
+    assert_eq!(body["data"], json!({ "type": "product", "id": 7 }));
+    let updated = send("PUT", "/stores/abc123/v3/catalog/products", &bc, &json!([{ "id": 8, "is_visible": false }]));
+    assert_eq!(updated.status, 200);
+    let body: Value = serde_json::from_str(&next(&rx).body).expect("json");
+    assert_eq!((body["scope"].clone(), body["data"]["id"].clone()), (json!("store/product/updated"), json!(8)));
 
     let created = send("POST", "/rest/plain/items", &[], &json!({ "name": "Hooked", "price": 1 }));
     assert_eq!(created.status, 201);
