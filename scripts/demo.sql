@@ -156,3 +156,14 @@ $$;
 SELECT id, firstname FROM contacts_copy WHERE id = :'contact_id';
 SELECT topic, object, record_id FROM tether.webhook_events;
 SELECT pass, rows_updated FROM tether.sync_runs ORDER BY id DESC LIMIT 1;
+
+-- 14. Any API call from SQL: tether.request sends one request through the server's settings
+--     (credentials, pacing, retries) and returns the answer as jsonb; tether.request_pages streams
+--     every record of a listing, following the connector's pagination. docs/recipes.md has more.
+SELECT tether.request('hubspot', 'GET', '/crm/v3/objects/deals/1') #>> '{properties,dealname}' AS deal_1;
+SELECT r ->> 'id' AS id, r #>> '{properties,dealstage}' AS stage
+FROM tether.request_pages('hubspot', 'GET', '/crm/v3/objects/deals', '{"limit": 100, "properties": "dealstage"}') AS r
+LIMIT 3;
+SELECT count(*) AS deals FROM tether.request_pages('hubspot', 'GET', '/crm/v3/objects/deals', '{"limit": 100}');
+-- raw => true returns the status instead of raising, for PL/pgSQL to branch on.
+SELECT tether.request('hubspot', 'GET', '/crm/v3/objects/deals/999999', raw => true) -> 'status' AS status;

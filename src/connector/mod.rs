@@ -4,6 +4,7 @@
 //!
 //! Plain Rust: nothing here calls Postgres or does I/O, so all of it is tested with `cargo test`.
 
+pub mod call;
 pub mod extract;
 pub mod import;
 pub mod mapping;

@@ -599,6 +599,52 @@ impl PaginationDef {
         1
     }
 
+    /// Check the pointers and parameters of a pagination; `at` names it in errors.
+    pub fn check(&self, at: &str) -> Result<(), TetherError> {
+        let bad = |path: String, message: String| Err(TetherError::Connector { path, message });
+        match self {
+            PaginationDef::Cursor { cursor, param, body } => {
+                check_pointer(&format!("{at}/cursor"), cursor)?;
+                match (param, body) {
+                    (Some(p), None) if !p.is_empty() => {}
+                    (None, Some(b)) => check_pointer(&format!("{at}/body"), b)?,
+                    _ => {
+                        return bad(
+                            at.to_string(),
+                            "cursor pagination needs exactly one of param (a query parameter) or body (a JSON pointer)"
+                                .into(),
+                        )
+                    }
+                }
+            }
+            PaginationDef::LastId { param, has_more } => {
+                check_pointer(&format!("{at}/has_more"), has_more)?;
+                if param.is_empty() {
+                    return bad(format!("{at}/param"), "must not be empty".into());
+                }
+            }
+            PaginationDef::NextUrl { next_url } => check_pointer(&format!("{at}/next_url"), next_url)?,
+            PaginationDef::Offset { param, total } => {
+                if param.is_empty() {
+                    return bad(format!("{at}/param"), "must not be empty".into());
+                }
+                if let Some(t) = total {
+                    check_pointer(&format!("{at}/total"), t)?;
+                }
+            }
+            PaginationDef::Page { param, total_pages, .. } => {
+                if param.is_empty() {
+                    return bad(format!("{at}/param"), "must not be empty".into());
+                }
+                if let Some(t) = total_pages {
+                    check_pointer(&format!("{at}/total_pages"), t)?;
+                }
+            }
+            PaginationDef::None | PaginationDef::LinkHeader => {}
+        }
+        Ok(())
+    }
+
     pub fn style(&self) -> &'static str {
         match self {
             PaginationDef::None => "none",
@@ -901,46 +947,7 @@ impl ObjectDef {
                 }
             }
         }
-        match &self.list.pagination {
-            PaginationDef::Cursor { cursor, param, body } => {
-                check_pointer(&format!("{at}/list/pagination/cursor"), cursor)?;
-                match (param, body) {
-                    (Some(p), None) if !p.is_empty() => {}
-                    (None, Some(b)) => check_pointer(&format!("{at}/list/pagination/body"), b)?,
-                    _ => {
-                        return bad(
-                            format!("{at}/list/pagination"),
-                            "cursor pagination needs exactly one of param (a query parameter) or body (a JSON pointer)"
-                                .into(),
-                        )
-                    }
-                }
-            }
-            PaginationDef::LastId { param, has_more } => {
-                check_pointer(&format!("{at}/list/pagination/has_more"), has_more)?;
-                if param.is_empty() {
-                    return bad(format!("{at}/list/pagination/param"), "must not be empty".into());
-                }
-            }
-            PaginationDef::NextUrl { next_url } => check_pointer(&format!("{at}/list/pagination/next_url"), next_url)?,
-            PaginationDef::Offset { param, total } => {
-                if param.is_empty() {
-                    return bad(format!("{at}/list/pagination/param"), "must not be empty".into());
-                }
-                if let Some(t) = total {
-                    check_pointer(&format!("{at}/list/pagination/total"), t)?;
-                }
-            }
-            PaginationDef::Page { param, total_pages, .. } => {
-                if param.is_empty() {
-                    return bad(format!("{at}/list/pagination/param"), "must not be empty".into());
-                }
-                if let Some(t) = total_pages {
-                    check_pointer(&format!("{at}/list/pagination/total_pages"), t)?;
-                }
-            }
-            PaginationDef::None | PaginationDef::LinkHeader => {}
-        }
+        self.list.pagination.check(&format!("{at}/list/pagination"))?;
         if matches!(self.list.pagination, PaginationDef::Offset { .. } | PaginationDef::Page { .. })
             && self.list.page_size.is_none()
         {

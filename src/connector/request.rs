@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::connector::model::{FilterDef, FilterOp};
+use crate::connector::model::{BodyEncoding, FilterDef, FilterOp};
 
 /// One HTTP request to send; credentials are added by the HTTP engine.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -203,6 +203,14 @@ pub fn formula_all(conditions: &[String]) -> String {
 /// A JSON object as an `application/x-www-form-urlencoded` body the way Stripe reads it: nested keys
 /// as `metadata[plan]=pro`, array elements as `tags[0]=a`, null as an empty value (which unsets a
 /// field), booleans as `true`/`false`.
+/// A request body as bytes in the connector's encoding, with its content type.
+pub fn encode_body(body: &Value, encoding: BodyEncoding) -> (Vec<u8>, &'static str) {
+    match encoding {
+        BodyEncoding::Json => (serde_json::to_vec(body).unwrap_or_default(), "application/json"),
+        BodyEncoding::Form => (form_encode(body).into_bytes(), "application/x-www-form-urlencoded"),
+    }
+}
+
 pub fn form_encode(body: &Value) -> String {
     fn add(out: &mut Vec<String>, key: &str, value: &Value) {
         use crate::connector::template::encode_query;

@@ -30,6 +30,8 @@ pub struct ListFetch {
     pub total_check: Option<(String, u64)>,
     /// The endpoint's own rate limit (a search endpoint's), on top of the server's.
     pub rate_limit: Option<RateLimitDef>,
+    /// How a request body is sent (a search's JSON; `tether.request_pages` uses the connector's).
+    pub encoding: BodyEncoding,
 }
 
 /// The page size for a definition: an override (table option), capped by max and by a LIMIT hint,
@@ -84,11 +86,7 @@ pub struct WriteRequest {
 impl WriteRequest {
     /// The body as bytes, with its content type.
     pub fn encoded_body(&self) -> Option<(Vec<u8>, &'static str)> {
-        let body = self.body.as_ref()?;
-        Some(match self.encoding {
-            BodyEncoding::Json => (serde_json::to_vec(body).unwrap_or_default(), "application/json"),
-            BodyEncoding::Form => (request::form_encode(body).into_bytes(), "application/x-www-form-urlencoded"),
-        })
+        self.body.as_ref().map(|b| request::encode_body(b, self.encoding))
     }
 }
 
@@ -117,6 +115,10 @@ pub const SERVER_OPTIONS: &[(&str, &str)] = &[
     (
         "webhook_url",
         "the public URL the provider calls for this server's webhooks, when a proxy forwards them (HubSpot signs it)",
+    ),
+    (
+        "allowed_hosts",
+        "hosts besides base_url's that tether.request may call with an absolute URL (comma-separated; they receive the credentials)",
     ),
 ];
 
@@ -273,6 +275,8 @@ pub struct ServerDef {
     pub webhook_secret: Option<String>,
     /// The webhook_url option.
     pub webhook_url: Option<String>,
+    /// Hosts (`host` or `host:port`, lower case) besides the base URL's that `tether.request` may call.
+    pub allowed_hosts: Vec<String>,
     pub options: Options,
 }
 
@@ -289,6 +293,35 @@ impl ServerDef {
         })?;
         Ok(Some(format!("{}{path}", self.base_url)))
     }
+}
+
+/// The option allowed_hosts: host names (with an optional port), comma-separated.
+fn parse_hosts(value: &str) -> Result<Vec<String>, TetherError> {
+    let mut out = Vec::new();
+    for host in value.split(',').map(str::trim).filter(|h| !h.is_empty()) {
+        let (name, port) = match host.rsplit_once(':') {
+            Some((n, p)) => (n, Some(p)),
+            None => (host, None),
+        };
+        let name_ok = !name.is_empty()
+            && !name.starts_with(['.', '-'])
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+        let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|n| n > 0));
+        if !name_ok || !port_ok {
+            return Err(TetherError::option(
+                format!("invalid value for option allowed_hosts: \"{host}\" is not a host name"),
+                Some("list host names, optionally with a port, without scheme or path: 'files.example.com, api2.example.com:8443'".into()),
+            ));
+        }
+        out.push(host.to_ascii_lowercase());
+    }
+    if out.is_empty() {
+        return Err(TetherError::option(
+            "invalid value for option allowed_hosts: it lists no host",
+            Some("list host names such as 'files.example.com', or drop the option".into()),
+        ));
+    }
+    Ok(out)
 }
 
 /// Validate server options and resolve the server. `find` looks a connector up by name.
@@ -438,7 +471,12 @@ pub fn resolve_server(
         }
         other => other.cloned(),
     };
+    let allowed_hosts = match opts.get("allowed_hosts") {
+        Some(v) => parse_hosts(v)?,
+        None => Vec::new(),
+    };
     Ok(ServerDef {
+        allowed_hosts,
         token_url,
         rate_limit,
         pacing_off,
@@ -490,11 +528,11 @@ pub fn validate_table_options(opts: &Options, connector_options: &[&str]) -> Res
         ));
     }
     if let Some(p) = opts.get("path") {
-        template::check_path(p, "path")?;
+        template::check_path(p, "option path")?;
     }
     if let Some(p) = opts.get("get_path") {
         if !p.is_empty() {
-            template::check_path(&p.replace("{id}", "id"), "get_path")?;
+            template::check_path(&p.replace("{id}", "id"), "option get_path")?;
             if !p.contains("{id}") {
                 return Err(TetherError::option(
                     format!("invalid value for option get_path: \"{p}\"; it must contain {{id}}"),
@@ -701,12 +739,7 @@ pub fn resolve_table(
         TetherError::option(format!("foreign table {table}: the options make an invalid object: {e}"), None)
     })?;
 
-    let mut placeholders = server.options.clone();
-    for (name, def) in &connector.server_options {
-        if let Some(d) = &def.default {
-            placeholders.entry(name.clone()).or_insert_with(|| d.clone());
-        }
-    }
+    let mut placeholders = server_placeholders(server);
     if let Some(p) = opts.get("path") {
         placeholders.insert("path".into(), p.clone());
     }
@@ -757,6 +790,17 @@ pub fn resolve_table(
         }
     }
     Ok(table_def)
+}
+
+/// Values for `{placeholders}` in a connector's paths from a server: its options, else their defaults.
+pub fn server_placeholders(server: &ServerDef) -> Options {
+    let mut placeholders = server.options.clone();
+    for (name, def) in &server.connector.server_options {
+        if let Some(d) = &def.default {
+            placeholders.entry(name.clone()).or_insert_with(|| d.clone());
+        }
+    }
+    placeholders
 }
 
 /// Table options that tune the connector's object (any connector, not only `rest`).
@@ -1058,6 +1102,23 @@ fn map_column(
 }
 
 impl TableDef {
+    /// A table of no columns over `object`: what `tether.request_pages` pages through (the record id
+    /// for `last_id` pagination comes from the object's id column).
+    pub fn for_listing(server: &ServerDef, object_name: &str, object: ObjectDef) -> TableDef {
+        TableDef {
+            connector_name: server.connector.name.clone(),
+            object_name: object_name.to_string(),
+            object,
+            base_url: server.base_url.clone(),
+            extra_query: Vec::new(),
+            columns: Vec::new(),
+            page_size_override: None,
+            batch_size_override: None,
+            placeholders: server_placeholders(server),
+            body_encoding: server.connector.body_encoding,
+        }
+    }
+
     fn render_path(&self, template_text: &str, id: Option<&str>) -> Result<String, TetherError> {
         template::render(template_text, "path", |name| match name {
             "id" => id.map(|v| (v.to_string(), Encode::Segment)),
@@ -1177,6 +1238,7 @@ impl TableDef {
                     records: list.records.clone(),
                     total_check: None,
                     rate_limit: None,
+                    encoding: BodyEncoding::Json,
                 });
             }
             let longest =
@@ -1312,6 +1374,7 @@ impl TableDef {
                 _ => None,
             },
             rate_limit: search.rate_limit,
+            encoding: BodyEncoding::Json,
         })
     }
 
@@ -1726,7 +1789,7 @@ mod tests {
         let t = resolve_table(&s, &o(&[("object", "customers")]), &cols(&["id"]), "t").unwrap();
         assert!(t.list_url(&[], &[], None).unwrap().ends_with("/us/customers"));
         let e = resolve_server(&o(&[("connector", "store"), ("store_hash", "x"), ("colour", "x")]), find).unwrap_err();
-        assert!(e.to_string().contains("accepted options: connector, base_url, auth, api_key_header, api_key_param, connect_timeout, read_timeout, max_retries, max_retry_wait, batch_size, idempotency_header, token_url, rate_limit, webhook_secret, webhook_url, region, store_hash"), "{e}");
+        assert!(e.to_string().contains("accepted options: connector, base_url, auth, api_key_header, api_key_param, connect_timeout, read_timeout, max_retries, max_retry_wait, batch_size, idempotency_header, token_url, rate_limit, webhook_secret, webhook_url, allowed_hosts, region, store_hash"), "{e}");
     }
 
     #[test]

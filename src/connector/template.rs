@@ -60,12 +60,12 @@ pub fn render(
     Ok(out)
 }
 
-/// A path given in an option must stay below the base URL: it starts with `/`, names no scheme or host,
-/// and has no `.` / `..` segments.
-pub fn check_path(path: &str, option: &str) -> Result<(), TetherError> {
+/// A path given in an option or an argument must stay below the base URL: it starts with `/`, names no
+/// scheme or host, and has no `.` / `..` segments. `what` names it in the error ("option path").
+pub fn check_path(path: &str, what: &str) -> Result<(), TetherError> {
     let bad = |why: &str| {
         Err(TetherError::option(
-            format!("option {option} \"{path}\" {why}"),
+            format!("{what} \"{path}\" {why}"),
             Some("give a path below the server's base_url, such as '/v1/customers'".into()),
         ))
     };
@@ -246,10 +246,10 @@ mod tests {
 
     #[test]
     fn path_checks_refuse_escapes() {
-        assert!(check_path("/customers", "path").is_ok());
-        assert!(check_path("/customers?status=active", "path").is_ok());
+        assert!(check_path("/customers", "option path").is_ok());
+        assert!(check_path("/customers?status=active", "option path").is_ok());
         for bad in ["customers", "//evil.test/x", "/a/../b", "/a/%2e%2e/b", "http://evil.test/", "/a#frag", "/a b"] {
-            assert!(check_path(bad, "path").is_err(), "{bad} should be refused");
+            assert!(check_path(bad, "option path").is_err(), "{bad} should be refused");
         }
     }
 

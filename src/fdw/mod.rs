@@ -7,6 +7,7 @@ pub mod modify;
 pub mod options;
 pub mod plan;
 pub mod registry;
+pub mod request;
 pub mod scan;
 
 use pgrx::pg_sys;

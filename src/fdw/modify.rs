@@ -392,6 +392,7 @@ impl ModifyState {
                     headers: &[],
                     read_only: false,
                     limit: None,
+                    raw: false,
                 };
                 retry::execute(&endpoint, &call, abandoned)
             },

@@ -167,7 +167,7 @@ pub fn load_table(relid: pg_sys::Oid) -> Result<LoadedTable, TetherError> {
 }
 
 /// The user mapping options for `userid` on a server (falling back to PUBLIC), or None.
-fn user_mapping_options(userid: pg_sys::Oid, serverid: pg_sys::Oid) -> Option<Options> {
+pub fn user_mapping_options(userid: pg_sys::Oid, serverid: pg_sys::Oid) -> Option<Options> {
     unsafe {
         let cache = pg_sys::SysCacheIdentifier::USERMAPPINGUSERSERVER as i32;
         let exists = |user: pg_sys::Oid| {

@@ -224,7 +224,7 @@ unsafe fn start_stream(node: *mut pg_sys::ForeignScanState, st: &mut ScanState) 
                 record_pointers: st.converter.pointers().to_vec(),
                 limit_hint: st.plan.limit,
                 resume: claimed.flatten(),
-                single_page: st.single_page,
+                max_pages: st.single_page.then_some(1),
             };
             st.stream = Some(PageStream::start(spec).or_report());
         }

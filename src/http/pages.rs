@@ -14,11 +14,11 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::connector::extract::{ExtractError, ExtractedPage, PagePlan};
-use crate::connector::model::RateLimitDef;
+use crate::connector::model::{BodyEncoding, RateLimitDef};
 use crate::connector::pager::{Pager, PagerPosition};
 use crate::connector::pointer::Pointer;
 use crate::connector::record;
-use crate::connector::request::Request;
+use crate::connector::request::{self, Request};
 use crate::connector::resolve::{ListFetch, TableDef};
 use crate::connector::template;
 use crate::error::TetherError;
@@ -46,9 +46,9 @@ pub struct FetchSpec {
     pub limit_hint: Option<u64>,
     /// Continue a listing from a saved position instead of its first page.
     pub resume: Option<PagerPosition>,
-    /// Fetch one page only; `Page::next` tells where the listing would continue (mirror refreshes
-    /// apply and save one page per transaction).
-    pub single_page: bool,
+    /// Fetch at most this many pages; `Page::next` tells where the listing would continue (mirror
+    /// refreshes apply and save one page per transaction; `tether.request_pages(max_pages => n)`).
+    pub max_pages: Option<u64>,
 }
 
 /// One page: per record, the values at `FetchSpec::record_pointers`. The backend converts them to
@@ -174,6 +174,7 @@ struct Listing {
     limit: Option<(String, RateLimitDef)>,
     /// For a child object: how each parent record becomes rows.
     elements: Option<Elements>,
+    encoding: BodyEncoding,
 }
 
 /// Rows from the elements of an array in each parent record. The page plan reads the array and the
@@ -227,13 +228,15 @@ fn helper(
         }
     };
     let mut rows_sent: u64 = 0;
+    let mut pages_sent: u64 = 0;
     loop {
         requests.fetch_add(1, Ordering::Relaxed);
         let result = catch_unwind(AssertUnwindSafe(|| fetch_next(&spec, &mut source, &abandoned)))
             .unwrap_or_else(|p| Err(TetherError::Internal(format!("panic in scan helper: {}", panic_message(&*p)))));
         match result {
             Ok((page, has_more)) => {
-                let has_more = has_more && !spec.single_page;
+                pages_sent += 1;
+                let has_more = has_more && spec.max_pages.is_none_or(|m| pages_sent < m);
                 rows_sent += page.records.len() as u64;
                 // Blocks until the backend takes the page; fails when the scan was dropped.
                 if tx.send(Msg::Page(page, has_more)).is_err() || !has_more {
@@ -307,7 +310,8 @@ fn listing(spec: &mut FetchSpec) -> Result<Source, TetherError> {
         let server_key = spec.endpoint.rate_limit.as_ref().map(|(k, _)| k.as_str()).unwrap_or(&spec.endpoint.base_url);
         (format!("search {server_key}"), r)
     });
-    Ok(Source::List(Box::new(Listing { pager, plan, total_check, last_id_at, limit, elements })))
+    let encoding = fetch.encoding;
+    Ok(Source::List(Box::new(Listing { pager, plan, total_check, last_id_at, limit, elements, encoding })))
 }
 
 /// How many values a page plan reads besides records (an empty body has none of them).
@@ -315,21 +319,23 @@ fn page_pointers_len(pager: &Pager, total_check: &Option<(usize, u64)>) -> usize
     usize::from(pager.page_pointer().is_some()) + usize::from(total_check.is_some())
 }
 
-/// Send a listing request: a GET, or a search POST with its JSON body (a read, so always retried).
+/// Send a listing request: a GET, or a search POST with its body (a read, so always retried).
 fn send(
     endpoint: &Endpoint,
     req: &Request,
     limit: &Option<(String, RateLimitDef)>,
+    encoding: BodyEncoding,
     abandoned: &AtomicBool,
 ) -> Result<http::HttpResponse, TetherError> {
-    let body = req.body.as_ref().map(|b| serde_json::to_vec(b).unwrap_or_default());
+    let body = req.body.as_ref().map(|b| request::encode_body(b, encoding));
     let call = Call {
         method: &req.method,
         url: &req.url,
-        body: body.as_deref().map(|b| (b, "application/json")),
+        body: body.as_ref().map(|(b, t)| (b.as_slice(), *t)),
         headers: &req.headers,
         read_only: true,
         limit: limit.as_ref(),
+        raw: false,
     };
     retry::execute(endpoint, &call, abandoned)
 }
@@ -338,13 +344,13 @@ fn fetch_next(spec: &FetchSpec, source: &mut Source, abandoned: &AtomicBool) -> 
     let endpoint = &spec.endpoint;
     match source {
         Source::List(listing) => {
-            let Listing { pager, plan, total_check, last_id_at, limit, elements } = &mut **listing;
+            let Listing { pager, plan, total_check, last_id_at, limit, elements, encoding } = &mut **listing;
             let req = pager
                 .next_request()
                 .ok_or_else(|| TetherError::Internal("asked for a page past the end".into()))?
                 .clone();
             let shown = format!("{} {}", req.method, template::display_path(&req.url));
-            let response = send(endpoint, &req, limit, abandoned)?;
+            let response = send(endpoint, &req, limit, *encoding, abandoned)?;
             let mut page = if response.body.iter().all(|b| b.is_ascii_whitespace()) {
                 ExtractedPage { page_values: vec![None; page_pointers_len(pager, total_check)], records: Vec::new() }
             } else {

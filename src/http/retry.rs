@@ -45,11 +45,14 @@ pub struct Call<'a> {
     pub read_only: bool,
     /// A rate limit of this endpoint besides the server's (HubSpot search): bucket key and limit.
     pub limit: Option<&'a (String, RateLimitDef)>,
+    /// Return the provider's last answer whatever its status (after the retries the rules allow)
+    /// instead of the error that describes it: `tether.request(..., raw => true)`.
+    pub raw: bool,
 }
 
 impl<'a> Call<'a> {
     pub fn get(url: &'a str) -> Call<'a> {
-        Call { method: "GET", url, body: None, headers: &[], read_only: true, limit: None }
+        Call { method: "GET", url, body: None, headers: &[], read_only: true, limit: None, raw: false }
     }
 }
 
@@ -60,7 +63,9 @@ pub fn execute(endpoint: &Endpoint, call: &Call, abandoned: &AtomicBool) -> Resu
     let is_post = call.method.eq_ignore_ascii_case("POST");
     let mut headers: Vec<(String, String)> = call.headers.to_vec();
     let keyed = endpoint.idempotency_header.as_ref().filter(|_| is_post && !call.read_only);
-    if let Some(h) = keyed {
+    // A key the caller chose (the same on every run of a job) is kept: it makes the write once-only
+    // across statements too, not only across the retries of this one.
+    if let Some(h) = keyed.filter(|h| !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(h))) {
         headers.push((h.clone(), idempotency_key()));
     }
     // May this request be sent again after it possibly reached the provider?
@@ -93,10 +98,14 @@ pub fn execute(endpoint: &Endpoint, call: &Call, abandoned: &AtomicBool) -> Resu
                 let asked = retry_after(&resp).or_else(|| connector_wait(endpoint, &resp));
                 let wait = asked.unwrap_or_else(|| backoff(policy, attempt));
                 if !retries_left || wait > policy.max_wait {
+                    if call.raw {
+                        return Ok(resp);
+                    }
                     return Err(gave_up(endpoint, &shown, &resp, attempt, asked, policy));
                 }
                 wait
             }
+            Ok(resp) if resp.status >= 500 && call.raw && (!replayable || !retries_left) => return Ok(resp),
             Ok(resp) if resp.status >= 500 => {
                 if !replayable {
                     return Err(unknown_outcome(
@@ -111,6 +120,7 @@ pub fn execute(endpoint: &Endpoint, call: &Call, abandoned: &AtomicBool) -> Resu
                 }
                 backoff(policy, attempt)
             }
+            Ok(resp) if call.raw => return Ok(resp),
             Ok(resp) => return Err(provider_error(endpoint, &shown, &resp)),
             Err(TetherError::Transport { connect: true, .. }) if retries_left => backoff(policy, attempt),
             Err(TetherError::Transport { connect: false, message, .. }) if !replayable => {
@@ -352,6 +362,7 @@ mod tests {
                 headers: &[],
                 read_only: false,
                 limit: None,
+                raw: false,
             },
             &AtomicBool::new(false),
         )
@@ -396,6 +407,68 @@ mod tests {
         };
         assert!(key(&seen[0]).is_some());
         assert_eq!(key(&seen[0]), key(&seen[1]));
+    }
+
+    fn run_raw(url: &str, method: &str, headers: &[(String, String)]) -> Result<HttpResponse, TetherError> {
+        let e = endpoint(url, Some("Idempotency-Key"));
+        let target = format!("{url}/items");
+        let call = Call {
+            method,
+            url: &target,
+            body: Some((b"{}", "application/json")),
+            headers,
+            read_only: false,
+            limit: None,
+            raw: true,
+        };
+        execute(&e, &call, &AtomicBool::new(false))
+    }
+
+    #[test]
+    fn raw_calls_return_the_last_answer_after_the_allowed_retries() {
+        let (url, seen) = scripted(&[&status(422, ""), &ok("{}")]);
+        assert_eq!(run_raw(&url, "PUT", &[]).unwrap().status, 422);
+        assert_eq!(seen.lock().unwrap().len(), 1, "a 422 is not retried");
+        let r = status(429, "Retry-After: 0\r\n");
+        let (url, seen) = scripted(&[&r, &r, &r, &ok("{}")]);
+        assert_eq!(run_raw(&url, "GET", &[]).unwrap().status, 429);
+        assert_eq!(seen.lock().unwrap().len(), 3, "the retries still happen");
+        let (url, seen) = scripted(&[&status(503, ""), &ok("{}")]);
+        assert_eq!(run_raw(&url, "GET", &[]).unwrap().status, 200);
+        assert_eq!(seen.lock().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_raw_post_without_key_returns_its_5xx_without_resending() {
+        let (url, seen) = scripted(&[&status(500, ""), &ok("{}")]);
+        let e = endpoint(&url, None);
+        let target = format!("{url}/items");
+        let call = Call {
+            method: "POST",
+            url: &target,
+            body: Some((b"{}", "application/json")),
+            headers: &[],
+            read_only: false,
+            limit: None,
+            raw: true,
+        };
+        assert_eq!(execute(&e, &call, &AtomicBool::new(false)).unwrap().status, 500);
+        assert_eq!(seen.lock().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_key_the_caller_gives_is_sent_on_every_attempt() {
+        let (url, seen) = scripted(&[&status(502, ""), &ok("{}")]);
+        let mine = vec![("idempotency-key".to_string(), "order-42".to_string())];
+        assert_eq!(run_raw(&url, "POST", &mine).unwrap().status, 200);
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 2);
+        for head in seen.iter() {
+            let keys: Vec<&str> =
+                head.lines().filter(|l| l.to_ascii_lowercase().starts_with("idempotency-key:")).collect();
+            assert_eq!(keys.len(), 1, "{head}");
+            assert!(keys[0].ends_with("order-42"), "{head}");
+        }
     }
 
     #[test]

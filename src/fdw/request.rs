@@ -1,0 +1,244 @@
+//! `tether.request` and `tether.request_pages`: any call to a server's API from SQL, through the same
+//! engine as foreign tables (base URL, credentials from the user mapping, OAuth2, rate limit, retries,
+//! timeouts, interrupts, the connector's body encoding and error messages). Who may call: roles with
+//! USAGE on the server and a user mapping for it, since the call runs with that mapping's credentials.
+//! The request rules (URL, query, headers, pagination) are plain Rust in `connector::call`.
+
+use std::ffi::{CStr, CString};
+use std::sync::Arc;
+
+use pgrx::iter::SetOfIterator;
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+use pgrx::JsonB;
+use serde_json::{Map, Value};
+
+use crate::connector::call;
+use crate::connector::pointer::Pointer;
+use crate::connector::request::{encode_body, Request};
+use crate::connector::resolve::{self, ServerDef};
+use crate::connector::template;
+use crate::error::{report, OrReport, SqlState, TetherError};
+use crate::fdw::{options, registry};
+use crate::gucs;
+use crate::http::pages::{FetchKind, FetchSpec, PageStream};
+use crate::http::retry::{self, Call};
+use crate::http::{self, wait, Credentials, Endpoint, HttpResponse};
+
+fn required<'a>(value: Option<&'a str>, name: &str) -> Result<&'a str, TetherError> {
+    value.ok_or_else(|| TetherError::Option {
+        message: format!("the argument {name} must not be NULL"),
+        hint: None,
+        state: SqlState::InvalidParameterValue,
+    })
+}
+
+/// The server a call names, as the current user: a tether server it has USAGE on and a user mapping
+/// for. Returns the server and the endpoint carrying that mapping's credentials.
+fn server_for_call(name: &str) -> Result<(ServerDef, Arc<Endpoint>), TetherError> {
+    let user = unsafe { pg_sys::GetUserId() };
+    let role = unsafe { CStr::from_ptr(pg_sys::GetUserNameFromId(user, true)).to_string_lossy().into_owned() };
+    let c_name = CString::new(name).map_err(|_| TetherError::option("a server name cannot contain NUL", None))?;
+    let server = unsafe { pg_sys::GetForeignServerByName(c_name.as_ptr(), true) };
+    if server.is_null() {
+        return Err(TetherError::Option {
+            message: format!("server \"{name}\" does not exist"),
+            hint: Some("SELECT srvname FROM pg_foreign_server lists the servers".into()),
+            state: SqlState::UndefinedObject,
+        });
+    }
+    let (oid, fdw) = unsafe { ((*server).serverid, pg_sys::GetForeignDataWrapper((*server).fdwid)) };
+    let fdw_name = unsafe { CStr::from_ptr((*fdw).fdwname).to_string_lossy().into_owned() };
+    if fdw_name != "tether" {
+        return Err(TetherError::option(
+            format!("server \"{name}\" belongs to foreign data wrapper \"{fdw_name}\", not tether"),
+            None,
+        ));
+    }
+    let usage = unsafe { pg_sys::pg_foreign_server_aclcheck(oid, user, pg_sys::ACL_USAGE as pg_sys::AclMode) };
+    if usage != pg_sys::AclResult::ACLCHECK_OK {
+        return Err(TetherError::Option {
+            message: format!("permission denied for foreign server {name}"),
+            hint: Some(format!("GRANT USAGE ON FOREIGN SERVER {name} TO \"{role}\", and create a user mapping for it")),
+            state: SqlState::InsufficientPrivilege,
+        });
+    }
+    let Some(mapping) = options::user_mapping_options(user, oid) else {
+        return Err(TetherError::Option {
+            message: format!("no user mapping for role \"{role}\" on server \"{name}\""),
+            hint: Some(format!(
+                "calls run with the credentials of a user mapping: CREATE USER MAPPING FOR \"{role}\" SERVER {name} OPTIONS (...)"
+            )),
+            state: SqlState::InsufficientPrivilege,
+        });
+    };
+    let server_opts = unsafe { options::options_from_list((*server).options) };
+    let def =
+        resolve::resolve_server(&server_opts, registry::find).map_err(|e| e.context(&format!("server \"{name}\"")))?;
+    let credentials = Credentials::new(&def, name, &role, Some(&mapping))?;
+    let endpoint = Endpoint::new(&def, name, credentials, gucs::http_defaults());
+    Ok((def, endpoint))
+}
+
+/// The server (as the current user) and the request that `[server, method, path]` and
+/// `[query, body, headers]` describe.
+fn prepare(
+    names: [Option<&str>; 3],
+    json: [Option<JsonB>; 3],
+) -> Result<(ServerDef, Arc<Endpoint>, Request), TetherError> {
+    let [server, method, path] = names;
+    let server = required(server, "server")?;
+    let (method, path) = (required(method, "method")?, required(path, "path")?);
+    let (def, endpoint) = server_for_call(server)?;
+    let [query, body, headers] = json.map(|j| j.map(|j| j.0));
+    let req = call::build(&def, server, method, path, query.as_ref(), body.as_ref(), headers.as_ref())?;
+    Ok((def, endpoint, req))
+}
+
+/// A response body as JSON: None when empty, the parsed value, or for a body that is not JSON (CSV,
+/// plain text) the text as a JSON string. A body that says it is JSON but does not parse is an error.
+fn body_value(endpoint: &Endpoint, shown: &str, resp: &HttpResponse) -> Result<Option<Value>, TetherError> {
+    if resp.body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    match serde_json::from_slice::<Value>(&resp.body) {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if resp.header("content-type").is_some_and(|t| t.to_ascii_lowercase().contains("json")) => {
+            Err(http::malformed(endpoint, shown, &resp.body, &e))
+        }
+        Err(_) => match String::from_utf8(resp.body.clone()) {
+            Ok(text) => Ok(Some(Value::String(text))),
+            Err(_) => Err(TetherError::BadResponse {
+                connector: endpoint.connector.clone(),
+                message: format!("the answer to {shown} is binary, not JSON or text"),
+                detail: format!("content type {}", resp.header("content-type").unwrap_or("not given")),
+            }),
+        },
+    }
+}
+
+/// `{"status", "headers", "body"}`: the raw answer, header names in lower case (repeated ones joined
+/// with ", ").
+fn envelope(resp: &HttpResponse, body: Option<Value>) -> Value {
+    let mut headers = Map::new();
+    for (k, v) in &resp.headers {
+        let k = k.to_ascii_lowercase();
+        match headers.get_mut(&k) {
+            Some(Value::String(prev)) => {
+                prev.push_str(", ");
+                prev.push_str(v);
+            }
+            _ => {
+                headers.insert(k, Value::String(v.clone()));
+            }
+        }
+    }
+    serde_json::json!({"status": resp.status, "headers": headers, "body": body.unwrap_or(Value::Null)})
+}
+
+/// One call to a server's API. The answer's body as jsonb (NULL when empty); a non-2xx answer raises
+/// the error a foreign-table write would, unless `raw`, which returns `{status, headers, body}` for any
+/// status.
+#[pg_extern(volatile, parallel_unsafe)]
+fn request(
+    server: Option<&str>,
+    method: Option<&str>,
+    path: Option<&str>,
+    query: default!(Option<JsonB>, "NULL"),
+    body: default!(Option<JsonB>, "NULL"),
+    headers: default!(Option<JsonB>, "NULL"),
+    raw: default!(bool, false),
+) -> Option<JsonB> {
+    let (def, endpoint, req) = prepare([server, method, path], [query, body, headers]).or_report();
+    let encoding = def.connector.body_encoding;
+    let sender = endpoint.clone();
+    let Request { method, url, headers, body } = req;
+    let shown = format!("{method} {}", template::display_path(&url));
+    let resp = wait::run(
+        move |abandoned| {
+            let payload = body.as_ref().map(|b| encode_body(b, encoding));
+            let call = Call {
+                method: &method,
+                url: &url,
+                body: payload.as_ref().map(|(b, t)| (b.as_slice(), *t)),
+                headers: &headers,
+                read_only: false,
+                limit: None,
+                raw,
+            };
+            retry::execute(&sender, &call, abandoned)
+        },
+        &mut || {
+            pgrx::check_for_interrupts!();
+        },
+    )
+    .or_report();
+    let value = body_value(&endpoint, &shown, &resp).or_report();
+    if raw {
+        return Some(JsonB(envelope(&resp, value)));
+    }
+    value.map(JsonB)
+}
+
+/// The rows of a listing being streamed: the current page's records, then the next page's.
+struct Records {
+    stream: PageStream,
+    page: std::vec::IntoIter<Vec<Option<Value>>>,
+}
+
+impl Iterator for Records {
+    type Item = JsonB;
+
+    fn next(&mut self) -> Option<JsonB> {
+        loop {
+            if let Some(mut record) = self.page.next() {
+                return Some(JsonB(record.pop().flatten().unwrap_or(Value::Null)));
+            }
+            let page = self
+                .stream
+                .next_page(&mut || {
+                    pgrx::check_for_interrupts!();
+                })
+                .unwrap_or_else(|e| report(e))?;
+            self.page = page.records.into_iter();
+        }
+    }
+}
+
+/// Every record of a listing, one jsonb row each, fetched page by page as the query reads them.
+#[allow(clippy::too_many_arguments)]
+#[pg_extern(volatile, parallel_unsafe)]
+fn request_pages(
+    server: Option<&str>,
+    method: Option<&str>,
+    path: Option<&str>,
+    query: default!(Option<JsonB>, "NULL"),
+    records_path: default!(Option<&str>, "NULL"),
+    pagination: default!(Option<JsonB>, "NULL"),
+    body: default!(Option<JsonB>, "NULL"),
+    headers: default!(Option<JsonB>, "NULL"),
+    max_pages: default!(Option<i32>, "NULL"),
+) -> SetOfIterator<'static, JsonB> {
+    let max_pages = match max_pages {
+        Some(n) if n < 1 => report(TetherError::Option {
+            message: format!("max_pages must be at least 1 (got {n})"),
+            hint: Some("leave it NULL to read every page".into()),
+            state: SqlState::InvalidParameterValue,
+        }),
+        other => other.map(|n| n as u64),
+    };
+    let (def, endpoint, first) = prepare([server, method, path], [query, body, headers]).or_report();
+    let server_name = endpoint.server_name.clone();
+    let listing = call::listing(&def, &server_name, first, records_path, pagination.as_ref().map(|j| &j.0)).or_report();
+    let stream = PageStream::start(FetchSpec {
+        endpoint,
+        table: Arc::new(listing.table),
+        kind: FetchKind::List(Box::new(listing.fetch)),
+        record_pointers: vec![Pointer::parse("").unwrap_or_else(|m| report(TetherError::Internal(m)))],
+        limit_hint: None,
+        resume: None,
+        max_pages,
+    })
+    .or_report();
+    SetOfIterator::new(Records { stream, page: Vec::new().into_iter() })
+}
