@@ -267,12 +267,12 @@ pub fn listing(
     let (object_name, mut object) = match pagination {
         Some(p) if !p.is_null() => {
             let style = inline_pagination(p)?;
-            let object: ObjectDef = serde_json::from_value(json!({
-                "list": {"path": "/", "records": records.unwrap_or("")},
+            // The records pointer is set below, as for a connector object.
+            let mut object: ObjectDef = serde_json::from_value(json!({
+                "list": {"path": "/"},
                 "columns": [{"name": "id", "type": "text", "pointer": "/id"}],
             }))
             .map_err(|e| TetherError::Internal(format!("ad-hoc object: {e}")))?;
-            let mut object = object;
             object.list.pagination = style;
             (None, object)
         }

@@ -200,9 +200,6 @@ pub fn formula_all(conditions: &[String]) -> String {
     }
 }
 
-/// A JSON object as an `application/x-www-form-urlencoded` body the way Stripe reads it: nested keys
-/// as `metadata[plan]=pro`, array elements as `tags[0]=a`, null as an empty value (which unsets a
-/// field), booleans as `true`/`false`.
 /// A request body as bytes in the connector's encoding, with its content type.
 pub fn encode_body(body: &Value, encoding: BodyEncoding) -> (Vec<u8>, &'static str) {
     match encoding {
@@ -211,6 +208,9 @@ pub fn encode_body(body: &Value, encoding: BodyEncoding) -> (Vec<u8>, &'static s
     }
 }
 
+/// A JSON object as an `application/x-www-form-urlencoded` body the way Stripe reads it: nested keys
+/// as `metadata[plan]=pro`, array elements as `tags[0]=a`, null as an empty value (which unsets a
+/// field), booleans as `true`/`false`.
 pub fn form_encode(body: &Value) -> String {
     fn add(out: &mut Vec<String>, key: &str, value: &Value) {
         use crate::connector::template::encode_query;

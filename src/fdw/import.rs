@@ -13,8 +13,7 @@ use crate::connector::import::{self, ImportTable};
 use crate::connector::resolve;
 use crate::connector::template;
 use crate::error::{report, OrReport, SqlState, TetherError};
-use crate::fdw::options::{options_from_list, server_endpoint};
-use crate::fdw::registry;
+use crate::fdw::options::{self, options_from_list, server_endpoint};
 use crate::http::{self, retry, wait};
 
 unsafe fn text(p: *const std::ffi::c_char) -> String {
@@ -67,9 +66,7 @@ pub unsafe extern "C-unwind" fn import_foreign_schema(
 ) -> *mut pg_sys::List {
     let server = pg_sys::GetForeignServer(server_oid);
     let server_name = text((*server).servername);
-    let server_def = resolve::resolve_server(&options_from_list((*server).options), registry::find)
-        .map_err(|e| e.context(&format!("server \"{server_name}\"")))
-        .or_report();
+    let server_def = options::server_def(server, &server_name).or_report();
     let connector = server_def.connector.clone();
     let remote = text((*stmt).remote_schema);
     if remote != connector.name {

@@ -121,6 +121,20 @@ pub fn relation_label(relid: pg_sys::Oid) -> String {
     }
 }
 
+/// A server's options resolved against its connector; an error names the server.
+///
+/// # Safety
+/// `server` must be a valid ForeignServer.
+pub unsafe fn server_def(server: *mut pg_sys::ForeignServer, name: &str) -> Result<ServerDef, TetherError> {
+    resolve::resolve_server(&options_from_list((*server).options), registry::find)
+        .map_err(|e| e.context(&format!("server \"{name}\"")))
+}
+
+/// The name of a role, for messages and OAuth2 token ownership.
+pub fn role_name(userid: pg_sys::Oid) -> String {
+    unsafe { CStr::from_ptr(pg_sys::GetUserNameFromId(userid, true)).to_string_lossy().into_owned() }
+}
+
 /// Load a foreign table: server, connector object, column mapping.
 pub fn load_table(relid: pg_sys::Oid) -> Result<LoadedTable, TetherError> {
     unsafe {
@@ -128,9 +142,7 @@ pub fn load_table(relid: pg_sys::Oid) -> Result<LoadedTable, TetherError> {
         let server = pg_sys::GetForeignServer((*ft).serverid);
         let server_name = CStr::from_ptr((*server).servername).to_string_lossy().into_owned();
         let label = relation_label(relid);
-        let server_opts = options_from_list((*server).options);
-        let server_def = resolve::resolve_server(&server_opts, registry::find)
-            .map_err(|e| e.context(&format!("server \"{server_name}\"")))?;
+        let server_def = server_def(server, &server_name)?;
         let table_opts = options_from_list((*ft).options);
 
         let rel = pg_sys::RelationIdGetRelation(relid);
@@ -215,9 +227,17 @@ pub fn server_endpoint(
     server_name: &str,
     userid: pg_sys::Oid,
 ) -> Result<Arc<Endpoint>, TetherError> {
-    let mapping = user_mapping_options(userid, server_oid);
-    let role = unsafe { CStr::from_ptr(pg_sys::GetUserNameFromId(userid, true)).to_string_lossy().into_owned() };
-    let credentials = Credentials::new(server, server_name, &role, mapping.as_ref())?;
+    mapping_endpoint(server, server_name, userid, user_mapping_options(userid, server_oid).as_ref())
+}
+
+/// The endpoint for a server as `userid`, with the credentials of `mapping` (its user mapping's options).
+pub fn mapping_endpoint(
+    server: &ServerDef,
+    server_name: &str,
+    userid: pg_sys::Oid,
+    mapping: Option<&Options>,
+) -> Result<Arc<Endpoint>, TetherError> {
+    let credentials = Credentials::new(server, server_name, &role_name(userid), mapping)?;
     Ok(Endpoint::new(server, server_name, credentials, gucs::http_defaults()))
 }
 

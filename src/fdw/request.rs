@@ -16,14 +16,13 @@ use serde_json::{Map, Value};
 use crate::connector::call;
 use crate::connector::pointer::Pointer;
 use crate::connector::request::{encode_body, Request};
-use crate::connector::resolve::{self, ServerDef};
+use crate::connector::resolve::ServerDef;
 use crate::connector::template;
 use crate::error::{report, OrReport, SqlState, TetherError};
-use crate::fdw::{options, registry};
-use crate::gucs;
+use crate::fdw::options;
 use crate::http::pages::{FetchKind, FetchSpec, PageStream};
 use crate::http::retry::{self, Call};
-use crate::http::{self, wait, Credentials, Endpoint, HttpResponse};
+use crate::http::{self, wait, Endpoint, HttpResponse};
 
 fn required<'a>(value: Option<&'a str>, name: &str) -> Result<&'a str, TetherError> {
     value.ok_or_else(|| TetherError::Option {
@@ -37,7 +36,7 @@ fn required<'a>(value: Option<&'a str>, name: &str) -> Result<&'a str, TetherErr
 /// for. Returns the server and the endpoint carrying that mapping's credentials.
 fn server_for_call(name: &str) -> Result<(ServerDef, Arc<Endpoint>), TetherError> {
     let user = unsafe { pg_sys::GetUserId() };
-    let role = unsafe { CStr::from_ptr(pg_sys::GetUserNameFromId(user, true)).to_string_lossy().into_owned() };
+    let role = options::role_name(user);
     let c_name = CString::new(name).map_err(|_| TetherError::option("a server name cannot contain NUL", None))?;
     let server = unsafe { pg_sys::GetForeignServerByName(c_name.as_ptr(), true) };
     if server.is_null() {
@@ -72,11 +71,8 @@ fn server_for_call(name: &str) -> Result<(ServerDef, Arc<Endpoint>), TetherError
             state: SqlState::InsufficientPrivilege,
         });
     };
-    let server_opts = unsafe { options::options_from_list((*server).options) };
-    let def =
-        resolve::resolve_server(&server_opts, registry::find).map_err(|e| e.context(&format!("server \"{name}\"")))?;
-    let credentials = Credentials::new(&def, name, &role, Some(&mapping))?;
-    let endpoint = Endpoint::new(&def, name, credentials, gucs::http_defaults());
+    let def = unsafe { options::server_def(server, name)? };
+    let endpoint = options::mapping_endpoint(&def, name, user, Some(&mapping))?;
     Ok((def, endpoint))
 }
 
