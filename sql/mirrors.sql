@@ -148,11 +148,11 @@ GRANT SELECT ON tether.mirrors TO PUBLIC;
 
 -- Writes to a mirror table go to the provider first, through its source foreign table (the same
 -- FDW code path as a direct write), and the provider's answer is merged into the row. A refusal
--- raises the provider's error and the mirror is unchanged. The worker's own writes run with
--- session_replication_role = replica, which does not fire this trigger.
+-- raises the provider's error and the mirror is unchanged. The sync process's own writes (what the
+-- provider said) pass through: only it can set what tether.sync_applying() reports.
 -- Arguments: the source table's oid, the id column's name.
 CREATE FUNCTION tether.mirror_write() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     src regclass := TG_ARGV[0]::oid::regclass;
     id_col text := TG_ARGV[1];
@@ -161,6 +161,9 @@ DECLARE
     cols text;
     answer jsonb;
 BEGIN
+    IF tether.sync_applying(TG_RELID) THEN
+        RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+    END IF;
     IF TG_OP = 'INSERT' THEN
         SELECT jsonb_object_agg(key, value) INTO given
         FROM jsonb_each(to_jsonb(NEW)) WHERE value <> 'null'::jsonb AND key <> ALL (meta);

@@ -241,14 +241,17 @@ impl TetherError {
     }
 }
 
-/// Raise the error in Postgres. Never returns.
+/// Raise the error in Postgres. Never returns. The last line of defence for secrets: every credential
+/// this process has used is scrubbed from the message, DETAIL and HINT (`http::redact`), so that
+/// none reaches the client, the server log or a table that records errors.
 pub fn report(err: TetherError) -> ! {
-    let mut report = ErrorReport::new(err.sqlstate().pg(), err.to_string(), "tether");
+    use crate::http::redact::scrub;
+    let mut report = ErrorReport::new(err.sqlstate().pg(), scrub(&err.to_string()), "tether");
     if let Some(detail) = err.detail() {
-        report = report.set_detail(detail);
+        report = report.set_detail(scrub(detail));
     }
     if let Some(hint) = err.hint() {
-        report = report.set_hint(hint);
+        report = report.set_hint(scrub(hint));
     }
     report.report(PgLogLevel::ERROR);
     unreachable!("ereport(ERROR) returned")

@@ -20,7 +20,7 @@ pgrx::extension_sql_file!(
 pgrx::extension_sql_file!(
     "../sql/mirrors.sql",
     name = "mirrors",
-    requires = ["fdw", sync::require_worker, sync::wake_worker, sync::mirror_source]
+    requires = ["fdw", sync::require_worker, sync::wake_worker, sync::mirror_source, sync::rights::sync_applying]
 );
 
 #[pgrx::pg_guard]

@@ -195,22 +195,70 @@ pub fn display_origin(url: &str) -> String {
     }
 }
 
-/// The URL without its origin, for EXPLAIN and error messages (no host, port or userinfo).
-pub fn display_path(url: &str) -> &str {
-    match split_origin(url) {
+/// Query parameters whose values are credentials in the APIs Tether talks to (compared without case,
+/// `-` and `_`): API keys, tokens, client secrets, passwords, signatures.
+const SECRET_PARAMS: &[&str] = &[
+    "apikey",
+    "key",
+    "hapikey",
+    "token",
+    "accesstoken",
+    "authtoken",
+    "refreshtoken",
+    "idtoken",
+    "clientsecret",
+    "secret",
+    "password",
+    "passwd",
+    "signature",
+    "sig",
+    "privatetoken",
+    "sessionid",
+];
+
+/// What a hidden value is shown as.
+pub const REDACTED: &str = "[redacted]";
+
+/// Whether a query parameter carries a credential, so that its value is never shown.
+pub fn is_secret_param(name: &str) -> bool {
+    let decoded = decode_component(name, true);
+    let squashed: String = decoded.chars().filter(|c| *c != '-' && *c != '_').flat_map(char::to_lowercase).collect();
+    SECRET_PARAMS.contains(&squashed.as_str())
+}
+
+/// A query string (without `?`) with the values of credential parameters replaced by `[redacted]`.
+pub fn redact_query(query: &str) -> String {
+    query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, value)) if is_secret_param(name) && !value.is_empty() => format!("{name}={REDACTED}"),
+            _ => pair.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The URL without its origin, for EXPLAIN and error messages: no host, port or userinfo, and the
+/// values of credential parameters (`api_key=...`) hidden.
+pub fn display_path(url: &str) -> String {
+    let rest = match split_origin(url) {
         Some((_, rest)) if !rest.is_empty() => rest,
         Some(_) => "/",
         None => url,
+    };
+    match rest.split_once('?') {
+        Some((path, query)) => format!("{path}?{}", redact_query(query)),
+        None => rest.to_string(),
     }
 }
 
 /// Path and query of a URL for people to read (EXPLAIN): query values decoded, so that a SOQL query
-/// or a formula reads as written. Not a URL any more.
+/// or a formula reads as written, credentials hidden. Not a URL any more.
 pub fn display_readable(url: &str) -> String {
     let shown = display_path(url);
     match shown.split_once('?') {
         Some((path, query)) => format!("{path}?{}", decode_component(query, false)),
-        None => shown.to_string(),
+        None => shown,
     }
 }
 
@@ -302,5 +350,24 @@ mod tests {
     fn display_path_drops_origin() {
         assert_eq!(display_path("https://user:pw@x.test:8443/a?b=1"), "/a?b=1");
         assert_eq!(display_path("https://x.test"), "/");
+    }
+
+    #[test]
+    fn display_path_hides_credential_parameters() {
+        assert_eq!(
+            display_path("http://h:1/faults/stall?api_key=sk_live_1&after=2"),
+            "/faults/stall?api_key=[redacted]&after=2"
+        );
+        assert_eq!(display_readable("http://h:1/q?q=a%20b&access_token=t%201"), "/q?q=a b&access_token=[redacted]");
+        assert_eq!(
+            redact_query("limit=10&api_key=k1&Api-Key=k2&hapikey=k3&access_token=t&after=5&key="),
+            "limit=10&api_key=[redacted]&Api-Key=[redacted]&hapikey=[redacted]&access_token=[redacted]&after=5&key="
+        );
+        for name in ["client_secret", "refresh_token", "PASSWORD", "sig", "token", "api%5Fkey"] {
+            assert!(is_secret_param(name), "{name}");
+        }
+        for name in ["limit", "after", "properties", "keyword", "monkey", "pageToken", "page_token_x"] {
+            assert!(!is_secret_param(name), "{name}");
+        }
     }
 }

@@ -901,9 +901,7 @@ pub unsafe extern "C-unwind" fn explain_foreign_modify(
         text =
             format!("{} {} (batches of up to {} rows)", b.method, template::display_path(&url), (*rinfo).ri_BatchSize);
     }
-    let label = std::ffi::CString::new("Tether Request").unwrap_or_default();
-    let value = std::ffi::CString::new(text).unwrap_or_default();
-    pg_sys::ExplainPropertyText(label.as_ptr(), value.as_ptr(), es);
+    crate::fdw::scan::explain_text("Tether Request", &text, es);
     if (*es).analyze {
         pg_sys::ExplainPropertyInteger(c"Tether Requests".as_ptr(), std::ptr::null(), st.requests as i64, es);
     }

@@ -169,6 +169,7 @@ fn request(
         },
     )
     .or_report();
+    let resp = scrubbed(&endpoint, resp);
     let value = body_value(&endpoint, &shown, &resp).or_report();
     if raw {
         return Some(JsonB(envelope(&resp, value)));
@@ -176,9 +177,36 @@ fn request(
     value.map(JsonB)
 }
 
+/// The answer without the credentials of the call: an API that echoes the request (its URL with an
+/// `api_key`, its `Authorization` header) must not hand a key to a role that uses it through a
+/// mapping it cannot read (a PUBLIC user mapping).
+fn scrubbed(endpoint: &Endpoint, mut resp: HttpResponse) -> HttpResponse {
+    for (_, value) in resp.headers.iter_mut() {
+        *value = endpoint.redact(value);
+    }
+    if let Ok(text) = std::str::from_utf8(&resp.body) {
+        let clean = endpoint.redact(text);
+        if clean != text {
+            resp.body = clean.into_bytes();
+        }
+    }
+    resp
+}
+
+/// A record of a listing without the credentials of the call (see `scrubbed`).
+fn scrubbed_record(endpoint: &Endpoint, record: Value) -> Value {
+    let text = record.to_string();
+    let clean = endpoint.redact(&text);
+    if clean == text {
+        return record;
+    }
+    serde_json::from_str(&clean).unwrap_or(Value::String(clean))
+}
+
 /// The rows of a listing being streamed: the current page's records, then the next page's.
 struct Records {
     stream: PageStream,
+    endpoint: Arc<Endpoint>,
     page: std::vec::IntoIter<Vec<Option<Value>>>,
 }
 
@@ -188,7 +216,8 @@ impl Iterator for Records {
     fn next(&mut self) -> Option<JsonB> {
         loop {
             if let Some(mut record) = self.page.next() {
-                return Some(JsonB(record.pop().flatten().unwrap_or(Value::Null)));
+                let record = record.pop().flatten().unwrap_or(Value::Null);
+                return Some(JsonB(scrubbed_record(&self.endpoint, record)));
             }
             let page = self
                 .stream
@@ -224,6 +253,7 @@ fn request_pages(
         other => other.map(|n| n as u64),
     };
     let (def, endpoint, first) = prepare([server, method, path], [query, body, headers]).or_report();
+    let scrub_with = endpoint.clone();
     let server_name = endpoint.server_name.clone();
     let listing = call::listing(&def, &server_name, first, records_path, pagination.as_ref().map(|j| &j.0)).or_report();
     let stream = PageStream::start(FetchSpec {
@@ -236,5 +266,5 @@ fn request_pages(
         max_pages,
     })
     .or_report();
-    SetOfIterator::new(Records { stream, page: Vec::new().into_iter() })
+    SetOfIterator::new(Records { stream, endpoint: scrub_with, page: Vec::new().into_iter() })
 }

@@ -315,9 +315,10 @@ pub unsafe extern "C-unwind" fn end_foreign_scan(node: *mut pg_sys::ForeignScanS
     }
 }
 
-unsafe fn explain_text(label: &str, value: &str, es: *mut pg_sys::ExplainState) {
+/// One line of EXPLAIN output, with any credential this process knows scrubbed from it.
+pub(crate) unsafe fn explain_text(label: &str, value: &str, es: *mut pg_sys::ExplainState) {
     let l = std::ffi::CString::new(label).unwrap_or_default();
-    let v = std::ffi::CString::new(value).unwrap_or_default();
+    let v = std::ffi::CString::new(crate::http::redact::scrub(value)).unwrap_or_default();
     pg_sys::ExplainPropertyText(l.as_ptr(), v.as_ptr(), es);
 }
 

@@ -8,6 +8,7 @@ pub mod inbound;
 pub mod limit;
 pub mod oauth;
 pub mod pages;
+pub mod redact;
 pub mod retry;
 #[cfg(test)]
 pub mod testing;
@@ -90,6 +91,12 @@ impl Credentials {
             }),
             _ => None,
         };
+        for secret in [get("token"), get("password"), get("api_key"), get("client_secret"), get("refresh_token")]
+            .into_iter()
+            .flatten()
+        {
+            redact::remember(&secret);
+        }
         let creds = Credentials {
             scheme: server.auth,
             token: get("token"),
@@ -114,6 +121,9 @@ impl Credentials {
             }
             _ => None,
         };
+        if creds.scheme == AuthScheme::Basic {
+            redact::remember(&creds.basic());
+        }
         if let Some(option) = missing {
             let (message, hint) = match mapping {
                 None => (
@@ -194,12 +204,7 @@ impl Credentials {
             AuthScheme::Bearer => {
                 headers.push(("Authorization".into(), format!("Bearer {}", self.token.as_deref().unwrap_or(""))))
             }
-            AuthScheme::Basic => {
-                use base64::Engine;
-                let raw = format!("{}:{}", self.user.as_deref().unwrap_or(""), self.password.as_deref().unwrap_or(""));
-                let encoded = base64::engine::general_purpose::STANDARD.encode(raw);
-                headers.push(("Authorization".into(), format!("Basic {encoded}")));
-            }
+            AuthScheme::Basic => headers.push(("Authorization".into(), format!("Basic {}", self.basic()))),
             AuthScheme::ApiKeyHeader => {
                 headers.push((self.api_key_header.clone(), self.api_key.clone().unwrap_or_default()))
             }
@@ -237,11 +242,16 @@ impl Credentials {
             }
         }
         if self.scheme == AuthScheme::Basic {
-            use base64::Engine;
-            let raw = format!("{}:{}", self.user.as_deref().unwrap_or(""), self.password.as_deref().unwrap_or(""));
-            out.push(base64::engine::general_purpose::STANDARD.encode(raw));
+            out.push(self.basic());
         }
         out
+    }
+
+    /// `user:password` in base64, as the Basic scheme sends it.
+    fn basic(&self) -> String {
+        use base64::Engine;
+        let raw = format!("{}:{}", self.user.as_deref().unwrap_or(""), self.password.as_deref().unwrap_or(""));
+        base64::engine::general_purpose::STANDARD.encode(raw)
     }
 }
 
@@ -314,15 +324,16 @@ impl Endpoint {
         })
     }
 
-    /// Replace secrets in text meant for users.
+    /// Replace secrets in text meant for users: this endpoint's credentials (its current OAuth2
+    /// access token included) and every other one this process has used (`redact`).
     pub fn redact(&self, text: &str) -> String {
         let mut out = text.to_string();
         for s in self.credentials.secrets() {
             if out.contains(&s) {
-                out = out.replace(&s, "[redacted]");
+                out = out.replace(&s, template::REDACTED);
             }
         }
-        out
+        redact::scrub(&out)
     }
 }
 
@@ -365,7 +376,8 @@ pub fn exchange(
     body: Option<(&[u8], &str)>,
     headers: &[(String, String)],
 ) -> Result<HttpResponse, TetherError> {
-    let shown = format!("{method} {}", template::display_path(full_url));
+    // The credentials are in `full_url` (auth 'api_key_query'): shown without them.
+    let shown = endpoint.redact(&format!("{method} {}", template::display_path(full_url)));
     let mut builder = ureq::http::Request::builder().method(method).uri(full_url);
     for (k, v) in headers {
         builder = builder.header(k, v);

@@ -94,6 +94,9 @@ pub fn access(endpoint: &Endpoint, cfg: &OAuthConfig) -> Result<Token, TetherErr
         tokens.get(&key).and_then(|e| e.refresh.clone()).or_else(|| cfg.refresh_token.clone())
     };
     let fetched = request_token(endpoint, cfg, refresh.as_deref())?;
+    for secret in [&fetched.access, &fetched.refresh].into_iter().flatten() {
+        crate::http::redact::remember(secret);
+    }
     let token = Token { access: fetched.access.clone().unwrap_or_default(), instance: fetched.instance.clone() };
     let mut tokens = TOKENS.lock().unwrap_or_else(|p| p.into_inner());
     let entry = tokens.entry(key).or_default();

@@ -5,6 +5,7 @@
 
 pub mod page;
 pub mod refresh;
+pub mod rights;
 pub mod webhook;
 pub mod worker;
 

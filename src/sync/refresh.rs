@@ -10,7 +10,9 @@
 //! removes the rows it did not see: the records deleted at the provider.
 //!
 //! Statements that touch the user's tables run as the mirror's owner (its user mapping, its
-//! privileges); the catalog is updated as the worker's superuser.
+//! privileges) through `rights::as_owner`; the catalog is updated as the worker's superuser with the
+//! search_path `rights::pin_session` pinned. The mirror's write-back trigger lets the refresh's own
+//! writes through (`rights::Applying`): they come from the provider.
 
 use std::panic::AssertUnwindSafe;
 
@@ -22,6 +24,7 @@ use pgrx::PgTryBuilder;
 use crate::connector::pager::PagerPosition;
 use crate::fdw::import::quote_ident;
 use crate::sync::page;
+use crate::sync::rights::{as_owner, Applying};
 
 /// Advisory lock class held by the process refreshing a mirror (second key: the mirror id).
 pub const LOCK_CLASS: i32 = 0x7e7e_0001;
@@ -65,6 +68,7 @@ struct Pass {
     run_id: i64,
     owner: pg_sys::Oid,
     source: pg_sys::Oid,
+    target: pg_sys::Oid,
     kind: PassKind,
     gen: i64,
     cursor: Option<PagerPosition>,
@@ -80,6 +84,10 @@ struct Pass {
 
 /// Refresh mirror `id` to the end of a pass, or until an error (recorded in the catalog).
 pub fn run(id: i32) {
+    if let Err(e) = transaction(crate::sync::rights::pin_session) {
+        log!("tether: mirror {id}: {e}");
+        return;
+    }
     let locked = transaction(|| {
         Spi::get_one_with_args::<bool>("SELECT pg_try_advisory_lock($1, $2)", &[LOCK_CLASS.into(), id.into()])
             .ok()
@@ -95,12 +103,11 @@ pub fn run(id: i32) {
             return;
         }
     }
-    // Sync writes must not fire the mirror's write-back triggers. Page commits need not wait for
-    // their WAL flush: a crash loses the last pages together with the positions saved with them
-    // (one transaction each), so the next run reads them again; nothing is lost or applied twice.
+    // Page commits need not wait for their WAL flush: a crash loses the last pages together with the
+    // positions saved with them (one transaction each), so the next run reads them again; nothing is
+    // lost or applied twice.
     if let Err(e) = transaction(|| {
-        Spi::run("SET session_replication_role = replica; SET synchronous_commit = off")
-            .unwrap_or_else(|e| spi_error("setting up the sync session", e))
+        Spi::run("SET synchronous_commit = off").unwrap_or_else(|e| spi_error("setting up the sync session", e))
     }) {
         log!("tether: mirror {id}: {e}");
         return;
@@ -150,31 +157,22 @@ fn apply_deletions(pass: &Pass) {
             .collect();
         let mut deleted = 0i64;
         for record in &pending {
-            as_role(pass.owner, || {
-                let still_there = match &pass.sql.exists {
-                    Some(prefix) => {
-                        let q = format!("{prefix}{}", quote_literal(record));
-                        !c.update(&q, None, &[])
-                            .unwrap_or_else(|e| spi_error("checking a deleted record", e))
-                            .is_empty()
-                    }
-                    None => false,
-                };
-                if !still_there {
-                    deleted += c
-                        .update(
-                            &pass.sql.delete_one,
-                            None,
-                            &[record.clone().into(), pass.label.clone().into(), pass.notify.into()],
-                        )
-                        .unwrap_or_else(|e| spi_error("removing a deleted record", e))
-                        .first()
-                        .get_one::<i64>()
-                        .ok()
-                        .flatten()
-                        .unwrap_or(0);
+            let still_there = match &pass.sql.exists {
+                Some(prefix) => {
+                    let q = format!("{prefix}{}", quote_literal(record));
+                    !owner_statement(c, pass, &q, &[], "checking a deleted record").is_empty()
                 }
-            });
+                None => false,
+            };
+            if !still_there {
+                let args = [record.clone().into(), pass.label.clone().into(), pass.notify.into()];
+                deleted += owner_statement(c, pass, &pass.sql.delete_one, &args, "removing a deleted record")
+                    .first()
+                    .get_one::<i64>()
+                    .ok()
+                    .flatten()
+                    .unwrap_or(0);
+            }
             c.update(
                 "DELETE FROM tether.mirror_deletions WHERE mirror_id = $1 AND record_id = $2",
                 None,
@@ -198,7 +196,8 @@ fn quote_literal(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
 }
 
-/// Run `f` in its own transaction; a Postgres error aborts it and comes back as its message.
+/// Run `f` in its own transaction; a Postgres error aborts it and comes back as its message (and
+/// DETAIL), scrubbed of credentials: it goes to the server log and to tables other roles may read.
 pub(crate) fn transaction<R>(f: impl FnOnce() -> R) -> Result<R, String> {
     unsafe {
         pg_sys::SetCurrentStatementStartTimestamp();
@@ -208,7 +207,7 @@ pub(crate) fn transaction<R>(f: impl FnOnce() -> R) -> Result<R, String> {
     let f = AssertUnwindSafe(f);
     let out = PgTryBuilder::new(move || Ok(f()))
         .catch_others(|e| {
-            Err(match e {
+            Err(crate::http::redact::scrub(&match e {
                 pg_sys::panic::CaughtError::PostgresError(r) | pg_sys::panic::CaughtError::ErrorReport(r) => {
                     match r.detail() {
                         Some(d) if !d.is_empty() => format!("{} ({})", r.message(), d),
@@ -218,7 +217,7 @@ pub(crate) fn transaction<R>(f: impl FnOnce() -> R) -> Result<R, String> {
                 pg_sys::panic::CaughtError::RustPanic { ereport, .. } => {
                     format!("internal error in tether: {}", ereport.message())
                 }
-            })
+            }))
         })
         .execute();
     unsafe {
@@ -236,19 +235,6 @@ pub(crate) fn transaction<R>(f: impl FnOnce() -> R) -> Result<R, String> {
     out
 }
 
-/// Run `f` as `role` (SECURITY_LOCAL_USERID_CHANGE, restored after; an error's abort restores it too).
-fn as_role<R>(role: pg_sys::Oid, f: impl FnOnce() -> R) -> R {
-    let mut saved_user = pg_sys::Oid::INVALID;
-    let mut saved_context = 0;
-    unsafe {
-        pg_sys::GetUserIdAndSecContext(&mut saved_user, &mut saved_context);
-        pg_sys::SetUserIdAndSecContext(role, saved_context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32);
-    }
-    let out = f();
-    unsafe { pg_sys::SetUserIdAndSecContext(saved_user, saved_context) };
-    out
-}
-
 fn fail(code: PgSqlErrorCode, message: String) -> ! {
     pgrx::pg_sys::panic::ErrorReport::new(code, message, "tether").report(PgLogLevel::ERROR);
     unreachable!("ereport(ERROR) returned")
@@ -256,6 +242,23 @@ fn fail(code: PgSqlErrorCode, message: String) -> ! {
 
 fn spi_error(what: &str, e: pgrx::spi::Error) -> ! {
     fail(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("internal error in tether: {what}: {e}"))
+}
+
+/// Run one statement the worker built for the mirror's tables as its owner (`rights::as_owner`), with
+/// the refresh's writes let through the write-back trigger. Each statement starts from the pinned
+/// search_path, whatever the owner's code that ran in the statement before left behind.
+fn owner_statement<'conn>(
+    c: &mut SpiClient<'conn>,
+    pass: &Pass,
+    sql: &str,
+    args: &[pgrx::datum::DatumWithOid],
+    what: &str,
+) -> pgrx::spi::SpiTupleTable<'conn> {
+    as_owner(pass.owner, || {
+        let _writing = Applying::to(pass.target);
+        c.update(sql, None, args)
+    })
+    .unwrap_or_else(|e| spi_error(what, e))
 }
 
 /// Start a pass, or take up the one in progress. None when the mirror is gone or paused.
@@ -319,7 +322,7 @@ fn begin(id: i32) -> Option<Pass> {
                 if kind == PassKind::Incremental {
                     let col = quote_ident(updated_column.as_deref().unwrap_or_default());
                     let q = format!("SELECT (max({col}) - $1::interval)::text FROM {label}");
-                    since = as_role(owner, || {
+                    since = as_owner(owner, || {
                         c.update(&q, None, &[overlap.clone().into()])
                             .unwrap_or_else(|e| spi_error("reading the mirror's high-water mark", e))
                             .first()
@@ -392,14 +395,20 @@ fn begin(id: i32) -> Option<Pass> {
         let fetch_by_id = loaded.table.object.get.is_some();
         let stmts =
             Statements::new(&label, &source_label, &columns, &id_column, &id_type, updated_sql.as_deref(), fetch_by_id);
-        as_role(owner, || {
-            c.update(&stmts.stage, None, &[]).unwrap_or_else(|e| spi_error("creating the staging table", e));
-        });
+        // The staging table is the worker's (a security-restricted operation may not create temporary
+        // tables); the owner's scan fills it and the owner's merge reads it.
+        c.update(&stmts.stage, None, &[]).unwrap_or_else(|e| spi_error("creating the staging table", e));
+        let grant = format!(
+            "GRANT SELECT, INSERT ON pg_temp.tether_stage TO {}",
+            quote_ident(&crate::fdw::options::role_name(owner))
+        );
+        c.update(&grant, None, &[]).unwrap_or_else(|e| spi_error("creating the staging table", e));
         Some(Pass {
             id,
             run_id,
             owner,
             source,
+            target,
             kind,
             gen,
             cursor,
@@ -551,7 +560,7 @@ impl Statements {
              SELECT count(*), (SELECT count(*) FROM notified) FROM gone"
         );
         Statements {
-            stage: format!("CREATE TEMP TABLE IF NOT EXISTS tether_stage (LIKE {source}) ON COMMIT DELETE ROWS"),
+            stage: format!("CREATE TEMP TABLE IF NOT EXISTS pg_temp.tether_stage (LIKE {source}) ON COMMIT DELETE ROWS"),
             page,
             apply,
             mark,
@@ -592,33 +601,29 @@ fn apply_page(pass: &mut Pass) -> PageResult {
             return PageResult::Stop;
         }
         page::arm(pass.source.to_u32(), pass.cursor.clone());
-        let owner = pass.owner;
-        let counts = as_role(owner, || {
-            let args: Vec<pgrx::datum::DatumWithOid> = match &pass.since {
-                Some(s) => vec![s.clone().into()],
-                None => vec![],
-            };
-            let read = c.update(&pass.sql.page, None, &args);
-            let outcome = page::disarm();
-            read.unwrap_or_else(|e| spi_error("reading a page", e));
-            let outcome = match outcome {
-                Ok(o) => o,
-                Err(page::Unclaimed) => fail(
-                    PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-                    "internal error in tether: the refresh did not read its source page by page".into(),
-                ),
-            };
-            let row = c
-                .update(&pass.sql.apply, None, &[pass.gen.into(), pass.label.clone().into(), pass.notify.into()])
-                .unwrap_or_else(|e| spi_error("applying a page", e));
-            let row = row.first();
-            let n = |i: usize| row.get::<i64>(i).ok().flatten().unwrap_or(0);
-            let counts = (n(1), n(2), n(3));
-            if pass.kind.sweeps() {
-                c.update(&pass.sql.mark, None, &[pass.gen.into()]).unwrap_or_else(|e| spi_error("marking a page", e));
-            }
-            (counts, outcome)
-        });
+        let args: Vec<pgrx::datum::DatumWithOid> = match &pass.since {
+            Some(s) => vec![s.clone().into()],
+            None => vec![],
+        };
+        let read = as_owner(pass.owner, || c.update(&pass.sql.page, None, &args).map(|_| ()));
+        let outcome = page::disarm();
+        read.unwrap_or_else(|e| spi_error("reading a page", e));
+        let outcome = match outcome {
+            Ok(o) => o,
+            Err(page::Unclaimed) => fail(
+                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                "internal error in tether: the refresh did not read its source page by page".into(),
+            ),
+        };
+        let args = [pass.gen.into(), pass.label.clone().into(), pass.notify.into()];
+        let row = owner_statement(c, pass, &pass.sql.apply, &args, "applying a page");
+        let row = row.first();
+        let n = |i: usize| row.get::<i64>(i).ok().flatten().unwrap_or(0);
+        let counts = (n(1), n(2), n(3));
+        if pass.kind.sweeps() {
+            owner_statement(c, pass, &pass.sql.mark, &[pass.gen.into()], "marking a page");
+        }
+        let counts = (counts, outcome);
         let ((rows, inserted, updated), outcome) = counts;
         let (next, total, requests) = match outcome {
             Some(o) => (o.next, o.total, o.requests),
@@ -652,36 +657,23 @@ fn apply_page(pass: &mut Pass) -> PageResult {
 
 fn finish(pass: &Pass) {
     Spi::connect_mut(|c| {
-        let (deleted, rows) = as_role(pass.owner, || {
-            let deleted = if pass.kind.sweeps() {
-                c.update(
-                    &pass.sql.sweep,
-                    None,
-                    &[
-                        pass.gen.into(),
-                        pass.pass_started_at.clone().into(),
-                        pass.label.clone().into(),
-                        pass.notify.into(),
-                    ],
-                )
-                .unwrap_or_else(|e| spi_error("removing deleted records", e))
+        let deleted = if pass.kind.sweeps() {
+            let args =
+                [pass.gen.into(), pass.pass_started_at.clone().into(), pass.label.clone().into(), pass.notify.into()];
+            owner_statement(c, pass, &pass.sql.sweep, &args, "removing deleted records")
                 .first()
                 .get_one::<i64>()
                 .ok()
                 .flatten()
                 .unwrap_or(0)
-            } else {
-                0
-            };
-            let rows = c
-                .update(&pass.sql.count, None, &[])
-                .unwrap_or_else(|e| spi_error("counting the mirror's rows", e))
-                .first()
-                .get_one::<i64>()
-                .ok()
-                .flatten();
-            (deleted, rows)
-        });
+        } else {
+            0
+        };
+        let rows = owner_statement(c, pass, &pass.sql.count, &[], "counting the mirror's rows")
+            .first()
+            .get_one::<i64>()
+            .ok()
+            .flatten();
         c.update(
             "UPDATE tether.mirror_config SET state = 'idle', pass = NULL, pass_cursor = NULL, pass_since = NULL,
                     last_success = now(), failures = 0, row_count = $3,

@@ -69,6 +69,7 @@ pub extern "C-unwind" fn tether_webhooks_main(_arg: pg_sys::Datum) {
     crate::sync::worker::handle_signals();
     let database = crate::gucs::database();
     BackgroundWorker::connect_worker_to_spi(Some(&database), None);
+    BackgroundWorker::transaction(crate::sync::rights::pin_session);
     let addr = match crate::gucs::webhook_listen() {
         Ok(Some(addr)) => addr,
         Ok(None) => return,

@@ -58,6 +58,7 @@ pub extern "C-unwind" fn tether_launcher_main(_arg: pg_sys::Datum) {
     handle_signals();
     let database = crate::gucs::database();
     BackgroundWorker::connect_worker_to_spi(Some(&database), None);
+    BackgroundWorker::transaction(crate::sync::rights::pin_session);
     crate::sync::set_launcher_pid(unsafe { pg_sys::MyProcPid });
     log!("tether launcher started: keeping the mirror tables of database \"{database}\" in sync");
     let mut launched: HashMap<i32, DynamicBackgroundWorker> = HashMap::new();

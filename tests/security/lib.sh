@@ -1,0 +1,62 @@
+# Shared by the attack tests in tests/security/ (source it). Each test plays an unprivileged role (or a
+# network client) attacking Tether, asserts that the attack fails, and that the legitimate use next to
+# it still works. scripts/test runs them against the database the worker serves, with PGHOST, PGPORT,
+# PGUSER (a superuser, for set-up only), FAKE_URL and TETHER_WEBHOOK_URL set. Roles connect over the
+# cluster's Unix socket with trust authentication.
+
+set -euo pipefail
+
+DB=${TETHER_MIRROR_DB:-tether_regress}
+: "${FAKE_URL:?FAKE_URL is not set (scripts/test sets it)}"
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+ok() { echo "ok: $*"; }
+
+# q SQL: one statement as the superuser, unaligned output.
+q() { psql -X -At -d "$DB" -v ON_ERROR_STOP=1 -c "$1"; }
+# as ROLE SQL: as an ordinary role.
+as() { local role=$1; shift; psql -X -At -U "$role" -d "$DB" -v ON_ERROR_STOP=1 -c "$1"; }
+# as_script ROLE: a psql script from stdin as ROLE (variables fake_url and webhook_url are set).
+as_script() {
+    psql -X -q -U "$1" -d "$DB" -v ON_ERROR_STOP=1 -v fake_url="$FAKE_URL" -v webhook_url="${TETHER_WEBHOOK_URL:-}"
+}
+
+# roles NAME...: fresh LOGIN roles (dropped first with what they own), allowed to create schemas in the
+# test database and to call tether's functions.
+roles() {
+    for r in "$@"; do
+        drop_role "$r"
+        q "CREATE ROLE $r LOGIN" >/dev/null
+        q "GRANT CREATE ON DATABASE $DB TO $r; GRANT USAGE ON SCHEMA tether TO $r" >/dev/null
+    done
+}
+
+drop_role() {
+    if [ "$(q "SELECT count(*) FROM pg_roles WHERE rolname = '$1'")" = 1 ]; then
+        q "SET client_min_messages = warning; DROP OWNED BY $1 CASCADE; DROP ROLE $1" >/dev/null
+    fi
+}
+
+ensure_database() {
+    if [ "$(psql -X -At -d postgres -c "SELECT count(*) FROM pg_database WHERE datname = '$DB'")" = 0 ]; then
+        psql -X -q -d postgres -c "CREATE DATABASE $DB"
+    fi
+    q "SET client_min_messages = warning; CREATE EXTENSION IF NOT EXISTS tether" >/dev/null
+}
+
+# wait_until SECONDS SQL: until SQL (as the superuser) returns t; fails the test when it never does.
+wait_until() {
+    local secs=$1 sql=$2
+    for _ in $(seq 1 $((secs * 10))); do
+        [ "$(q "$sql")" = t ] && return 0
+        sleep 0.1
+    done
+    fail "timed out after ${secs}s waiting for: $sql"
+}
+
+# synced MIRROR [SECONDS]: wait until the mirror finished a pass (or failed); prints its state.
+synced() {
+    wait_until "${2:-60}" "SELECT EXISTS (SELECT 1 FROM tether.mirrors WHERE mirror = '$1'::regclass
+                                          AND (last_success IS NOT NULL OR state = 'error'))"
+    q "SELECT state FROM tether.mirrors WHERE mirror = '$1'::regclass"
+}
