@@ -19,6 +19,23 @@ pub const CHECK_INTERVAL: Duration = Duration::from_millis(50);
 /// Spawn a helper thread with every signal blocked, so Postgres' signal handlers (cancel, timeouts)
 /// always run on the backend's own thread.
 pub fn spawn_helper(name: &str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>, TetherError> {
+    spawn_blocked(std::thread::Builder::new().name(name.to_string()), f)
+}
+
+/// `spawn_helper` with a stack of `stack_size` bytes instead of the default (2 MiB), for the many small
+/// threads that run little code (the webhook receiver's connections).
+pub fn spawn_small_helper(
+    name: &str,
+    stack_size: usize,
+    f: impl FnOnce() + Send + 'static,
+) -> Result<JoinHandle<()>, TetherError> {
+    spawn_blocked(std::thread::Builder::new().name(name.to_string()).stack_size(stack_size), f)
+}
+
+fn spawn_blocked(
+    builder: std::thread::Builder,
+    f: impl FnOnce() + Send + 'static,
+) -> Result<JoinHandle<()>, TetherError> {
     // SAFETY: plain libc signal-mask calls on initialised sigset_t values; the mask is restored before
     // returning, so the backend thread is left exactly as it was.
     unsafe {
@@ -26,7 +43,7 @@ pub fn spawn_helper(name: &str, f: impl FnOnce() + Send + 'static) -> Result<Joi
         let mut old: libc::sigset_t = std::mem::zeroed();
         libc::sigfillset(&mut all);
         libc::pthread_sigmask(libc::SIG_BLOCK, &all, &mut old);
-        let spawned = std::thread::Builder::new().name(name.to_string()).spawn(f);
+        let spawned = builder.spawn(f);
         libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
         spawned.map_err(|e| TetherError::Internal(format!("could not start a helper thread: {e}")))
     }
@@ -141,17 +158,17 @@ mod tests {
     #[test]
     fn helper_threads_block_signals() {
         let blocked = Arc::new(AtomicUsize::new(0));
-        let b = blocked.clone();
-        spawn_helper("t", move || unsafe {
-            let mut set: libc::sigset_t = std::mem::zeroed();
-            libc::pthread_sigmask(libc::SIG_BLOCK, std::ptr::null(), &mut set);
-            if libc::sigismember(&set, libc::SIGINT) == 1 && libc::sigismember(&set, libc::SIGALRM) == 1 {
-                b.store(1, Ordering::SeqCst);
+        let check = |b: Arc<AtomicUsize>| {
+            move || unsafe {
+                let mut set: libc::sigset_t = std::mem::zeroed();
+                libc::pthread_sigmask(libc::SIG_BLOCK, std::ptr::null(), &mut set);
+                if libc::sigismember(&set, libc::SIGINT) == 1 && libc::sigismember(&set, libc::SIGALRM) == 1 {
+                    b.fetch_add(1, Ordering::SeqCst);
+                }
             }
-        })
-        .unwrap()
-        .join()
-        .unwrap();
-        assert_eq!(blocked.load(Ordering::SeqCst), 1);
+        };
+        spawn_helper("t", check(blocked.clone())).unwrap().join().unwrap();
+        spawn_small_helper("t", 64 * 1024, check(blocked.clone())).unwrap().join().unwrap();
+        assert_eq!(blocked.load(Ordering::SeqCst), 2);
     }
 }
