@@ -16,6 +16,8 @@ OPTIONS:
     --host ADDR           IPv4 loopback address to bind (default 127.0.0.1)
     --port N              port to listen on; 0 picks a free one (default 0)
     --token TOKEN         valid bearer / API-key credential (default test-token)
+    --client-secret S     OAuth client secret at /oauth/v1/token and /oauth/token (default test-secret)
+    --sf-client-secret S  OAuth client secret at Salesforce's /services/oauth2/token (default sf-secret)
     --seed-contacts N     number of active HubSpot contacts (default 25)
     --seed-companies N    number of active HubSpot companies (default 12)
     --seed-items N        number of generic REST items (default 30)
@@ -25,8 +27,14 @@ OPTIONS:
     -h, --help            print this help
 
 Once ready it prints one line: `fake-provider listening on http://127.0.0.1:PORT`.
-Control endpoints live under /_control/ (stats, reset, requests, latency, inject, stall, seed, and
-webhook, webhook_subscribe, webhook_deliveries).
+Control endpoints live under /_control/ (stats, reset, requests, latency, inject, stall, seed, oauth,
+oauth_tokens, and webhook, webhook_subscribe, webhook_deliveries).
+
+OAuth (the token endpoints /oauth/v1/token, /oauth/token and /services/oauth2/token):
+    POST /_control/oauth?rotate=1   rotation mode: each refresh grant answers a new refresh token rt-rot-N
+                                    and revokes the one used (invalid_grant from then on); rotate=0 or a reset
+                                    turns it off; without rotate, answers {rotate} as it is
+    GET  /_control/oauth_tokens     {access_tokens, refresh_tokens, revoked_refresh_tokens}: every token issued
 
 Webhooks (signed in each provider's real scheme, to loopback receivers only):
     POST /_control/webhook?provider=P&url=U&secret=S&object=O&id=I&op=OP&mode=M
@@ -100,6 +108,8 @@ where
             "--host",
             "--port",
             "--token",
+            "--client-secret",
+            "--sf-client-secret",
             "--seed-contacts",
             "--seed-companies",
             "--seed-items",
@@ -122,6 +132,16 @@ where
                     return Err(CliError::Usage("--token must not be empty".into()));
                 }
                 cli.config.token = value;
+            }
+            "--client-secret" | "--sf-client-secret" => {
+                if value.is_empty() {
+                    return Err(CliError::Usage(format!("{flag} must not be empty")));
+                }
+                if flag == "--client-secret" {
+                    cli.config.client_secret = value;
+                } else {
+                    cli.config.sf_client_secret = value;
+                }
             }
             "--seed-contacts" => cli.config.seed_contacts = parse_seed(&flag, &value)?,
             "--seed-companies" => cli.config.seed_companies = parse_seed(&flag, &value)?,
@@ -156,6 +176,8 @@ mod tests {
         assert_eq!(cli.host, Ipv4Addr::LOCALHOST);
         assert_eq!(cli.port, 0);
         assert_eq!(cli.config.token, "test-token");
+        assert_eq!(cli.config.client_secret, "test-secret");
+        assert_eq!(cli.config.sf_client_secret, "sf-secret");
         assert_eq!(cli.config.seed_contacts, 25);
         assert_eq!(cli.config.seed_companies, 12);
         assert_eq!(cli.config.seed_items, 30);
@@ -173,8 +195,13 @@ mod tests {
             "/tmp/p",
             "--host",
             "127.0.0.2",
+            "--client-secret",
+            "cs-1234",
+            "--sf-client-secret=sf-5678",
         ])
         .expect("flags");
+        assert_eq!(cli.config.client_secret, "cs-1234");
+        assert_eq!(cli.config.sf_client_secret, "sf-5678");
         assert_eq!(cli.port, 8080);
         assert_eq!(cli.config.token, "abc");
         assert_eq!(cli.config.seed_contacts, 7);
@@ -196,6 +223,8 @@ mod tests {
             vec!["--bogus"],
             vec!["--seed-items", "-1"],
             vec!["--latency-ms", "300001"],
+            vec!["--client-secret", ""],
+            vec!["--sf-client-secret"],
         ] {
             assert!(matches!(parse(bad.clone()), Err(CliError::Usage(_))), "{bad:?}");
         }

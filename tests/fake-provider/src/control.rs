@@ -1,4 +1,5 @@
-//! `/_control/...`: counters, request log, fault injection, reseeding, webhooks.
+//! `/_control/...`: counters, request log, fault injection, reseeding, webhooks, OAuth refresh token rotation and
+//! the tokens issued.
 //! Control requests are never counted or logged. Like the others, the webhook endpoints take their parameters
 //! from the query string and accept any method (POST is the documented one):
 //!
@@ -11,6 +12,12 @@
 //! - `webhook_subscribe`: `provider`, `url`, `secret`, `mode`: every later successful write through that
 //!   provider's API is delivered (asynchronously, in order); `off=1` with `provider` removes it.
 //! - `webhook_deliveries`: the subscriptions and the deliveries made (optionally of one `provider`).
+//!
+//! And the OAuth token endpoints' (see `oauth`):
+//!
+//! - `oauth`: `rotate` (1/true or 0/false) turns refresh token rotation on or off; answers `{"rotate": ..}`, the
+//!   mode now (also without `rotate`).
+//! - `oauth_tokens`: `{"access_tokens", "refresh_tokens", "revoked_refresh_tokens"}`, every token the fake issued.
 
 use serde_json::{json, Map, Value};
 
@@ -38,6 +45,8 @@ pub fn handle(state: &State, req: &FakeRequest) -> FakeResponse {
         "webhook" => return webhook(state, req),
         "webhook_subscribe" => webhook_subscribe(state, req),
         "webhook_deliveries" => webhook_deliveries(state, req),
+        "oauth" => oauth_mode(state, req),
+        "oauth_tokens" => Ok(crate::oauth::issued_tokens(state)),
         _ => return FakeResponse::json(404, &json!({ "message": format!("no such endpoint: {}", req.path) })),
     };
     match result {
@@ -120,6 +129,13 @@ fn bool_param(req: &FakeRequest, name: &str) -> Result<bool, String> {
         Some(v) if v.eq_ignore_ascii_case("false") || v == "0" => Ok(false),
         Some(_) => Err(format!("{name} must be true or false")),
     }
+}
+
+fn oauth_mode(state: &State, req: &FakeRequest) -> Result<Value, String> {
+    if req.param("rotate").is_some() {
+        crate::oauth::set_rotation(state, bool_param(req, "rotate")?);
+    }
+    Ok(json!({ "rotate": crate::oauth::rotation(state) }))
 }
 
 fn latency(state: &State, req: &FakeRequest) -> Result<Value, String> {

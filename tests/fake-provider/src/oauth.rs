@@ -4,13 +4,21 @@
 //!   (`{"status":"BAD_REFRESH_TOKEN","message":..,"correlationId":..,"error":..,"error_description":..}`).
 //! * `POST /oauth/token`: a generic RFC 6749 endpoint (`{"error":"invalid_grant","error_description":..}`).
 //!
-//! Issued access tokens (`at-1`, `at-2`, ...) live in this module's store; other providers accept them through
-//! [`token_status`]. The store survives `/_control/reset` (a reset does not log clients out).
+//! Clients are `test-client` and `test-client-short`, with the secret of `--client-secret` (default
+//! `test-secret`). Issued access tokens (`at-1`, `at-2`, ...) live in this module's store; other providers
+//! accept them through [`token_status`]. The store survives `/_control/reset` (a reset does not log clients out).
+//!
+//! Refresh tokens are `rt-...` (any, except `rt-revoked...`). In rotation mode (`/_control/oauth?rotate=1`, off
+//! again with `rotate=0` or a reset) every refresh grant, here and at Salesforce's endpoint, answers a new refresh
+//! token `rt-rot-<n>` and revokes the one used, as providers with refresh token rotation do: the used token is
+//! refused from then on with the endpoint's `invalid_grant` answer, whatever the mode. Without rotation the
+//! refresh token sent is echoed. `/_control/oauth_tokens` lists every token issued ([`issued_tokens`]), so tests
+//! can check that none leaks into logs.
 //!
 //! This module also carries the reseeding and reset hooks of the HubSpot fake, which is not in the module list
 //! of `providers.rs` (`/_control/seed?object=deals`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -26,6 +34,7 @@ pub const MODULE: ProviderModule =
 pub const CLIENT_ID: &str = "test-client";
 /// The client whose tokens expire one second after issue.
 pub const SHORT_CLIENT_ID: &str = "test-client-short";
+/// The default client secret of both clients (`--client-secret`).
 pub const CLIENT_SECRET: &str = "test-secret";
 /// Lifetime of an access token in seconds (HubSpot's `expires_in`).
 pub const TOKEN_TTL_SECS: u64 = 1800;
@@ -49,6 +58,12 @@ struct OauthStore {
     /// Number of access tokens issued so far (the next one is `at-{issued + 1}`).
     issued: u64,
     tokens: HashMap<String, Issued>,
+    /// Rotation mode: a refresh grant answers a new refresh token and revokes the one used.
+    rotate: bool,
+    /// Refresh tokens issued by rotation, in order (the next one is `rt-rot-{len + 1}`).
+    refresh_issued: Vec<String>,
+    /// Refresh tokens spent by a rotation: refused from then on.
+    revoked: HashSet<String>,
 }
 
 fn with_store<R>(state: &State, f: impl FnOnce(&mut OauthStore) -> R) -> R {
@@ -108,9 +123,56 @@ pub fn form_param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a 
     params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
 }
 
-/// Whether a refresh token is one this fake honours: `rt-...` but not `rt-revoked...`.
-pub fn refresh_token_ok(token: &str) -> bool {
-    token.starts_with("rt-") && !token.starts_with("rt-revoked")
+/// Whether a refresh token is one this fake honours: `rt-...` but not `rt-revoked...`, and not revoked by a
+/// rotation.
+fn refresh_token_ok(store: &OauthStore, token: &str) -> bool {
+    token.starts_with("rt-") && !token.starts_with("rt-revoked") && !store.revoked.contains(token)
+}
+
+/// The refresh token grant's check, for every token endpoint of the fake: `Err(())` when `token` is refused
+/// (the caller answers its provider's `invalid_grant`), `Ok(Some(new))` in rotation mode (the used token is
+/// revoked in the same step, so two requests racing with one token get one answer), `Ok(None)` otherwise.
+pub fn refresh_grant(state: &State, token: &str) -> Result<Option<String>, ()> {
+    with_store(state, |store| {
+        if !refresh_token_ok(store, token) {
+            return Err(());
+        }
+        if !store.rotate {
+            return Ok(None);
+        }
+        store.revoked.insert(token.to_string());
+        let new = format!("rt-rot-{}", store.refresh_issued.len() + 1);
+        store.refresh_issued.push(new.clone());
+        Ok(Some(new))
+    })
+}
+
+/// Turn rotation mode on or off (`/_control/oauth?rotate=1|0`).
+pub fn set_rotation(state: &State, on: bool) {
+    with_store(state, |store| store.rotate = on);
+}
+
+/// Whether rotation mode is on.
+pub fn rotation(state: &State) -> bool {
+    with_store(state, |store| store.rotate)
+}
+
+/// What the fake has issued, for `/_control/oauth_tokens`: access tokens in issue order (this module's, then
+/// Salesforce's sessions), refresh tokens issued by rotation, and the refresh tokens revoked (sorted).
+pub fn issued_tokens(state: &State) -> Value {
+    let (mut access, refresh, mut revoked) = with_store(state, |store| {
+        let mut access: Vec<(u64, String)> = store
+            .tokens
+            .keys()
+            .map(|t| (t.strip_prefix("at-").and_then(|n| n.parse().ok()).unwrap_or(u64::MAX), t.clone()))
+            .collect();
+        access.sort();
+        let access: Vec<String> = access.into_iter().map(|(_, t)| t).collect();
+        (access, store.refresh_issued.clone(), store.revoked.iter().cloned().collect::<Vec<_>>())
+    });
+    access.extend(crate::salesforce::issued_sessions(state));
+    revoked.sort();
+    json!({ "access_tokens": access, "refresh_tokens": refresh, "revoked_refresh_tokens": revoked })
 }
 
 /// The two token endpoints and their error dialects.
@@ -179,15 +241,18 @@ fn token_request(state: &State, req: &FakeRequest) -> Result<Value, Refusal> {
         Some(SHORT_CLIENT_ID) => 1,
         _ => return Err(Refusal::BadClientId),
     };
-    if client_secret != Some(CLIENT_SECRET) {
+    if client_secret != Some(state.config.client_secret.as_str()) {
         return Err(Refusal::BadClientSecret);
     }
     let refresh = match form_param(&params, "grant_type") {
         None => return Err(Refusal::MissingGrant),
         Some("refresh_token") => match form_param(&params, "refresh_token") {
             None => return Err(Refusal::MissingRefreshToken),
-            Some(rt) if !refresh_token_ok(rt) => return Err(Refusal::BadRefreshToken),
-            Some(rt) => Some(rt.to_string()),
+            // Echoed without rotation, a new one with it.
+            Some(rt) => match refresh_grant(state, rt) {
+                Err(()) => return Err(Refusal::BadRefreshToken),
+                Ok(rotated) => Some(rotated.unwrap_or_else(|| rt.to_string())),
+            },
         },
         Some("client_credentials") => None,
         Some(_) => return Err(Refusal::UnsupportedGrant),
@@ -303,6 +368,8 @@ fn seed(state: &State, name: &str, count: u64) -> bool {
     crate::hubspot::seed(state, name, count)
 }
 
+/// A reset turns rotation mode off; issued and revoked tokens stay what they are.
 fn reset(state: &State) {
+    set_rotation(state, false);
     crate::hubspot::reset(state);
 }

@@ -1,8 +1,11 @@
 //! A fake Salesforce org: the OAuth token endpoint and REST API (v59.0, any `vNN.0` accepted) for Account,
 //! Contact, Lead and Opportunity.
 //!
-//! * `POST /services/oauth2/token` (form): `refresh_token` and `client_credentials` grants for `sf-client` /
-//!   `sf-secret` (sessions last two hours) and `sf-client-short` (sessions last one second).
+//! * `POST /services/oauth2/token` (form): `refresh_token` and `client_credentials` grants for `sf-client`
+//!   (sessions last two hours) and `sf-client-short` (sessions last one second), with the secret of
+//!   `--sf-client-secret` (default `sf-secret`). In the fake's rotation mode (`/_control/oauth?rotate=1`, see
+//!   `oauth`) a refresh answers a new `refresh_token` and revokes the one used, as Salesforce's refresh token
+//!   rotation does; a revoked one gets `invalid_grant` / `expired access/refresh token`.
 //! * `GET /services/data/vNN.0/query?q=<SOQL>` (and `queryAll`), paged by `nextRecordsUrl`
 //!   (`/query/<locator>-<offset>`), batch size from `Sforce-Query-Options: batchSize=N`.
 //! * `GET|PATCH|DELETE /services/data/vNN.0/sobjects/{Obj}/{Id}`, `POST /services/data/vNN.0/sobjects/{Obj}`,
@@ -35,6 +38,7 @@ pub const MODULE: ProviderModule = ProviderModule {
 
 pub const CLIENT_ID: &str = "sf-client";
 pub const SHORT_CLIENT_ID: &str = "sf-client-short";
+/// The default client secret (`--sf-client-secret`).
 pub const CLIENT_SECRET: &str = "sf-secret";
 /// Session lifetime of `sf-client` (Salesforce's default session timeout).
 const SESSION_SECS: u64 = 7200;
@@ -790,14 +794,18 @@ fn token(state: &State, req: &FakeRequest) -> FakeResponse {
         Some(SHORT_CLIENT_ID) => 1,
         _ => return refuse("invalid_client_id", "client identifier invalid"),
     };
-    if secret != Some(CLIENT_SECRET) {
+    if secret != Some(state.config.sf_client_secret.as_str()) {
         return refuse("invalid_client", "invalid client credentials");
     }
-    if grant == Some("refresh_token")
-        && !oauth::form_param(&params, "refresh_token").is_some_and(oauth::refresh_token_ok)
-    {
-        return refuse("invalid_grant", "expired access/refresh token");
-    }
+    // Salesforce answers a refresh without a refresh_token, unless it rotates them.
+    let rotated = match (grant, oauth::form_param(&params, "refresh_token")) {
+        (Some("refresh_token"), None) => return refuse("invalid_grant", "expired access/refresh token"),
+        (Some("refresh_token"), Some(rt)) => match oauth::refresh_grant(state, rt) {
+            Err(()) => return refuse("invalid_grant", "expired access/refresh token"),
+            Ok(rotated) => rotated,
+        },
+        _ => None,
+    };
     let n = with_store(state, |st| {
         st.issued += 1;
         let n = st.issued;
@@ -813,22 +821,28 @@ fn token(state: &State, req: &FakeRequest) -> FakeResponse {
         x = x.wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(17) ^ 0xbf58_476d_1ce4_e5b9;
         raw.extend_from_slice(&x.to_be_bytes());
     }
-    FakeResponse::json(
-        200,
-        &json!({
-            "access_token": session_token(n),
-            "signature": crate::http::base64_encode(&raw),
-            "scope": "api refresh_token",
-            "instance_url": format!("http://{host}"),
-            "id": format!("http://{host}/id/{ORG_ID}/{USER_ID}"),
-            "token_type": "Bearer",
-            "issued_at": issued_at,
-        }),
-    )
+    let mut body = json!({
+        "access_token": session_token(n),
+        "signature": crate::http::base64_encode(&raw),
+        "scope": "api refresh_token",
+        "instance_url": format!("http://{host}"),
+        "id": format!("http://{host}/id/{ORG_ID}/{USER_ID}"),
+        "token_type": "Bearer",
+        "issued_at": issued_at,
+    });
+    if let (Some(rt), Some(obj)) = (rotated, body.as_object_mut()) {
+        obj.insert("refresh_token".into(), Value::String(rt));
+    }
+    FakeResponse::json(200, &body)
 }
 
 fn session_token(n: u64) -> String {
     format!("00Dxx0000001gPL!AQ4AQFakeSession.{n}")
+}
+
+/// Every session (access token) issued so far, in order (`/_control/oauth_tokens`).
+pub fn issued_sessions(state: &State) -> Vec<String> {
+    with_store(state, |st| (1..=st.issued).map(session_token).collect())
 }
 
 /// Checks `Authorization: Bearer <session>` (or Salesforce's older `OAuth <session>`).

@@ -20,6 +20,10 @@ pub const LOG_CAPACITY: usize = 1000;
 pub struct Config {
     /// Valid credential for bearer / API-key endpoints.
     pub token: String,
+    /// The OAuth client secret of `/oauth/v1/token` and `/oauth/token` (`--client-secret`).
+    pub client_secret: String,
+    /// The OAuth client secret of Salesforce's `/services/oauth2/token` (`--sf-client-secret`).
+    pub sf_client_secret: String,
     pub seed_contacts: u64,
     pub seed_companies: u64,
     pub seed_items: u64,
@@ -39,6 +43,8 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             token: "test-token".to_string(),
+            client_secret: crate::oauth::CLIENT_SECRET.to_string(),
+            sf_client_secret: crate::salesforce::CLIENT_SECRET.to_string(),
             seed_contacts: 25,
             seed_companies: 12,
             seed_items: 30,

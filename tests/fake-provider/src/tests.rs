@@ -804,11 +804,13 @@ fn reset_clears_faults_but_not_data() {
     get(&st, "/_control/seed?object=items&count=5");
     get(&st, "/_control/inject?status=500&times=3");
     get(&st, "/_control/stall?times=3");
+    get(&st, "/_control/oauth?rotate=1");
     get(&st, "/_control/reset");
     let resp = rest(&st, "/rest/plain/items");
     assert_eq!(resp.status, 200);
     assert!(!resp.stall);
     assert_eq!(ids(&resp.json_body()).len(), 5);
+    assert_eq!(get(&st, "/_control/oauth").json_body(), json!({ "rotate": false }), "a knob, like latency");
 }
 
 #[test]

@@ -8,7 +8,7 @@ use super::{assert_hubspot_error, get, hs, state};
 use crate::app::handle;
 use crate::http::{base64_encode, FakeRequest, FakeResponse};
 use crate::oauth::{token_status, TokenStatus};
-use crate::state::State;
+use crate::state::{Config, State};
 
 fn form(st: &State, path: &str, body: &str) -> FakeResponse {
     handle(st, &FakeRequest::new("POST", path).header("Content-Type", "application/x-www-form-urlencoded").body(body))
@@ -231,4 +231,102 @@ fn issued_tokens_work_everywhere_until_they_expire() {
     let resp = form(&st, "/oauth/v1/token", &refresh_body("test-client-short", "test-secret", "rt-again"));
     let fresh = resp.json_body()["access_token"].as_str().unwrap_or("").to_string();
     assert_eq!(bearer(&fresh, "/crm/v3/objects/contacts?limit=1").status, 200);
+}
+
+#[test]
+fn rotation_mode_issues_new_refresh_tokens_and_revokes_the_used_ones() {
+    let st = state();
+    assert_eq!(get(&st, "/_control/oauth").json_body(), json!({ "rotate": false }));
+    assert_eq!(get(&st, "/_control/oauth?rotate=1").json_body(), json!({ "rotate": true }));
+    assert_eq!(get(&st, "/_control/oauth").json_body(), json!({ "rotate": true }));
+    assert_eq!(get(&st, "/_control/oauth?rotate=maybe").status, 400);
+    // Each refresh answers a new refresh token, on either endpoint.
+    let resp = form(&st, "/oauth/token", &refresh_body("test-client", "test-secret", "rt-orig"));
+    assert_eq!(
+        resp.json_body(),
+        json!({ "access_token": "at-1", "refresh_token": "rt-rot-1", "expires_in": 1800, "token_type": "bearer" })
+    );
+    let resp = form(&st, "/oauth/v1/token", &refresh_body("test-client", "test-secret", "rt-rot-1"));
+    assert_eq!(resp.json_body()["refresh_token"], "rt-rot-2");
+    // A spent token is refused in each endpoint's shape.
+    let resp = form(&st, "/oauth/token", &refresh_body("test-client", "test-secret", "rt-orig"));
+    assert_eq!(resp.status, 400);
+    assert_eq!(
+        resp.json_body(),
+        json!({ "error": "invalid_grant", "error_description": "refresh token is invalid, expired or revoked" })
+    );
+    let resp = form(&st, "/oauth/v1/token", &refresh_body("test-client", "test-secret", "rt-rot-1"));
+    assert_eq!(resp.status, 400);
+    assert_eq!(
+        without_correlation(&resp),
+        json!({
+            "status": "BAD_REFRESH_TOKEN",
+            "message": "missing or unknown refresh token",
+            "error": "invalid_grant",
+            "error_description": "missing or unknown refresh token",
+        })
+    );
+    // A refused request spends nothing: the current token still works.
+    let resp = form(&st, "/oauth/token", &refresh_body("test-client", "test-secret", "rt-rot-2"));
+    assert_eq!(resp.json_body()["refresh_token"], "rt-rot-3");
+    // Client credentials never carry a refresh token.
+    assert_eq!(access_token(&st, "test-client"), "at-4");
+    // Rotation off (a reset too): the token sent is echoed and stays usable; revoked ones stay revoked.
+    assert_eq!(get(&st, "/_control/oauth?rotate=0").json_body(), json!({ "rotate": false }));
+    for _ in 0..2 {
+        let resp = form(&st, "/oauth/token", &refresh_body("test-client", "test-secret", "rt-rot-3"));
+        assert_eq!(resp.json_body()["refresh_token"], "rt-rot-3");
+    }
+    assert_eq!(form(&st, "/oauth/token", &refresh_body("test-client", "test-secret", "rt-rot-2")).status, 400);
+    get(&st, "/_control/oauth?rotate=true");
+    get(&st, "/_control/reset");
+    assert_eq!(get(&st, "/_control/oauth").json_body(), json!({ "rotate": false }));
+    assert_eq!(
+        get(&st, "/_control/oauth_tokens").json_body(),
+        json!({
+            "access_tokens": ["at-1", "at-2", "at-3", "at-4", "at-5", "at-6"],
+            "refresh_tokens": ["rt-rot-1", "rt-rot-2", "rt-rot-3"],
+            "revoked_refresh_tokens": ["rt-orig", "rt-rot-1", "rt-rot-2"],
+        })
+    );
+}
+
+#[test]
+fn issued_tokens_of_every_endpoint_are_listed() {
+    let st = state();
+    assert_eq!(
+        get(&st, "/_control/oauth_tokens").json_body(),
+        json!({ "access_tokens": [], "refresh_tokens": [], "revoked_refresh_tokens": [] })
+    );
+    get(&st, "/_control/oauth?rotate=1");
+    for n in 1..=10 {
+        assert_eq!(access_token(&st, "test-client"), format!("at-{n}"), "listed in issue order, at-10 last");
+    }
+    let sf = handle(
+        &st,
+        &FakeRequest::new("POST", "/services/oauth2/token")
+            .header("Host", "127.0.0.1:9999")
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body("grant_type=refresh_token&client_id=sf-client&client_secret=sf-secret&refresh_token=rt-sf"),
+    );
+    assert_eq!(sf.json_body()["refresh_token"], "rt-rot-1");
+    let listed = get(&st, "/_control/oauth_tokens").json_body();
+    let access: Vec<&str> =
+        listed["access_tokens"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    assert_eq!(access.len(), 11);
+    assert_eq!(access[9], "at-10");
+    assert_eq!(access[10], "00Dxx0000001gPL!AQ4AQFakeSession.1");
+    assert_eq!(listed["refresh_tokens"], json!(["rt-rot-1"]));
+    assert_eq!(listed["revoked_refresh_tokens"], json!(["rt-sf"]));
+}
+
+#[test]
+fn the_client_secret_is_configurable() {
+    let st = State::new(Config { client_secret: "cs-distinct-1234".into(), ..Config::default() });
+    for path in ["/oauth/token", "/oauth/v1/token"] {
+        let resp = form(&st, path, &refresh_body("test-client", "cs-distinct-1234", "rt-1"));
+        assert_eq!(resp.status, 200, "{path}");
+        let resp = form(&st, path, &refresh_body("test-client", "test-secret", "rt-1"));
+        assert_eq!(resp.json_body()["error"], "invalid_client", "the default is not accepted then: {path}");
+    }
 }

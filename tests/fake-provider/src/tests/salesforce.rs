@@ -133,6 +133,42 @@ fn oauth_token_endpoint() {
 }
 
 #[test]
+fn oauth_rotation_and_client_secret() {
+    let st = State::new(Config { sf_client_secret: "sf-distinct-5678".into(), ..Config::default() });
+    let refresh = |rt: &str| {
+        token_request(
+            &st,
+            &format!("grant_type=refresh_token&client_id=sf-client&client_secret=sf-distinct-5678&refresh_token={rt}"),
+        )
+    };
+    let resp = token_request(&st, "grant_type=client_credentials&client_id=sf-client&client_secret=sf-secret");
+    assert_eq!(
+        resp.json_body(),
+        json!({ "error": "invalid_client", "error_description": "invalid client credentials" })
+    );
+    get(&st, "/_control/oauth?rotate=1");
+    let resp = refresh("rt-1");
+    assert_eq!(resp.status, 200);
+    let body = resp.json_body();
+    assert_eq!(body["refresh_token"], "rt-rot-1");
+    assert_eq!(body["access_token"], "00Dxx0000001gPL!AQ4AQFakeSession.1");
+    assert_eq!(refresh("rt-rot-1").json_body()["refresh_token"], "rt-rot-2");
+    for spent in ["rt-1", "rt-rot-1"] {
+        let resp = refresh(spent);
+        assert_eq!(resp.status, 400, "{spent}");
+        assert_eq!(
+            resp.json_body(),
+            json!({ "error": "invalid_grant", "error_description": "expired access/refresh token" })
+        );
+    }
+    // Without rotation, no refresh_token in the answer (Salesforce's default).
+    get(&st, "/_control/oauth?rotate=0");
+    let resp = refresh("rt-rot-2");
+    assert_eq!(resp.status, 200);
+    assert!(resp.json_body().get("refresh_token").is_none());
+}
+
+#[test]
 fn sessions_and_api_usage() {
     let st = state();
     let resp = handle(&st, &FakeRequest::get(&format!("{V}/sobjects")));
