@@ -2,7 +2,9 @@
 //! error), and loading a foreign table with its server, columns and user mapping into the plain-Rust
 //! `TableDef` / `Endpoint`. The rules themselves live in `connector::resolve`.
 
-use std::ffi::CStr;
+use std::ffi::{CStr, OsStr};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use pgrx::pg_sys;
@@ -13,6 +15,7 @@ use crate::connector::resolve::{self, Options, ServerDef, TableDef};
 use crate::error::{OrReport, TetherError};
 use crate::fdw::registry;
 use crate::gucs;
+use crate::http::oauth::MappingIdentity;
 use crate::http::{Credentials, Endpoint};
 
 /// A DefElem list (catalog options) as a map.
@@ -178,20 +181,24 @@ pub fn load_table(relid: pg_sys::Oid) -> Result<LoadedTable, TetherError> {
     }
 }
 
+/// Whether `user` (InvalidOid: PUBLIC) has a user mapping of its own on a server.
+fn has_mapping(user: pg_sys::Oid, serverid: pg_sys::Oid) -> bool {
+    unsafe {
+        let cache = pg_sys::SysCacheIdentifier::USERMAPPINGUSERSERVER as i32;
+        let tuple = pg_sys::SearchSysCache2(cache, pg_sys::Datum::from(user), pg_sys::Datum::from(serverid));
+        if tuple.is_null() {
+            false
+        } else {
+            pg_sys::ReleaseSysCache(tuple);
+            true
+        }
+    }
+}
+
 /// The user mapping options for `userid` on a server (falling back to PUBLIC), or None.
 pub fn user_mapping_options(userid: pg_sys::Oid, serverid: pg_sys::Oid) -> Option<Options> {
     unsafe {
-        let cache = pg_sys::SysCacheIdentifier::USERMAPPINGUSERSERVER as i32;
-        let exists = |user: pg_sys::Oid| {
-            let tuple = pg_sys::SearchSysCache2(cache, pg_sys::Datum::from(user), pg_sys::Datum::from(serverid));
-            if tuple.is_null() {
-                false
-            } else {
-                pg_sys::ReleaseSysCache(tuple);
-                true
-            }
-        };
-        if !exists(userid) && !exists(pg_sys::InvalidOid) {
+        if !has_mapping(userid, serverid) && !has_mapping(pg_sys::InvalidOid, serverid) {
             return None;
         }
         // GetUserMapping applies the same user-then-PUBLIC lookup and now finds one.
@@ -227,18 +234,34 @@ pub fn server_endpoint(
     server_name: &str,
     userid: pg_sys::Oid,
 ) -> Result<Arc<Endpoint>, TetherError> {
-    mapping_endpoint(server, server_name, userid, user_mapping_options(userid, server_oid).as_ref())
+    mapping_endpoint(server, server_oid, server_name, userid, user_mapping_options(userid, server_oid).as_ref())
 }
 
 /// The endpoint for a server as `userid`, with the credentials of `mapping` (its user mapping's options).
 pub fn mapping_endpoint(
     server: &ServerDef,
+    server_oid: pg_sys::Oid,
     server_name: &str,
     userid: pg_sys::Oid,
     mapping: Option<&Options>,
 ) -> Result<Arc<Endpoint>, TetherError> {
-    let credentials = Credentials::new(server, server_name, &role_name(userid), mapping)?;
+    // OAuth2 tokens are cached per role and mapping; the PUBLIC mapping's refresh token is the mapping's own.
+    let mapping_role = if has_mapping(userid, server_oid) { userid } else { pg_sys::InvalidOid };
+    let identity =
+        MappingIdentity { server: server_oid.to_u32(), role: userid.to_u32(), mapping_role: mapping_role.to_u32() };
+    let credentials =
+        Credentials::new(server, server_name, &role_name(userid), identity, mapping, oauth_token_store())?;
     Ok(Endpoint::new(server, server_name, credentials, gucs::http_defaults()))
+}
+
+/// Where rotated OAuth2 refresh tokens are kept: `<data directory>/pg_tether/oauth` (see `http::oauth`).
+fn oauth_token_store() -> Option<PathBuf> {
+    // SAFETY: DataDir is set (absolute) at startup, before any backend runs a query, and not changed after.
+    let dir = unsafe { pg_sys::DataDir };
+    (!dir.is_null()).then(|| {
+        let dir = unsafe { CStr::from_ptr(dir) };
+        Path::new(OsStr::from_bytes(dir.to_bytes())).join("pg_tether").join("oauth")
+    })
 }
 
 /// Full validation of a foreign table against its server's connector (called by the event trigger).

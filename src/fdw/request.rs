@@ -72,7 +72,7 @@ fn server_for_call(name: &str) -> Result<(ServerDef, Arc<Endpoint>), TetherError
         });
     };
     let def = unsafe { options::server_def(server, name)? };
-    let endpoint = options::mapping_endpoint(&def, name, user, Some(&mapping))?;
+    let endpoint = options::mapping_endpoint(&def, oid, name, user, Some(&mapping))?;
     Ok((def, endpoint))
 }
 

@@ -70,12 +70,15 @@ impl std::fmt::Debug for Credentials {
 }
 
 impl Credentials {
-    /// Credentials for `server` from its user mapping options (None when there is no mapping).
+    /// Credentials for `server` from its user mapping options (None when there is no mapping). `identity`
+    /// says whose mapping it is and `token_store` where rotated refresh tokens are kept (see `oauth`).
     pub fn new(
         server: &ServerDef,
         server_name: &str,
         role: &str,
+        identity: oauth::MappingIdentity,
         mapping: Option<&Options>,
+        token_store: Option<std::path::PathBuf>,
     ) -> Result<Credentials, TetherError> {
         let get = |k: &str| mapping.and_then(|m| m.get(k)).cloned();
         let oauth = match (server.auth, get("client_id"), &server.token_url) {
@@ -88,6 +91,8 @@ impl Credentials {
                 instance_pointer: server.connector.auth.instance_url.clone(),
                 role: role.to_string(),
                 server_name: server_name.to_string(),
+                identity,
+                token_store,
             }),
             _ => None,
         };
@@ -643,7 +648,7 @@ mod tests {
         opts.extend(auth.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let server = resolve_server(&opts, connector::find).unwrap();
         let m: Options = mapping.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        let creds = Credentials::new(&server, "s", "alice", Some(&m)).unwrap();
+        let creds = Credentials::new(&server, "s", "alice", oauth::ALICE, Some(&m), None).unwrap();
         Arc::try_unwrap(Endpoint::new(&server, "s", creds, test_defaults())).unwrap()
     }
 
@@ -703,7 +708,7 @@ mod tests {
                 .collect();
             let server = resolve_server(&opts, connector::find).unwrap();
             let m: Options = [("token".to_string(), token.to_string())].into_iter().collect();
-            let creds = Credentials::new(&server, "s", "alice", Some(&m)).unwrap();
+            let creds = Credentials::new(&server, "s", "alice", oauth::ALICE, Some(&m), None).unwrap();
             Endpoint::new(&server, "s", creds, test_defaults()).rate_limit.clone().unwrap().0
         };
         let a = with("token-a", "http://127.0.0.1:1");
@@ -717,10 +722,10 @@ mod tests {
     fn missing_credentials_are_a_clear_error() {
         let opts: Options = [("connector", "hubspot")].iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let server = resolve_server(&opts, connector::find).unwrap();
-        let e = Credentials::new(&server, "hs", "alice", None).unwrap_err();
+        let e = Credentials::new(&server, "hs", "alice", oauth::ALICE, None, None).unwrap_err();
         assert!(e.to_string().contains("no user mapping for role \"alice\" on server \"hs\""), "{e}");
         assert!(e.hint().unwrap().contains("CREATE USER MAPPING FOR \"alice\" SERVER hs OPTIONS (token"));
-        let e = Credentials::new(&server, "hs", "alice", Some(&Options::new())).unwrap_err();
+        let e = Credentials::new(&server, "hs", "alice", oauth::ALICE, Some(&Options::new()), None).unwrap_err();
         assert!(e.to_string().contains("has no option token"), "{e}");
     }
 
