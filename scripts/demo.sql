@@ -131,10 +131,10 @@ SELECT mirror, source, state, rows, incremental_by FROM tether.mirrors;
 SELECT pass, pages, rows_inserted, requests FROM tether.sync_runs ORDER BY id;
 
 -- 13. Webhooks: with tether.webhook_listen set, the worker receives HubSpot's change events at
---     POST /webhooks/<server>, checks their signature with the server's webhook_secret, records them,
---     and refreshes the mirror at once. Here the fake provider plays HubSpot and sends a signed event
---     after each write.
-ALTER SERVER hubspot OPTIONS (ADD webhook_secret 'demo-app-secret');
+--     POST /webhooks/<server>, checks their signature with the webhook_secret in the server owner's
+--     user mapping (which no other role can read), records them, and refreshes the mirror at once.
+--     Here the fake provider plays HubSpot and sends a signed event after each write.
+ALTER USER MAPPING FOR CURRENT_USER SERVER hubspot OPTIONS (ADD webhook_secret 'demo-app-secret');
 CREATE SERVER fake_control FOREIGN DATA WRAPPER tether OPTIONS (connector 'rest', base_url :'fake_url');
 \set subscribe 'provider=hubspot&secret=demo-app-secret&url=' :hooks '/webhooks/hubspot'
 CREATE FOREIGN TABLE fake_subscribe (subscribed boolean) SERVER fake_control

@@ -14,7 +14,12 @@ pgrx::extension_sql_file!("../sql/user_connectors.sql", name = "user_connectors"
 pgrx::extension_sql_file!(
     "../sql/fdw.sql",
     name = "fdw",
-    requires = [fdw::tether_fdw_handler, fdw::tether_fdw_validator, fdw::options::validate_foreign_table]
+    requires = [
+        fdw::tether_fdw_handler,
+        fdw::tether_fdw_validator,
+        fdw::options::validate_foreign_table,
+        fdw::options::validate_user_mapping
+    ]
 );
 
 pgrx::extension_sql_file!(

@@ -111,7 +111,6 @@ pub const SERVER_OPTIONS: &[(&str, &str)] = &[
     ("idempotency_header", "header that makes a POST idempotent, e.g. 'Idempotency-Key' (creates are then retried)"),
     ("token_url", "OAuth2 token endpoint (auth 'oauth2'), overriding the connector's, e.g. a sandbox login host"),
     ("rate_limit", "requests allowed per second or minute, e.g. '5/s' or '100/min'; 'none' turns pacing off"),
-    ("webhook_secret", "the secret the provider signs its webhooks with; enables POST /webhooks/<server>"),
     (
         "webhook_url",
         "the public URL the provider calls for this server's webhooks, when a proxy forwards them (HubSpot signs it)",
@@ -131,7 +130,24 @@ pub const USER_MAPPING_OPTIONS: &[(&str, &str)] = &[
     ("client_secret", "OAuth2 client secret (auth 'oauth2')"),
     ("refresh_token", "OAuth2 refresh token (auth 'oauth2'; without it the client_credentials grant is used)"),
     ("scope", "OAuth2 scopes for the client_credentials grant (auth 'oauth2')"),
+    (
+        "webhook_secret",
+        "the secret the provider signs its webhooks with; read from the server owner's mapping only, enables POST /webhooks/<server>",
+    ),
 ];
+
+/// A server option that moved to a place other roles cannot read: server options are readable by every
+/// role (pg_foreign_server), so a secret there is no secret. Refused when a server is created or
+/// altered, with where it goes now.
+pub fn refuse_moved_server_options(opts: &Options) -> Result<(), TetherError> {
+    if opts.contains_key("webhook_secret") {
+        return Err(TetherError::unknown_option(
+            "webhook_secret is no longer a server option: every role can read server options, so it would let anyone sign webhooks",
+            Some("store it in the user mapping of the server's owner, which only that role can read: as the owner, CREATE USER MAPPING FOR CURRENT_USER SERVER <server> OPTIONS (webhook_secret '...'), or ALTER USER MAPPING FOR CURRENT_USER SERVER <server> OPTIONS (ADD webhook_secret '...')".into()),
+        ));
+    }
+    Ok(())
+}
 
 pub const TABLE_OPTIONS: &[(&str, &str)] = &[
     ("object", "the connector's object, e.g. 'contacts'"),
@@ -271,8 +287,6 @@ pub struct ServerDef {
     pub rate_limit: Option<RateLimitDef>,
     /// `rate_limit 'none'`: no pacing at all, search endpoints' own limits included.
     pub pacing_off: bool,
-    /// The webhook_secret option, checked against the connector's signature scheme.
-    pub webhook_secret: Option<String>,
     /// The webhook_url option.
     pub webhook_url: Option<String>,
     /// Hosts (`host` or `host:port`, lower case) besides the base URL's that `tether.request` may call.
@@ -338,7 +352,11 @@ pub fn resolve_server(
     let connector = find(connector_name)?;
     let mut accepted = names(SERVER_OPTIONS);
     accepted.extend(connector.server_options.keys().map(|k| k.as_str()));
-    check_names(opts, &accepted, &format!("a server of connector \"{}\"", connector.name))?;
+    // A server from before webhook_secret moved to the owner's user mapping still works; the webhook
+    // receiver ignores the old option (and says so in the log), and CREATE/ALTER SERVER refuse it.
+    let mut checked = opts.clone();
+    checked.remove("webhook_secret");
+    check_names(&checked, &accepted, &format!("a server of connector \"{}\"", connector.name))?;
     for (name, def) in &connector.server_options {
         if def.required && def.default.is_none() && !opts.contains_key(name) {
             return Err(TetherError::missing_option(
@@ -444,24 +462,6 @@ pub fn resolve_server(
         })?),
         None => connector.rate_limit,
     };
-    let webhook_secret = match (opts.get("webhook_secret"), &connector.webhooks) {
-        (None, _) => None,
-        (Some(_), None) => {
-            return Err(TetherError::option(
-                format!(
-                    "connector \"{}\" does not receive webhooks, so the option webhook_secret does not apply",
-                    connector.name
-                ),
-                Some("connectors with webhooks: see the webhooks section of docs/mirrors.md".into()),
-            ))
-        }
-        (Some(secret), Some(w)) => {
-            w.signature
-                .check_secret(secret)
-                .map_err(|m| TetherError::option(format!("invalid value for option webhook_secret: {m}"), None))?;
-            Some(secret.clone())
-        }
-    };
     let webhook_url = match opts.get("webhook_url") {
         Some(u) if !(u.starts_with("http://") || u.starts_with("https://")) || template::split_origin(u).is_none() => {
             return Err(TetherError::option(
@@ -480,7 +480,6 @@ pub fn resolve_server(
         token_url,
         rate_limit,
         pacing_off,
-        webhook_secret,
         webhook_url,
         api_key_header: opts
             .get("api_key_header")
@@ -503,6 +502,24 @@ pub fn resolve_server(
         idempotency_header,
         options: opts.clone(),
     })
+}
+
+/// A webhook secret (from the server owner's user mapping) checked against the server's connector: it
+/// receives webhooks, and the secret has the form its signature scheme needs.
+pub fn check_webhook_secret(server: &ServerDef, secret: &str) -> Result<(), TetherError> {
+    let Some(hooks) = &server.connector.webhooks else {
+        return Err(TetherError::option(
+            format!(
+                "connector \"{}\" does not receive webhooks, so the option webhook_secret does not apply",
+                server.connector.name
+            ),
+            Some("connectors with webhooks: see the webhooks section of docs/mirrors.md".into()),
+        ));
+    };
+    hooks
+        .signature
+        .check_secret(secret)
+        .map_err(|m| TetherError::option(format!("invalid value for option webhook_secret: {m}"), None))
 }
 
 pub fn validate_user_mapping_options(opts: &Options) -> Result<(), TetherError> {
@@ -1789,25 +1806,26 @@ mod tests {
         let t = resolve_table(&s, &o(&[("object", "customers")]), &cols(&["id"]), "t").unwrap();
         assert!(t.list_url(&[], &[], None).unwrap().ends_with("/us/customers"));
         let e = resolve_server(&o(&[("connector", "store"), ("store_hash", "x"), ("colour", "x")]), find).unwrap_err();
-        assert!(e.to_string().contains("accepted options: connector, base_url, auth, api_key_header, api_key_param, connect_timeout, read_timeout, max_retries, max_retry_wait, batch_size, idempotency_header, token_url, rate_limit, webhook_secret, webhook_url, allowed_hosts, region, store_hash"), "{e}");
+        assert!(e.to_string().contains("accepted options: connector, base_url, auth, api_key_header, api_key_param, connect_timeout, read_timeout, max_retries, max_retry_wait, batch_size, idempotency_header, token_url, rate_limit, webhook_url, allowed_hosts, region, store_hash"), "{e}");
     }
 
     #[test]
     fn webhook_options_are_checked_against_the_connector() {
         let find = |name: &str| crate::connector::find(name);
-        let s = resolve_server(&o(&[("connector", "hubspot"), ("webhook_secret", "s")]), find).unwrap();
-        assert_eq!(s.webhook_secret.as_deref(), Some("s"));
-        let e = resolve_server(&o(&[("connector", "salesforce"), ("webhook_secret", "s")]), find).unwrap_err();
+        let e = refuse_moved_server_options(&o(&[("connector", "hubspot"), ("webhook_secret", "s")])).unwrap_err();
+        assert!(e.to_string().contains("webhook_secret is no longer a server option"), "{e}");
+        assert!(e.hint().unwrap().contains("ALTER USER MAPPING FOR CURRENT_USER SERVER"), "{e:?}");
+        assert!(refuse_moved_server_options(&o(&[("connector", "hubspot")])).is_ok());
+        let hubspot = resolve_server(&o(&[("connector", "hubspot"), ("webhook_secret", "s")]), find)
+            .expect("a server from before the move still resolves");
+        assert!(check_webhook_secret(&hubspot, "s").is_ok());
+        let sf = resolve_server(&o(&[("connector", "salesforce")]), find).unwrap();
+        let e = check_webhook_secret(&sf, "s").unwrap_err();
         assert!(e.to_string().contains("connector \"salesforce\" does not receive webhooks"), "{e}");
-        let e =
-            resolve_server(&o(&[("connector", "bigcommerce"), ("store_hash", "h"), ("webhook_secret", "plain")]), find)
-                .unwrap_err();
+        let bc = resolve_server(&o(&[("connector", "bigcommerce"), ("store_hash", "h")]), find).unwrap();
+        let e = check_webhook_secret(&bc, "plain").unwrap_err();
         assert!(e.to_string().contains("whsec_<base64>"), "{e}");
-        let ok = resolve_server(
-            &o(&[("connector", "bigcommerce"), ("store_hash", "h"), ("webhook_secret", "whsec_c2VjcmV0")]),
-            find,
-        );
-        assert!(ok.is_ok());
+        assert!(check_webhook_secret(&bc, "whsec_c2VjcmV0").is_ok());
         let e =
             resolve_server(&o(&[("connector", "hubspot"), ("webhook_url", "hooks.example.com")]), find).unwrap_err();
         assert!(e.to_string().contains("invalid value for option webhook_url"), "{e}");

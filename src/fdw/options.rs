@@ -53,6 +53,7 @@ fn options_from_array(options: Vec<Option<String>>) -> Result<Options, TetherErr
 pub fn validate(options: Vec<Option<String>>, catalog: pg_sys::Oid) {
     let opts = options_from_array(options).or_report();
     let result = if catalog == pg_sys::ForeignServerRelationId {
+        resolve::refuse_moved_server_options(&opts).or_report();
         match resolve::resolve_server(&opts, registry::find) {
             // A dump restores servers before the data of tether.user_connectors, and sets
             // check_function_bodies off (as for function bodies): a registered connector not loaded
@@ -272,6 +273,41 @@ fn validate_foreign_table(relid: pg_sys::Oid) {
         other => {
             other.map(|_| ()).or_report();
         }
+    }
+}
+
+/// The checks of a user mapping that need its server (called by the event trigger): a webhook_secret
+/// counts only in the mapping of the server's owner, the only one no other role can create, and must
+/// suit the connector's signature scheme. `role` is InvalidOid for a PUBLIC mapping.
+#[pg_extern]
+fn validate_user_mapping(server: pg_sys::Oid, role: pg_sys::Oid) {
+    // SAFETY: catalog lookups on the backend thread; the event trigger passes a server that exists.
+    let (srv, owner, name) = unsafe {
+        let srv = pg_sys::GetForeignServer(server);
+        (srv, (*srv).owner, CStr::from_ptr((*srv).servername).to_string_lossy().into_owned())
+    };
+    let Some(opts) = user_mapping_options(role, server) else { return };
+    let Some(secret) = opts.get("webhook_secret") else { return };
+    if role != owner {
+        let holder =
+            if role == pg_sys::InvalidOid { "PUBLIC".to_string() } else { format!("role \"{}\"", role_name(role)) };
+        crate::error::report(TetherError::option(
+            format!(
+                "webhook_secret is read only from the user mapping of server \"{name}\"'s owner, role \"{}\", not from the mapping for {holder}",
+                role_name(owner)
+            ),
+            Some(format!(
+                "as role \"{}\": ALTER USER MAPPING FOR CURRENT_USER SERVER {name} OPTIONS (ADD webhook_secret '...')",
+                role_name(owner)
+            )),
+        ));
+    }
+    match unsafe { server_def(srv, &name) } {
+        Err(e) if restoring_unknown_connector(&e) => {}
+        Err(e) => crate::error::report(e),
+        Ok(def) => resolve::check_webhook_secret(&def, secret)
+            .map_err(|e| e.context(&format!("server \"{name}\"")))
+            .or_report(),
     }
 }
 

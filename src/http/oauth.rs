@@ -228,7 +228,7 @@ fn access_in(cache: &TokenCache, endpoint: &Endpoint, cfg: &OAuthConfig) -> Resu
         }
     };
     let fetched = request_token(endpoint, cfg, refresh.as_deref())?;
-    for secret in [&fetched.access, &fetched.refresh].into_iter().flatten() {
+    for secret in [&fetched.access, &fetched.refresh, &refresh].into_iter().flatten() {
         crate::http::redact::remember(secret);
     }
     let token = Token { access: fetched.access.clone().unwrap_or_default(), instance: fetched.instance.clone() };

@@ -1,8 +1,10 @@
 //! The webhook receiver: a background process, started when `tether.webhook_listen` is set, that serves
 //! `POST /webhooks/<server>`. Helper threads read each request (`http::inbound`); the process's main
-//! thread, the only one that touches Postgres, verifies it with the server's `webhook_secret`
-//! (`connector::webhook`), records its events in `tether.webhook_events` and asks for a refresh of the
-//! mirrors of the objects they name, commits, wakes the launcher, and only then answers 2xx.
+//! thread, the only one that touches Postgres, verifies it (`connector::webhook`) with the
+//! `webhook_secret` of the server owner's user mapping, records its events in `tether.webhook_events`
+//! and asks for a refresh of the mirrors of the objects they name, commits, wakes the launcher, and
+//! only then answers 2xx. Unauthenticated clients learn nothing about servers and connectors from a
+//! refusal; the log says why, with their text escaped.
 
 use std::collections::BTreeSet;
 use std::net::TcpListener;
@@ -101,6 +103,11 @@ pub extern "C-unwind" fn tether_webhooks_main(_arg: pg_sys::Datum) {
     }
 }
 
+/// What an unauthenticated client learns when there is no receiver for it: the same answer whether the
+/// server does not exist, uses a connector without webhooks, or has no webhook secret, so that nobody
+/// can list servers and connectors by probing. Why is in the server log.
+const NOT_HERE: &str = "no webhook receiver at this address";
+
 fn answer(request: &Inbound, addr: std::net::SocketAddr) -> Answer {
     let path = request.target.split('?').next().unwrap_or("");
     let Some(server) = path.strip_prefix("/webhooks/").filter(|s| !s.is_empty() && !s.contains('/')) else {
@@ -110,68 +117,118 @@ fn answer(request: &Inbound, addr: std::net::SocketAddr) -> Answer {
     if request.method != "POST" {
         return Answer::message(405, "webhooks are received with POST");
     }
+    // Attacker-supplied text (the server name from the URL, refusal reasons quoting headers) is
+    // escaped for the log: one delivery, one log line.
+    let shown = inbound::printable(&server, 100);
     let (answer, woke) = match transaction(|| receive(&server, request, addr)) {
-        Ok(result) => result,
+        Ok(Received { answer, woke, why }) => {
+            if let Some(why) = why {
+                log!(
+                    "tether webhooks: refused a delivery for server \"{shown}\" ({}): {}",
+                    answer.status,
+                    inbound::printable(&why, 500)
+                );
+            } else if answer.status >= 400 {
+                log!(
+                    "tether webhooks: refused a delivery for server \"{shown}\" ({}): {}",
+                    answer.status,
+                    inbound::printable(&answer.body, 500)
+                );
+            }
+            (answer, woke)
+        }
         Err(e) => {
-            log!("tether webhooks: a delivery for server \"{server}\" failed: {e}");
-            (Answer::message(500, &format!("the delivery could not be recorded: {e}")), false)
+            log!("tether webhooks: a delivery for server \"{shown}\" failed: {}", inbound::printable(&e, 1000));
+            (Answer::message(500, "the delivery could not be recorded; retry later"), false)
         }
     };
-    if answer.status >= 400 && answer.status != 500 {
-        log!("tether webhooks: refused a delivery for server \"{server}\" ({}): {}", answer.status, answer.body);
-    }
     if woke {
         crate::sync::wake_launcher();
     }
     answer
 }
 
-/// Verify and record one delivery (inside a transaction). Also says whether mirrors were asked to refresh.
-fn receive(server: &str, request: &Inbound, addr: std::net::SocketAddr) -> (Answer, bool) {
-    let installed =
-        Spi::get_one::<bool>("SELECT to_regclass('tether.webhook_events') IS NOT NULL").ok().flatten().unwrap_or(false);
+/// The outcome of a delivery: the answer, whether mirrors were asked to refresh, and for refusals whose
+/// answer says less than the log should, the reason.
+struct Received {
+    answer: Answer,
+    woke: bool,
+    why: Option<String>,
+}
+
+impl Received {
+    fn refused(answer: Answer) -> Received {
+        Received { answer, woke: false, why: None }
+    }
+
+    fn not_here(why: String) -> Received {
+        Received { answer: Answer::message(404, NOT_HERE), woke: false, why: Some(why) }
+    }
+}
+
+/// The webhook secret of a server: in the user mapping of the server's owner, which only that role (and
+/// superusers) can read. A PUBLIC mapping or another role's mapping does not count: anyone with USAGE
+/// on the server may create their own.
+fn owner_webhook_secret(server: pg_sys::Oid) -> Option<String> {
+    let options = Spi::get_one_with_args::<Vec<String>>(
+        "SELECT m.umoptions::text[] FROM pg_catalog.pg_user_mapping m
+         JOIN pg_catalog.pg_foreign_server s ON s.oid = m.umserver AND m.umuser = s.srvowner
+         WHERE m.umserver = $1",
+        &[server.into()],
+    )
+    .ok()
+    .flatten()?;
+    options.into_iter().find_map(|o| o.strip_prefix("webhook_secret=").map(str::to_string))
+}
+
+/// Verify and record one delivery (inside a transaction).
+fn receive(server: &str, request: &Inbound, addr: std::net::SocketAddr) -> Received {
+    let installed = Spi::get_one::<bool>("SELECT pg_catalog.to_regclass('tether.webhook_events') IS NOT NULL")
+        .ok()
+        .flatten()
+        .unwrap_or(false);
     if !installed {
-        return (
-            Answer::message(503, "the tether extension is not installed in the worker's database (tether.database)"),
-            false,
-        );
+        return Received::refused(Answer::message(
+            503,
+            "the tether extension is not installed in the worker's database (tether.database)",
+        ));
     }
     let found = Spi::get_one_with_args::<pg_sys::Oid>(
-        "SELECT s.oid FROM pg_foreign_server s JOIN pg_foreign_data_wrapper w ON w.oid = s.srvfdw
+        "SELECT s.oid FROM pg_catalog.pg_foreign_server s JOIN pg_catalog.pg_foreign_data_wrapper w ON w.oid = s.srvfdw
          WHERE s.srvname = $1 AND w.fdwname = 'tether'",
         &[server.into()],
     )
     .ok()
     .flatten();
     let Some(server_oid) = found else {
-        return (Answer::message(404, &format!("no tether server named \"{server}\"")), false);
+        return Received::not_here(format!("no tether server named \"{server}\""));
     };
     let opts = unsafe { options::options_from_list((*pg_sys::GetForeignServer(server_oid)).options) };
     let def = match resolve::resolve_server(&opts, registry::find) {
         Ok(d) => d,
-        Err(e) => return (Answer::message(500, &format!("server \"{server}\": {e}")), false),
+        Err(e) => return Received::not_here(format!("server \"{server}\": {e}")),
     };
     let Some(hooks) = def.connector.webhooks.clone() else {
-        return (
-            Answer::message(
-                404,
-                &format!(
-                    "server \"{server}\" uses connector \"{}\", which does not receive webhooks",
-                    def.connector.name
-                ),
-            ),
-            false,
-        );
+        return Received::not_here(format!(
+            "server \"{server}\" uses connector \"{}\", which does not receive webhooks",
+            def.connector.name
+        ));
     };
-    let Some(secret) = def.webhook_secret.clone() else {
-        return (
-            Answer::message(
-                403,
-                &format!("server \"{server}\" has no webhook_secret option, so its webhooks are not accepted"),
-            ),
-            false,
+    if opts.contains_key("webhook_secret") {
+        log!(
+            "tether webhooks: server \"{}\" still has the server option webhook_secret, which every role can read; it is ignored: move it to the server owner's user mapping (docs/mirrors.md#webhooks)",
+            inbound::printable(server, 100)
         );
+    }
+    let Some(secret) = owner_webhook_secret(server_oid) else {
+        return Received::not_here(format!(
+            "server \"{server}\" has no webhook_secret in its owner's user mapping, so its webhooks are not accepted"
+        ));
     };
+    crate::http::redact::remember(&secret);
+    if let Err(e) = resolve::check_webhook_secret(&def, &secret) {
+        return Received::not_here(format!("server \"{server}\": {e}"));
+    }
     let url = def.webhook_url.clone().unwrap_or_else(|| {
         let host = request.header("host").map(str::to_string).unwrap_or_else(|| addr.to_string());
         format!("http://{host}{}", request.target)
@@ -181,11 +238,11 @@ fn receive(server: &str, request: &Inbound, addr: std::net::SocketAddr) -> (Answ
     if let Err(refusal) =
         webhook::verify(&hooks.signature, &secret, &delivery, SystemTime::now(), crate::gucs::webhook_tolerance())
     {
-        return (Answer::message(refusal.status(), refusal.message()), false);
+        return Received::refused(Answer::message(refusal.status(), refusal.message()));
     }
     let events = match webhook::events(&hooks, &delivery) {
         Ok(e) => e,
-        Err(refusal) => return (Answer::message(refusal.status(), refusal.message()), false),
+        Err(refusal) => return Received::refused(Answer::message(refusal.status(), refusal.message())),
     };
     let generic = def.connector.objects.is_empty();
     let mut recorded = 0usize;
@@ -242,7 +299,7 @@ fn receive(server: &str, request: &Inbound, addr: std::net::SocketAddr) -> (Answ
         "duplicates": events.len() - recorded,
         "mirrors_refreshed": woken.len(),
     });
-    (Answer { status: 200, body: body.to_string() }, !woken.is_empty())
+    Received { answer: Answer { status: 200, body: body.to_string() }, woke: !woken.is_empty(), why: None }
 }
 
 /// The mirrors an event concerns: those whose source is a table of the event's object on this server;

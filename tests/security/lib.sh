@@ -60,3 +60,22 @@ synced() {
                                           AND (last_success IS NOT NULL OR state = 'error'))"
     q "SELECT state FROM tether.mirrors WHERE mirror = '$1'::regclass"
 }
+
+# hubspot_delivery SERVER SECRET BODY: POST a HubSpot v3-signed delivery (signed here, with python3's
+# hmac) to the webhook receiver; prints "status body".
+hubspot_delivery() {
+    python3 - "${TETHER_WEBHOOK_URL:?TETHER_WEBHOOK_URL is not set}" "$@" <<'PY'
+import base64, hashlib, hmac, sys, time, urllib.request, urllib.error
+base, server, secret, body = sys.argv[1:5]
+url = base + "/webhooks/" + server
+ts = str(int(time.time() * 1000))
+sig = base64.b64encode(hmac.new(secret.encode(), ("POST" + url + body + ts).encode(), hashlib.sha256).digest()).decode()
+req = urllib.request.Request(url, data=body.encode(), method="POST", headers={
+    "Content-Type": "application/json", "X-HubSpot-Signature-v3": sig, "X-HubSpot-Request-Timestamp": ts})
+try:
+    with urllib.request.urlopen(req, timeout=30) as r:
+        print(r.status, r.read().decode())
+except urllib.error.HTTPError as e:
+    print(e.code, e.read().decode())
+PY
+}

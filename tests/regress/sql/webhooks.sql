@@ -2,12 +2,13 @@
 -- deliveries in each provider's real shape, on demand (/_control/webhook) or after every write made
 -- through its API (/_control/webhook_subscribe). A good delivery is recorded and refreshes the mirrors
 -- of its object; badly signed, unsigned, stale or tampered ones are refused and nothing is recorded.
+-- A server's webhook secret lives in its owner's user mapping, which no other role can read.
 \getenv fake_url FAKE_URL
 \getenv hooks TETHER_WEBHOOK_URL
 CREATE SCHEMA whk;
 CREATE SERVER hs_hooks FOREIGN DATA WRAPPER tether
-    OPTIONS (connector 'hubspot', base_url :'fake_url', rate_limit 'none', webhook_secret 'hs-app-secret');
-CREATE USER MAPPING FOR CURRENT_USER SERVER hs_hooks OPTIONS (token 'test-token');
+    OPTIONS (connector 'hubspot', base_url :'fake_url', rate_limit 'none');
+CREATE USER MAPPING FOR CURRENT_USER SERVER hs_hooks OPTIONS (token 'test-token', webhook_secret 'hs-app-secret');
 IMPORT FOREIGN SCHEMA hubspot LIMIT TO (contacts) FROM SERVER hs_hooks INTO whk;
 SELECT tether.mirror('whk.contacts', 'whk.contacts_copy', every => '1 day');
 SELECT fake.wait_for_first_sync('whk.contacts_copy');
@@ -54,7 +55,8 @@ SELECT pass, rows_inserted, rows_updated, rows_deleted, error
 FROM tether.sync_runs WHERE mirror_id = tether.mirror_id('whk.contacts_copy') ORDER BY id;
 
 -- Refused, recorded nothing: a wrong secret, no signature, a timestamp 10 minutes old, a body changed
--- after signing, and a server that does not exist.
+-- after signing, and a server that does not exist (told apart from one without webhooks only in the
+-- server log).
 -- (The receiver's port, which varies, is replaced by PORT.)
 CREATE FUNCTION fake.portless(answer jsonb) RETURNS text LANGUAGE sql
     RETURN regexp_replace(answer->>'message', '127\.0\.0\.1:[0-9]+', '127.0.0.1:PORT');
@@ -83,7 +85,7 @@ SELECT count(*) AS kept FROM whk.contacts_copy WHERE id = :'kept_id';
 SELECT count(*) AS pending_deletions FROM tether.mirror_deletions;
 
 -- The whole round trip without help: the fake sends Stripe's events after each write to its API.
-ALTER SERVER st OPTIONS (ADD webhook_secret 'whsec_stripe_endpoint');
+ALTER USER MAPPING FOR CURRENT_USER SERVER st OPTIONS (ADD webhook_secret 'whsec_stripe_endpoint');
 SELECT tether.mirror('stripe.customers', 'whk.stripe_customers', every => '1 day');
 SELECT fake.wait_for_first_sync('whk.stripe_customers');
 CREATE FOREIGN TABLE fake.webhook_subscriber (subscribed boolean) SERVER fake OPTIONS (path '/_control/webhook_subscribe');
@@ -103,9 +105,9 @@ SELECT fake.subscribe('provider=stripe&off=1');
 -- Shopify (X-Shopify-Hmac-Sha256 over the body; topic and event id in headers), BigCommerce (Standard
 -- Webhooks with a whsec_ secret) and the generic rest scheme (X-Signature over "<timestamp>.<body>"):
 -- a good delivery is recorded with its object and record, a tampered one refused.
-ALTER SERVER shop OPTIONS (ADD webhook_secret 'shpss_app_secret');
-ALTER SERVER bc OPTIONS (ADD webhook_secret 'whsec_c2VjcmV0LWZvci1iaWdjb21tZXJjZQ==');
-ALTER SERVER api OPTIONS (ADD webhook_secret 'rest-secret');
+ALTER USER MAPPING FOR CURRENT_USER SERVER shop OPTIONS (ADD webhook_secret 'shpss_app_secret');
+ALTER USER MAPPING FOR CURRENT_USER SERVER bc OPTIONS (ADD webhook_secret 'whsec_c2VjcmV0LWZvci1iaWdjb21tZXJjZQ==');
+CREATE USER MAPPING FOR CURRENT_USER SERVER api OPTIONS (webhook_secret 'rest-secret');
 SELECT status, answer FROM fake.webhook('provider=shopify&url=' || :'hooks' || '/webhooks/shop&secret=shpss_app_secret&object=customers&id=3&op=delete');
 SELECT status, answer FROM fake.webhook('provider=shopify&url=' || :'hooks' || '/webhooks/shop&secret=shpss_app_secret&id=3&mode=tampered');
 SELECT status, answer FROM fake.webhook('provider=shopify&url=' || :'hooks' || '/webhooks/shop&secret=shpss_app_secret&id=3&mode=stale');
@@ -115,9 +117,18 @@ SELECT status, answer FROM fake.webhook('provider=rest&url=' || :'hooks' || '/we
 SELECT status, answer FROM fake.webhook('provider=rest&url=' || :'hooks' || '/webhooks/api&secret=rest-secret&id=5&mode=missing');
 SELECT server, topic, object, record_id, deleted FROM tether.webhook_events WHERE server IN ('shop', 'bc', 'api') ORDER BY id;
 
--- Options checked when they are set.
-ALTER SERVER bc OPTIONS (SET webhook_secret 'not-a-standard-webhooks-secret');
-CREATE SERVER sf_hooks FOREIGN DATA WRAPPER tether OPTIONS (connector 'salesforce', webhook_secret 'x');
+-- Options checked when they are set: the secret's form, a connector without webhooks, a secret in a
+-- mapping other than the server owner's (PUBLIC, or a role with USAGE), and the old server option.
+ALTER USER MAPPING FOR CURRENT_USER SERVER bc OPTIONS (SET webhook_secret 'not-a-standard-webhooks-secret');
+CREATE SERVER sf_hooks FOREIGN DATA WRAPPER tether OPTIONS (connector 'salesforce');
+CREATE USER MAPPING FOR CURRENT_USER SERVER sf_hooks OPTIONS (webhook_secret 'x');
+CREATE USER MAPPING FOR PUBLIC SERVER hs_hooks OPTIONS (webhook_secret 'for-everyone');
+CREATE ROLE hook_user;
+CREATE USER MAPPING FOR hook_user SERVER hs_hooks OPTIONS (webhook_secret 'mine');
+DROP ROLE hook_user;
+ALTER SERVER hs_hooks OPTIONS (ADD webhook_secret 'hs-app-secret');
+CREATE SERVER hs_old FOREIGN DATA WRAPPER tether OPTIONS (connector 'hubspot', webhook_secret 'x');
+DROP SERVER sf_hooks;
 ALTER SERVER hs_hooks OPTIONS (ADD webhook_url 'hooks.example.com/hs');
 
 -- Events are visible to roles that may use the server.
@@ -136,7 +147,10 @@ DROP ROLE hook_reader;
 
 SELECT tether.unmirror('whk.contacts_copy', drop => true);
 SELECT tether.unmirror('whk.stripe_customers', drop => true);
-ALTER SERVER st OPTIONS (DROP webhook_secret);
-ALTER SERVER shop OPTIONS (DROP webhook_secret);
-ALTER SERVER bc OPTIONS (DROP webhook_secret);
-ALTER SERVER api OPTIONS (DROP webhook_secret);
+ALTER USER MAPPING FOR CURRENT_USER SERVER st OPTIONS (DROP webhook_secret);
+ALTER USER MAPPING FOR CURRENT_USER SERVER shop OPTIONS (DROP webhook_secret);
+ALTER USER MAPPING FOR CURRENT_USER SERVER bc OPTIONS (DROP webhook_secret);
+DROP USER MAPPING FOR CURRENT_USER SERVER api;
+-- A refresh the last deliveries asked for may still be running: let it end before the next scenario
+-- counts requests.
+SELECT fake.eventually($$ NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'tether sync') $$) AS quiet;
