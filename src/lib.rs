@@ -7,6 +7,9 @@ pub mod gucs;
 pub mod http;
 pub mod sync;
 
+#[cfg(test)]
+mod proptests;
+
 ::pgrx::pg_module_magic!();
 
 pgrx::extension_sql_file!("../sql/user_connectors.sql", name = "user_connectors", bootstrap);

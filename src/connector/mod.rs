@@ -27,7 +27,7 @@ pub use model::Connector;
 use crate::error::TetherError;
 
 /// Connector files shipped with Tether, embedded so a server needs nothing but the extension.
-const BUILTIN_FILES: &[(&str, &str)] = &[
+pub(crate) const BUILTIN_FILES: &[(&str, &str)] = &[
     ("airtable.json", include_str!("../../connectors/airtable.json")),
     ("bigcommerce.json", include_str!("../../connectors/bigcommerce.json")),
     ("hubspot.json", include_str!("../../connectors/hubspot.json")),
