@@ -208,7 +208,8 @@ fn to_int(value: &Value, target: &Target, min: i64, max: i64) -> Result<Cell, Co
                 if f.fract() != 0.0 {
                     return Err(fail(value, target, "not an integer"));
                 }
-                if f < min as f64 || f > max as f64 {
+                // `max as f64` rounds i64::MAX up to 2^63, which itself does not fit: compare below it.
+                if !(f >= min as f64 && f < max as f64 + 1.0) || f >= 9_223_372_036_854_775_808.0 {
                     return Err(out_of_range(value, target));
                 }
                 f as i64

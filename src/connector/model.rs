@@ -778,11 +778,8 @@ impl Connector {
     pub fn from_json(text: &str) -> Result<Connector, TetherError> {
         let de = &mut serde_json::Deserializer::from_str(text);
         let connector: Connector = serde_path_to_error::deserialize(de).map_err(|e| {
-            let path = e.path().to_string();
-            TetherError::Connector {
-                path: if path == "." || path == "?" { "/".to_string() } else { json_path(&path) },
-                message: e.into_inner().to_string(),
-            }
+            let path = json_path(e.path());
+            TetherError::Connector { path, message: e.into_inner().to_string() }
         })?;
         connector.validate()?;
         Ok(connector)
@@ -1213,12 +1210,26 @@ fn check_pointer(path: &str, pointer: &str) -> Result<(), TetherError> {
     Pointer::parse(pointer).map(|_| ()).map_err(|message| TetherError::Connector { path: path.to_string(), message })
 }
 
-/// serde_path_to_error prints `objects.contacts.list.pagination`; show it as a JSON pointer.
-fn json_path(dotted: &str) -> String {
+/// Where serde_path_to_error stopped (`objects.contacts.columns[0].pointer`), as a JSON pointer
+/// (`/objects/contacts/columns/0/pointer`), keys escaped as RFC 6901 says (`~` and `/`); `/` for the
+/// document itself.
+fn json_path(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
     let mut out = String::new();
-    for part in dotted.split('.') {
+    for segment in path.iter() {
         out.push('/');
-        out.push_str(part.trim_start_matches('[').trim_end_matches(']'));
+        match segment {
+            Segment::Seq { index } => out.push_str(&index.to_string()),
+            Segment::Map { key } => out.push_str(&key.replace('~', "~0").replace('/', "~1")),
+            Segment::Enum { variant } => out.push_str(&variant.replace('~', "~0").replace('/', "~1")),
+            // Where serde_path_to_error lost track (at the top of a document that is not JSON).
+            Segment::Unknown => {
+                out.pop();
+            }
+        }
+    }
+    if out.is_empty() {
+        out.push('/');
     }
     out
 }

@@ -259,7 +259,11 @@ impl Pager {
 
     fn remember(&mut self, key: &str, what: &str) -> Result<(), PagingError> {
         if !self.seen.insert(key.to_string()) {
-            let shown = if key.len() > 200 { &key[..200] } else { key };
+            let mut cut = key.len().min(200);
+            while !key.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            let shown = &key[..cut];
             return Err(PagingError(format!(
                 "the provider returned {what} \"{}\" a second time (after page {}); the scan stopped instead of looping",
                 template::display_path(shown),

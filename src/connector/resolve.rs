@@ -1660,8 +1660,12 @@ mod tests {
         assert_eq!(url, "https://api.hubapi.com/crm/v3/objects/contacts?properties=email,favourite_colour&limit=100");
         assert_eq!(t.page_size(Some(5)), Some(5));
         assert_eq!(t.page_size(Some(0)), Some(1));
-        let get = t.get_url("12/../3", &["email".to_string()], &[]).unwrap().unwrap();
-        assert_eq!(get, "https://api.hubapi.com/crm/v3/objects/contacts/12%2F..%2F3?properties=email");
+        let get = t.get_url("12/3 4", &["email".to_string()], &[]).unwrap().unwrap();
+        assert_eq!(get, "https://api.hubapi.com/crm/v3/objects/contacts/12%2F3%204?properties=email");
+        let e = t.get_url("12/../3", &["email".to_string()], &[]).unwrap_err();
+        assert!(e.to_string().contains("cannot be \"12/../3\", which would name another path"), "{e}");
+        assert_eq!(e.sqlstate().code(), "22023");
+        assert!(t.get_url("..", &[], &[]).is_err());
     }
 
     #[test]

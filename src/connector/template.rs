@@ -1,5 +1,5 @@
 //! `{placeholder}` templates in base URLs and paths, and the URL encoding rules that keep a value from
-//! escaping its place (an id `a/../b` stays one path segment).
+//! escaping its place (an id `a/b` stays one path segment; `..`, or `a/../b`, is refused).
 
 use crate::error::TetherError;
 
@@ -51,6 +51,21 @@ pub fn render(
             )
         })?;
         match how {
+            // `.` is unreserved, so `..` would stay `..` (or `%2E%2E`, which servers normalise the
+            // same way) and name the parent of the object's path: an id `..` must not turn a GET or
+            // DELETE of one record into one of another resource. Some servers also decode `%2F`
+            // before resolving dot segments, so `a/../b` is refused too.
+            Encode::Segment if value.split(['/', '\\']).any(|p| p == "." || p == "..") => {
+                return Err(TetherError::Option {
+                    message: format!(
+                        "{what} \"{template}\": {{{name}}} cannot be \"{value}\", which would name another path"
+                    ),
+                    hint: Some(
+                        "ids and other values in a URL path are one segment; \".\" and \"..\" are not ids".into(),
+                    ),
+                    state: crate::error::SqlState::InvalidParameterValue,
+                })
+            }
             Encode::Segment => out.push_str(&encode_component(&value)),
             Encode::Path => out.push_str(&value),
         }
@@ -76,10 +91,10 @@ pub fn check_path(path: &str, what: &str) -> Result<(), TetherError> {
         return bad("must not name a scheme or host");
     }
     let path_only = path.split(['?', '#']).next().unwrap_or("");
-    if path_only.split('/').any(|seg| {
-        let decoded = seg.replace("%2e", ".").replace("%2E", ".");
-        decoded == "." || decoded == ".."
-    }) {
+    // Checked as a server may read it: percent-decoded, with `\` as a separator too, so `/..%2f` and
+    // `/a/..%5cb` are dot segments as well.
+    let decoded = decode_component(path_only, false);
+    if decoded.split(['/', '\\']).any(|seg| seg == "." || seg == "..") {
         return bad("must not contain . or .. segments");
     }
     if path.contains('#') {

@@ -435,9 +435,24 @@ fn parse_rfc3339(text: &str) -> Option<Duration> {
         o => {
             let sign = if o.starts_with('-') { -1 } else { 1 };
             let (oh, om) = o[1..].split_once(':')?;
-            sign * (oh.parse::<i64>().ok()? * 3600 + om.parse::<i64>().ok()? * 60)
+            let (oh, om) = (oh.parse::<i64>().ok()?, om.parse::<i64>().ok()?);
+            if !(0..=23).contains(&oh) || !(0..=59).contains(&om) {
+                return None;
+            }
+            sign * (oh * 3600 + om * 60)
         }
     };
+    // The header is not signed: anything out of a calendar's range is refused before the arithmetic
+    // below could overflow.
+    let in_range = (0..=9999).contains(&y)
+        && (1..=12).contains(&mo)
+        && (1..=31).contains(&da)
+        && (0..=23).contains(&h)
+        && (0..=59).contains(&mi)
+        && (0..=60).contains(&s);
+    if !in_range {
+        return None;
+    }
     // Days from the civil date (proleptic Gregorian), as in Howard Hinnant's days_from_civil.
     let y = if mo <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
