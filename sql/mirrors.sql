@@ -39,7 +39,10 @@ CREATE TABLE tether.mirror_config (
     last_error text,
     last_error_at timestamptz,
     failures integer NOT NULL DEFAULT 0,
-    row_count bigint
+    row_count bigint,
+    -- The next pass is a full one: a webhook reported deletions the provider cannot confirm by id,
+    -- which only a full pass's sweep may apply.
+    full_requested boolean NOT NULL DEFAULT false
 );
 
 COMMENT ON TABLE tether.mirror_config IS 'mirror tables registered with tether.mirror(); see the tether.mirrors view';
@@ -111,11 +114,13 @@ REVOKE ALL ON tether.webhook_events FROM PUBLIC;
 GRANT SELECT ON tether.webhook_events TO PUBLIC;
 
 -- Records a webhook said were deleted, waiting for the mirror's next refresh to check them with the
--- provider and remove them.
+-- provider (a get by id, or a full pass where there is none) and remove them; oldest first, a bounded
+-- number per refresh.
 CREATE TABLE tether.mirror_deletions (
     mirror_id integer NOT NULL REFERENCES tether.mirror_config (id) ON DELETE CASCADE,
     record_id text NOT NULL,
     event bigint REFERENCES tether.webhook_events (id) ON DELETE SET NULL,
+    queued_at timestamptz NOT NULL DEFAULT clock_timestamp(),
     PRIMARY KEY (mirror_id, record_id)
 );
 REVOKE ALL ON tether.mirror_deletions FROM PUBLIC;

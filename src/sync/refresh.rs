@@ -141,37 +141,57 @@ pub fn run(id: i32) {
     }
 }
 
-/// Remove the records webhooks reported deleted (`tether.mirror_deletions`). Where the object can be
-/// fetched by id, the provider is asked first and a record it still has is kept (a deletion that was
-/// undone, or events that arrived out of order); otherwise the signed event is trusted.
+/// Reported deletions looked at per refresh; more wait for the next one (which is requested at once),
+/// so that a flood of deletion events cannot make one refresh endless.
+const MAX_DELETIONS_PER_PASS: i64 = 200;
+
+/// Remove the records webhooks reported deleted (`tether.mirror_deletions`), without taking the
+/// events' word for it. Where the object can be fetched by id, the provider is asked and a record it
+/// still has is kept (a deletion that was undone, events out of order, a forged event); otherwise a
+/// full pass is requested, whose sweep removes what the provider no longer lists. A reported id that
+/// cannot be an id of the mirror (it does not convert to the id column's type) is dropped with a line
+/// in the server log: one bad event never stops the mirror.
 fn apply_deletions(pass: &Pass) {
     Spi::connect_mut(|c| {
         let pending: Vec<String> = c
             .update(
-                "SELECT record_id FROM tether.mirror_deletions WHERE mirror_id = $1 ORDER BY record_id",
+                "SELECT record_id FROM tether.mirror_deletions WHERE mirror_id = $1 ORDER BY queued_at, record_id LIMIT $2",
                 None,
-                &[pass.id.into()],
+                &[pass.id.into(), (MAX_DELETIONS_PER_PASS + 1).into()],
             )
             .unwrap_or_else(|e| spi_error("reading reported deletions", e))
             .filter_map(|r| r.get::<String>(1).ok().flatten())
             .collect();
+        let more = pending.len() as i64 > MAX_DELETIONS_PER_PASS;
         let mut deleted = 0i64;
-        for record in &pending {
-            let still_there = match &pass.sql.exists {
-                Some(prefix) => {
-                    let q = format!("{prefix}{}", quote_literal(record));
-                    !owner_statement(c, pass, &q, &[], "checking a deleted record").is_empty()
+        let mut unverifiable = false;
+        for record in pending.iter().take(MAX_DELETIONS_PER_PASS as usize) {
+            match &pass.sql.exists {
+                None => unverifiable = true,
+                Some(exists) => {
+                    let checked = subtransaction(|| {
+                        let args = [record.clone().into()];
+                        if !owner_statement(c, pass, exists, &args, "checking a deleted record").is_empty() {
+                            return 0;
+                        }
+                        let args = [record.clone().into(), pass.label.clone().into(), pass.notify.into()];
+                        owner_statement(c, pass, &pass.sql.delete_one, &args, "removing a deleted record")
+                            .first()
+                            .get_one::<i64>()
+                            .ok()
+                            .flatten()
+                            .unwrap_or(0)
+                    });
+                    match checked {
+                        Ok(n) => deleted += n,
+                        Err(e) => log!(
+                            "tether: mirror {}: ignored a reported deletion of record \"{}\": {}",
+                            pass.label,
+                            crate::http::inbound::printable(record, 200),
+                            crate::http::inbound::printable(&e, 500)
+                        ),
+                    }
                 }
-                None => false,
-            };
-            if !still_there {
-                let args = [record.clone().into(), pass.label.clone().into(), pass.notify.into()];
-                deleted += owner_statement(c, pass, &pass.sql.delete_one, &args, "removing a deleted record")
-                    .first()
-                    .get_one::<i64>()
-                    .ok()
-                    .flatten()
-                    .unwrap_or(0);
             }
             c.update(
                 "DELETE FROM tether.mirror_deletions WHERE mirror_id = $1 AND record_id = $2",
@@ -179,6 +199,15 @@ fn apply_deletions(pass: &Pass) {
                 &[pass.id.into(), record.clone().into()],
             )
             .unwrap_or_else(|e| spi_error("clearing a reported deletion", e));
+        }
+        if unverifiable || more {
+            c.update(
+                "UPDATE tether.mirror_config SET full_requested = full_requested OR $2, requested_at = clock_timestamp()
+                 WHERE id = $1",
+                None,
+                &[pass.id.into(), unverifiable.into()],
+            )
+            .unwrap_or_else(|e| spi_error("requesting a full pass", e));
         }
         if deleted > 0 {
             c.update(
@@ -191,9 +220,41 @@ fn apply_deletions(pass: &Pass) {
     })
 }
 
-/// A SQL string literal.
-fn quote_literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
+/// Run `f` in a subtransaction of the current transaction, as a PL/pgSQL block with an EXCEPTION
+/// clause does: an error rolls back what `f` did and comes back as its message; the transaction goes
+/// on.
+fn subtransaction<R>(f: impl FnOnce() -> R) -> Result<R, String> {
+    // SAFETY: main thread, inside a transaction; the memory context and resource owner are restored
+    // on both paths, as PL/pgSQL's exec_stmt_block does.
+    let (context, owner) = unsafe {
+        let context = pg_sys::CurrentMemoryContext;
+        let owner = pg_sys::CurrentResourceOwner;
+        pg_sys::BeginInternalSubTransaction(std::ptr::null());
+        pg_sys::MemoryContextSwitchTo(context);
+        (context, owner)
+    };
+    let f = AssertUnwindSafe(f);
+    let out = PgTryBuilder::new(move || Ok(f()))
+        .catch_others(|e| {
+            Err(crate::http::redact::scrub(&match e {
+                pg_sys::panic::CaughtError::PostgresError(r) | pg_sys::panic::CaughtError::ErrorReport(r) => {
+                    r.message().to_string()
+                }
+                pg_sys::panic::CaughtError::RustPanic { ereport, .. } => {
+                    format!("internal error in tether: {}", ereport.message())
+                }
+            }))
+        })
+        .execute();
+    unsafe {
+        match &out {
+            Ok(_) => pg_sys::ReleaseCurrentSubTransaction(),
+            Err(_) => pg_sys::RollbackAndReleaseCurrentSubTransaction(),
+        }
+        pg_sys::MemoryContextSwitchTo(context);
+        pg_sys::CurrentResourceOwner = owner;
+    }
+    out
 }
 
 /// Run `f` in its own transaction; a Postgres error aborts it and comes back as its message (and
@@ -268,8 +329,8 @@ fn begin(id: i32) -> Option<Pass> {
             .update(
                 "SELECT source::oid, target::oid, owner::oid, paused, pass, pass_gen, pass_since, pass_cursor::text,
                         updated_column::text, overlap::text, last_full IS NULL,
-                        sweep_every IS NOT NULL AND last_full + sweep_every <= now(), rate_share::float8, notify,
-                        target::text
+                        (sweep_every IS NOT NULL AND last_full + sweep_every <= now()) OR full_requested,
+                        rate_share::float8, notify, target::text
                  FROM tether.mirror_config WHERE id = $1 FOR UPDATE",
                 None,
                 &[id.into()],
@@ -339,7 +400,8 @@ fn begin(id: i32) -> Option<Pass> {
                 }
                 c.update(
                     "UPDATE tether.mirror_config SET pass = $2, pass_started_at = now(), pass_gen = $3, pass_since = $4,
-                            pass_cursor = NULL, pass_pages = 0, pass_rows = 0, pass_total = NULL
+                            pass_cursor = NULL, pass_pages = 0, pass_rows = 0, pass_total = NULL,
+                            full_requested = full_requested AND $2 = 'incremental'
                      WHERE id = $1",
                     None,
                     &[id.into(), kind.name().into(), gen.into(), since.clone().into()],
@@ -498,8 +560,8 @@ struct Statements {
     mark: String,
     sweep: String,
     count: String,
-    /// `SELECT 1 FROM source WHERE id = ` + a literal: asks the provider whether a record still exists
-    /// (a get by id). None when the object cannot be fetched by id.
+    /// Asks the provider whether record $1 (text) still exists (a get by id). None when the object
+    /// cannot be fetched by id.
     exists: Option<String>,
     /// Removes one record ($1 id as text, $2 mirror name, $3 notify) and announces it.
     delete_one: String,
@@ -566,7 +628,7 @@ impl Statements {
             mark,
             sweep,
             count: format!("SELECT count(*) FROM {target}"),
-            exists: fetch_by_id.then(|| format!("SELECT 1 FROM {source} WHERE {id} = ")),
+            exists: fetch_by_id.then(|| format!("SELECT 1 FROM {source} WHERE {id} = CAST($1 AS {id_type})")),
             delete_one: format!(
                 "WITH gone AS (DELETE FROM {target} t WHERE t.{id} = CAST($1 AS {id_type}) RETURNING t.{id}::text AS id),
                  notified AS (SELECT pg_notify('tether_changes', json_build_object('mirror', $2::text, 'id', id, 'op', 'delete')::text)

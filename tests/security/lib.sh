@@ -79,3 +79,21 @@ except urllib.error.HTTPError as e:
     print(e.code, e.read().decode())
 PY
 }
+
+# rest_delivery SERVER SECRET BODY: POST a delivery signed as the generic rest connector's scheme
+# (X-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">); prints "status body".
+rest_delivery() {
+    python3 - "${TETHER_WEBHOOK_URL:?TETHER_WEBHOOK_URL is not set}" "$@" <<'PY'
+import hashlib, hmac, sys, time, urllib.request, urllib.error
+base, server, secret, body = sys.argv[1:5]
+ts = str(int(time.time()))
+sig = "sha256=" + hmac.new(secret.encode(), (ts + "." + body).encode(), hashlib.sha256).hexdigest()
+req = urllib.request.Request(base + "/webhooks/" + server, data=body.encode(), method="POST", headers={
+    "Content-Type": "application/json", "X-Signature": sig, "X-Signature-Timestamp": ts})
+try:
+    with urllib.request.urlopen(req, timeout=30) as r:
+        print(r.status, r.read().decode())
+except urllib.error.HTTPError as e:
+    print(e.code, e.read().decode())
+PY
+}
