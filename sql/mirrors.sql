@@ -17,6 +17,10 @@ CREATE TABLE tether.mirror_config (
     -- Share of the connector's rate limit the worker may use for this mirror.
     rate_share real NOT NULL DEFAULT 0.5 CHECK (rate_share > 0 AND rate_share <= 1),
     notify boolean NOT NULL DEFAULT true,
+    -- The NOTIFY channel of the mirror's changes: a random name, told only to roles that may read the
+    -- mirror (tether.changes_channel), since a channel any role can LISTEN on would tell every role
+    -- which records of which mirror changed.
+    channel text NOT NULL DEFAULT 'tether_' || pg_catalog.replace(pg_catalog.gen_random_uuid()::text, '-', ''),
     paused boolean NOT NULL DEFAULT false,
     created_at timestamptz NOT NULL DEFAULT now(),
     requested_at timestamptz DEFAULT now(),
@@ -74,11 +78,16 @@ ALTER TABLE tether.sync_runs ENABLE ROW LEVEL SECURITY;
 CREATE POLICY mirror_owner ON tether.sync_runs
     USING (EXISTS (SELECT 1 FROM tether.mirror_config m WHERE m.id = mirror_id));
 
+-- Roles change their mirrors' settings directly, and ask for refreshes and removals through
+-- tether.refresh / resume / unmirror, which write requested_at and delete rows as the extension's
+-- owner after checking the mirror is theirs: a role that could write requested_at could put its
+-- mirrors ahead of everyone's for ever ('infinity'), and the DELETE privilege would also let it
+-- LOCK the whole table and stop every mirror.
 REVOKE ALL ON tether.mirror_config, tether.sync_runs FROM PUBLIC;
-GRANT SELECT, DELETE ON tether.mirror_config TO PUBLIC;
+GRANT SELECT ON tether.mirror_config TO PUBLIC;
 GRANT INSERT (source, target, owner, every, sweep_every, updated_column, overlap, rate_share, notify)
     ON tether.mirror_config TO PUBLIC;
-GRANT UPDATE (every, sweep_every, overlap, rate_share, notify, paused, requested_at, next_run)
+GRANT UPDATE (every, sweep_every, overlap, rate_share, notify, paused)
     ON tether.mirror_config TO PUBLIC;
 GRANT USAGE ON SEQUENCE tether.mirror_config_id_seq TO PUBLIC;
 GRANT SELECT ON tether.sync_runs TO PUBLIC;
@@ -98,11 +107,15 @@ CREATE TABLE tether.webhook_events (
     deleted boolean NOT NULL DEFAULT false,
     -- The mirrors whose refresh the event requested.
     mirrors integer[] NOT NULL DEFAULT '{}',
-    payload jsonb NOT NULL
+    payload jsonb NOT NULL,
+    -- For signature schemes that sign no timestamp (Shopify): the body's SHA-256, by which a replayed
+    -- delivery (with fresh unsigned headers) is recognised and not recorded again.
+    body_sha256 text
 );
 
 CREATE UNIQUE INDEX webhook_events_once ON tether.webhook_events (server, event_id) WHERE event_id IS NOT NULL;
 CREATE INDEX webhook_events_received ON tether.webhook_events (received_at);
+CREATE INDEX webhook_events_body ON tether.webhook_events (server, body_sha256) WHERE body_sha256 IS NOT NULL;
 
 COMMENT ON TABLE tether.webhook_events IS 'webhook events received by the tether worker (kept for tether.webhook_retention)';
 
@@ -145,7 +158,8 @@ SELECT
     CASE WHEN m.pass IS NULL THEN NULL ELSE m.pass_total END AS rows_total,
     m.updated_column AS incremental_by,
     m.sweep_every,
-    m.last_full
+    m.last_full,
+    m.channel AS changes_channel
 FROM tether.mirror_config m;
 
 COMMENT ON VIEW tether.mirrors IS 'mirror tables: schedule, state, last success and error, progress of a running pass';
@@ -222,6 +236,8 @@ SELECT pg_catalog.pg_extension_config_dump('tether.mirror_config_id_seq', '');
 -- tether.mirror(source, target, ...): create the mirror table shaped like the source foreign table
 -- (its columns, the id as primary key, _synced_at and _sync_gen), its write-back trigger, and
 -- register it; the background worker runs the first backfill once the calling transaction commits.
+-- Runs with the caller's search_path, which decides where an unqualified target is created (as
+-- CREATE TABLE would); everything else it names is schema-qualified.
 CREATE FUNCTION tether.mirror(
     source regclass,
     target text,
@@ -240,9 +256,9 @@ DECLARE
     incremental name;
 BEGIN
     PERFORM tether.require_worker();
-    IF NOT EXISTS (SELECT 1 FROM pg_foreign_table ft
-                   JOIN pg_foreign_server s ON s.oid = ft.ftserver
-                   JOIN pg_foreign_data_wrapper w ON w.oid = s.srvfdw
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_foreign_table ft
+                   JOIN pg_catalog.pg_foreign_server s ON s.oid = ft.ftserver
+                   JOIN pg_catalog.pg_foreign_data_wrapper w ON w.oid = s.srvfdw
                    WHERE ft.ftrelid = source AND w.fdwname = 'tether') THEN
         RAISE EXCEPTION '% is not a foreign table of the tether foreign data wrapper', source
             USING ERRCODE = 'wrong_object_type',
@@ -259,22 +275,25 @@ BEGIN
     SELECT * INTO info FROM tether.mirror_source(source);
     incremental := coalesce(updated_column, info.updated_column);
     IF updated_column IS NOT NULL AND NOT EXISTS (
-            SELECT 1 FROM pg_attribute WHERE attrelid = source AND attname = updated_column AND attnum > 0 AND NOT attisdropped) THEN
+            SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = source AND attname = updated_column AND attnum > 0 AND NOT attisdropped) THEN
         RAISE EXCEPTION 'updated_column "%" is not a column of %', updated_column, source
             USING ERRCODE = 'undefined_column';
     END IF;
-    parts := parse_ident(target);
-    SELECT string_agg(quote_ident(p), '.') INTO qualified FROM unnest(parts) p;
-    EXECUTE format('CREATE TABLE %s (LIKE %s)', qualified, source);
+    parts := pg_catalog.parse_ident(target);
+    IF pg_catalog.array_length(parts, 1) = 1 THEN
+        parts := ARRAY[pg_catalog.current_schema()::text] || parts;
+    END IF;
+    SELECT pg_catalog.string_agg(pg_catalog.quote_ident(p), '.') INTO qualified FROM pg_catalog.unnest(parts) p;
+    EXECUTE pg_catalog.format('CREATE TABLE %s (LIKE %s)', qualified, source);
     created := qualified::regclass;
-    EXECUTE format('ALTER TABLE %s ADD PRIMARY KEY (%I), ADD COLUMN _synced_at timestamptz NOT NULL DEFAULT now(), ADD COLUMN _sync_gen bigint',
+    EXECUTE pg_catalog.format('ALTER TABLE %s ADD PRIMARY KEY (%I), ADD COLUMN _synced_at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(), ADD COLUMN _sync_gen pg_catalog.int8',
                    created, info.id_column);
-    EXECUTE format('CREATE TRIGGER tether_write_back BEFORE INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW EXECUTE FUNCTION tether.mirror_write(%L, %L)',
+    EXECUTE pg_catalog.format('CREATE TRIGGER tether_write_back BEFORE INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW EXECUTE FUNCTION tether.mirror_write(%L, %L)',
                    created, source::oid::text, info.id_column);
-    EXECUTE format('COMMENT ON TABLE %s IS %L', created, format('mirror of %s kept in sync by tether', source));
+    EXECUTE pg_catalog.format('COMMENT ON TABLE %s IS %L', created, pg_catalog.format('mirror of %s kept in sync by tether', source));
     INSERT INTO tether.mirror_config (source, target, every, sweep_every, updated_column, rate_share, notify)
     VALUES (source, created, every, CASE WHEN incremental IS NULL THEN NULL ELSE sweep_every END, incremental, rate_share, notify);
-    PERFORM tether.wake_worker(currval('tether.mirror_config_id_seq')::int);
+    PERFORM tether.wake_worker(pg_catalog.currval('tether.mirror_config_id_seq')::int);
     RETURN created;
 END
 $$;
@@ -284,7 +303,7 @@ COMMENT ON FUNCTION tether.mirror(regclass, text, interval, interval, name, real
 
 -- The registration of a mirror the caller owns, or a clear error.
 CREATE FUNCTION tether.mirror_id(target regclass) RETURNS integer
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     found integer;
 BEGIN
@@ -299,11 +318,11 @@ $$;
 
 -- Stop syncing a mirror; its table stays (with its data, now an ordinary table) unless drop is true.
 CREATE FUNCTION tether.unmirror(target regclass, drop boolean DEFAULT false) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     mid integer := tether.mirror_id(target);
 BEGIN
-    DELETE FROM tether.mirror_config WHERE id = mid;
+    PERFORM tether.forget_mirror(mid);
     IF drop THEN
         EXECUTE format('DROP TABLE %s', target);
     ELSE
@@ -316,7 +335,7 @@ $$;
 -- (its tether.sync_runs id), and raise its error if it failed.
 CREATE FUNCTION tether.refresh(target regclass, wait boolean DEFAULT false, timeout interval DEFAULT interval '5 minutes')
 RETURNS bigint
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     mid integer := tether.mirror_id(target);
     asked timestamptz := clock_timestamp();
@@ -329,14 +348,13 @@ BEGIN
     END IF;
     IF NOT wait THEN
         -- Also recorded in the catalog, so that the request outlives a server restart.
-        UPDATE tether.mirror_config SET requested_at = asked WHERE id = mid;
-        PERFORM tether.wake_worker(mid);
+        PERFORM tether.request_refresh(mid);
         RETURN NULL;
     END IF;
     -- Waiting: the request goes through shared memory only, since a row lock held for the wait would
     -- block the refresh itself.
     IF NOT tether.wake_worker(mid) THEN
-        RAISE EXCEPTION 'too many refresh requests are waiting for the tether worker; try again'
+        RAISE EXCEPTION 'too many refresh requests of your mirrors are waiting for the tether worker; try again'
             USING ERRCODE = 'too_many_connections';
     END IF;
     IF current_setting('transaction_isolation') <> 'read committed' THEN
@@ -366,24 +384,43 @@ END
 $$;
 
 CREATE FUNCTION tether.pause(target regclass) RETURNS void
-LANGUAGE sql AS $$
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
     UPDATE tether.mirror_config SET paused = true WHERE id = tether.mirror_id(target);
 $$;
 
 CREATE FUNCTION tether.resume(target regclass) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     mid integer := tether.mirror_id(target);
 BEGIN
-    UPDATE tether.mirror_config SET paused = false, requested_at = clock_timestamp() WHERE id = mid;
-    PERFORM tether.wake_worker(mid);
+    UPDATE tether.mirror_config SET paused = false WHERE id = mid;
+    PERFORM tether.request_refresh(mid);
 END
 $$;
 
+-- The NOTIFY channel of a mirror's changes, for roles that may read the mirror table:
+--   SELECT tether.changes_channel('local.contacts') \gset
+--   LISTEN :"changes_channel";
+-- Each notification's payload is {"mirror": "local.contacts", "id": "42", "op": "insert"}.
+CREATE FUNCTION tether.changes_channel(mirror regclass) RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+RETURN tether.channel_for(mirror);
+
+COMMENT ON FUNCTION tether.changes_channel(regclass)
+    IS 'the NOTIFY channel on which a mirror announces its changes (for roles that may read the mirror)';
+
+-- A new channel for a mirror of yours (after revoking SELECT from a role that knew the old one).
+CREATE FUNCTION tether.rotate_changes_channel(mirror regclass) RETURNS text
+LANGUAGE sql SET search_path = pg_catalog, pg_temp
+RETURN tether.rotate_channel(mirror);
+
 -- Dropping a mirror table forgets its registration; dropping a mirror's source stops the syncing
--- and removes the write-back trigger (the table stays, as an ordinary table).
+-- and removes the write-back trigger (the table stays, as an ordinary table). It runs as the
+-- extension's owner: the role dropping a foreign table may not see (row-level security) the mirrors
+-- other roles made of it, which must not be left pointing at nothing. (An event trigger function
+-- cannot be called directly.)
 CREATE FUNCTION tether.forget_dropped_mirrors() RETURNS event_trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     m record;
 BEGIN

@@ -14,12 +14,15 @@ pub static MAX_RETRIES: GucSetting<i32> = GucSetting::<i32>::new(3);
 /// Default longest wait before one retry (a longer Retry-After fails the request instead).
 pub static MAX_RETRY_WAIT_MS: GucSetting<i32> = GucSetting::<i32>::new(60_000);
 
+/// Largest memory an answer of tether.request / tether.request_pages may take once parsed, in kB.
+pub static MAX_ANSWER_MEMORY_KB: GucSetting<i32> = GucSetting::<i32>::new(128 * 1024);
+
 /// The database whose mirrors the background worker keeps in sync.
 pub static DATABASE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(Some(c"postgres"));
 /// How often the worker looks for mirrors due for a refresh.
 pub static POLL_INTERVAL_MS: GucSetting<i32> = GucSetting::<i32>::new(1_000);
 /// How many mirrors are refreshed at once (each by its own background process).
-pub static MAX_SYNC_WORKERS: GucSetting<i32> = GucSetting::<i32>::new(2);
+pub static MAX_SYNC_WORKERS: GucSetting<i32> = GucSetting::<i32>::new(3);
 /// Where the webhook receiver listens: empty or 'off' (the default), 'on' (127.0.0.1:8787), a port on
 /// the loopback address, or host:port.
 pub static WEBHOOK_LISTEN: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
@@ -74,6 +77,21 @@ pub fn init() {
         GucContext::Userset,
         GucFlags::UNIT_MS,
     );
+    GucRegistry::define_int_guc(
+        c"tether.max_answer_memory",
+        c"Largest memory an answer of tether.request or a page of tether.request_pages may take once parsed.",
+        c"Estimated from the JSON text before parsing (small values take far more memory parsed than as text); a larger answer is refused with an error instead of running the backend out of memory.",
+        &MAX_ANSWER_MEMORY_KB,
+        64,
+        1024 * 1024,
+        GucContext::Userset,
+        GucFlags::UNIT_KB,
+    );
+}
+
+/// `tether.max_answer_memory` in bytes.
+pub fn max_answer_memory() -> usize {
+    MAX_ANSWER_MEMORY_KB.get().max(64) as usize * 1024
 }
 
 /// Settings of the background worker; only registered when tether is in shared_preload_libraries.
@@ -99,7 +117,7 @@ pub fn init_worker() {
     GucRegistry::define_int_guc(
         c"tether.max_sync_workers",
         c"How many mirror tables are refreshed at the same time.",
-        c"Each refresh runs in its own background process; max_worker_processes must leave room for them.",
+        c"Each refresh runs in its own background process; max_worker_processes must leave room for them. One role's mirrors use at most all but one of them.",
         &MAX_SYNC_WORKERS,
         1,
         64,

@@ -28,7 +28,17 @@ pgrx::extension_sql_file!(
 pgrx::extension_sql_file!(
     "../sql/mirrors.sql",
     name = "mirrors",
-    requires = ["fdw", sync::require_worker, sync::wake_worker, sync::mirror_source, sync::rights::sync_applying]
+    requires = [
+        "fdw",
+        sync::require_worker,
+        sync::wake_worker,
+        sync::request_refresh,
+        sync::forget_mirror,
+        sync::changes_channel,
+        sync::rotate_changes_channel,
+        sync::mirror_source,
+        sync::rights::sync_applying
+    ]
 );
 
 #[pgrx::pg_guard]

@@ -94,7 +94,18 @@ impl SignatureDef {
         }
     }
 
-    /// Whether `secret` has the form this scheme needs (the server option webhook_secret).
+    /// Whether the signature covers a timestamp. Where it does not (Shopify; the generic scheme without
+    /// a timestamp header), a captured delivery can be sent again with any freshness or event id in
+    /// its unsigned headers: the receiver then recognises a replay by its body.
+    pub fn signs_time(&self) -> bool {
+        match self {
+            SignatureDef::HubspotV3 | SignatureDef::Stripe | SignatureDef::StandardWebhooks => true,
+            SignatureDef::Shopify => false,
+            SignatureDef::HmacSha256 { timestamp_header, .. } => timestamp_header.is_some(),
+        }
+    }
+
+    /// Whether `secret` has the form this scheme needs (the webhook_secret option).
     pub fn check_secret(&self, secret: &str) -> Result<(), String> {
         if secret.is_empty() {
             return Err("webhook_secret must not be empty".into());
@@ -465,6 +476,12 @@ fn parse_rfc3339(text: &str) -> Option<Duration> {
     u64::try_from(secs).ok().map(Duration::from_secs)
 }
 
+/// The SHA-256 of a delivery's body, in hex: what a replay of it is recognised by.
+pub fn body_digest(body: &[u8]) -> String {
+    use sha2::Digest;
+    hex(&Sha256::digest(body))
+}
+
 /// One event of a delivery, as recorded.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
@@ -536,6 +553,21 @@ mod tests {
     }
 
     const NOW: u64 = 1_763_700_000;
+
+    #[test]
+    fn schemes_that_sign_no_time_are_known() {
+        assert!(SignatureDef::HubspotV3.signs_time() && SignatureDef::Stripe.signs_time());
+        assert!(SignatureDef::StandardWebhooks.signs_time());
+        assert!(!SignatureDef::Shopify.signs_time());
+        let generic = |ts: Option<&str>| SignatureDef::HmacSha256 {
+            header: "X-Signature".into(),
+            prefix: String::new(),
+            encoding: SignatureEncoding::Hex,
+            timestamp_header: ts.map(str::to_string),
+        };
+        assert!(generic(Some("X-Timestamp")).signs_time() && !generic(None).signs_time());
+        assert_eq!(body_digest(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    }
 
     #[test]
     fn stripe_signature_good_bad_missing_stale() {

@@ -93,16 +93,23 @@ fn prepare(
 
 /// A response body as JSON: None when empty, the parsed value, or for a body that is not JSON (CSV,
 /// plain text) the text as a JSON string. A body that says it is JSON but does not parse is an error.
-fn body_value(endpoint: &Endpoint, shown: &str, resp: &HttpResponse) -> Result<Option<Value>, TetherError> {
-    if resp.body.iter().all(u8::is_ascii_whitespace) {
+/// `body` is the answer's body, taken out of `resp` (whose headers say how to read it), so that it is
+/// not copied.
+fn body_value(
+    endpoint: &Endpoint,
+    shown: &str,
+    resp: &HttpResponse,
+    body: Vec<u8>,
+) -> Result<Option<Value>, TetherError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
-    match serde_json::from_slice::<Value>(&resp.body) {
+    match serde_json::from_slice::<Value>(&body) {
         Ok(v) => Ok(Some(v)),
         Err(e) if resp.header("content-type").is_some_and(|t| t.to_ascii_lowercase().contains("json")) => {
-            Err(http::malformed(endpoint, shown, &resp.body, &e))
+            Err(http::malformed(endpoint, shown, &body, &e))
         }
-        Err(_) => match String::from_utf8(resp.body.clone()) {
+        Err(_) => match String::from_utf8(body) {
             Ok(text) => Ok(Some(Value::String(text))),
             Err(_) => Err(TetherError::BadResponse {
                 connector: endpoint.connector.clone(),
@@ -169,8 +176,14 @@ fn request(
         },
     )
     .or_report();
-    let resp = scrubbed(&endpoint, resp);
-    let value = body_value(&endpoint, &shown, &resp).or_report();
+    let budget = crate::gucs::max_answer_memory();
+    let estimate = http::budget::parsed_size(&resp.body);
+    if estimate > budget {
+        report(http::budget::too_large(&endpoint.connector, &shown, resp.body.len(), estimate, budget));
+    }
+    let mut resp = scrubbed(&endpoint, resp);
+    let body = std::mem::take(&mut resp.body);
+    let value = body_value(&endpoint, &shown, &resp, body).or_report();
     if raw {
         return Some(JsonB(envelope(&resp, value)));
     }
@@ -264,6 +277,7 @@ fn request_pages(
         limit_hint: None,
         resume: None,
         max_pages,
+        max_parsed: Some(crate::gucs::max_answer_memory()),
     })
     .or_report();
     SetOfIterator::new(Records { stream, endpoint: scrub_with, page: Vec::new().into_iter() })

@@ -225,6 +225,7 @@ unsafe fn start_stream(node: *mut pg_sys::ForeignScanState, st: &mut ScanState) 
                 limit_hint: st.plan.limit,
                 resume: claimed.flatten(),
                 max_pages: st.single_page.then_some(1),
+                max_parsed: None,
             };
             st.stream = Some(PageStream::start(spec).or_report());
         }

@@ -4,6 +4,7 @@
 //!
 //! Plain Rust: nothing here calls Postgres, so it can run on helper threads and under `cargo test`.
 
+pub mod budget;
 pub mod inbound;
 pub mod limit;
 pub mod oauth;

@@ -49,6 +49,9 @@ pub struct FetchSpec {
     /// Fetch at most this many pages; `Page::next` tells where the listing would continue (mirror
     /// refreshes apply and save one page per transaction; `tether.request_pages(max_pages => n)`).
     pub max_pages: Option<u64>,
+    /// Refuse a page whose JSON would take more than this once parsed (`http::budget`): set for
+    /// `tether.request_pages`, whose records are whole JSON values.
+    pub max_parsed: Option<usize>,
 }
 
 /// One page: per record, the values at `FetchSpec::record_pointers`. The backend converts them to
@@ -351,6 +354,18 @@ fn fetch_next(spec: &FetchSpec, source: &mut Source, abandoned: &AtomicBool) -> 
                 .clone();
             let shown = format!("{} {}", req.method, template::display_path(&req.url));
             let response = send(endpoint, &req, limit, *encoding, abandoned)?;
+            if let Some(budget) = spec.max_parsed {
+                let estimate = http::budget::parsed_size(&response.body);
+                if estimate > budget {
+                    return Err(http::budget::too_large(
+                        &endpoint.connector,
+                        &shown,
+                        response.body.len(),
+                        estimate,
+                        budget,
+                    ));
+                }
+            }
             let mut page = if response.body.iter().all(|b| b.is_ascii_whitespace()) {
                 ExtractedPage { page_values: vec![None; page_pointers_len(pager, total_check)], records: Vec::new() }
             } else {

@@ -9,7 +9,7 @@ pub mod rights;
 pub mod webhook;
 pub mod worker;
 
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering};
 
 use pgrx::prelude::*;
 use pgrx::{pg_shmem_init, PGRXSharedMemory, PgAtomic};
@@ -17,19 +17,30 @@ use pgrx::{pg_shmem_init, PGRXSharedMemory, PgAtomic};
 use crate::error::{OrReport, TetherError};
 use crate::fdw::options;
 
-/// Refresh requests waiting for the launcher: mirror ids, 0 for a free slot.
+/// Refresh requests waiting for the launcher: mirror ids, 0 for a free slot, RESERVED while a session
+/// fills one in.
 const REQUEST_SLOTS: usize = 64;
+/// Slots one role's mirrors may hold at once, so that a role asking for refreshes in a loop leaves
+/// room for everyone else's.
+const REQUEST_SLOTS_PER_OWNER: usize = 8;
+const RESERVED: i32 = -1;
 
 pub struct Shared {
     launcher_pid: AtomicI32,
     requests: [AtomicI32; REQUEST_SLOTS],
+    /// The owner (role oid) of the mirror in the slot of the same index.
+    owners: [AtomicU32; REQUEST_SLOTS],
 }
 
 unsafe impl PGRXSharedMemory for Shared {}
 
 impl Default for Shared {
     fn default() -> Shared {
-        Shared { launcher_pid: AtomicI32::new(0), requests: std::array::from_fn(|_| AtomicI32::new(0)) }
+        Shared {
+            launcher_pid: AtomicI32::new(0),
+            requests: std::array::from_fn(|_| AtomicI32::new(0)),
+            owners: std::array::from_fn(|_| AtomicU32::new(0)),
+        }
     }
 }
 
@@ -80,24 +91,166 @@ fn current_database() -> String {
 }
 
 /// Wake the launcher for a refresh of mirror `id` now (not at commit: `tether.refresh(wait => true)`
-/// waits for the run inside the calling statement). Only the mirror's owner may ask.
+/// waits for the run inside the calling statement). Only the mirror's owner may ask (row-level
+/// security hides other roles' mirrors). False when the request could not be queued: the role already
+/// has REQUEST_SLOTS_PER_OWNER requests waiting, or every slot is taken.
 #[pg_extern(name = "wake_worker")]
 fn wake_worker(id: i32) -> bool {
-    let visible = Spi::get_one_with_args::<bool>(
-        "SELECT EXISTS (SELECT 1 FROM tether.mirror_config WHERE id = $1)",
+    let owner = Spi::get_one_with_args::<pg_sys::Oid>(
+        "SELECT owner::pg_catalog.oid FROM tether.mirror_config WHERE id OPERATOR(pg_catalog.=) $1",
+        &[id.into()],
+    )
+    .ok()
+    .flatten();
+    let Some(owner) = owner else { return false };
+    let Some(shared) = shared() else { return false };
+    let owner = owner.to_u32();
+    let queued = shared.requests.iter().any(|slot| slot.load(Ordering::Acquire) == id) || {
+        let mine = (0..REQUEST_SLOTS)
+            .filter(|&i| {
+                shared.requests[i].load(Ordering::Acquire) > 0 && shared.owners[i].load(Ordering::Acquire) == owner
+            })
+            .count();
+        mine < REQUEST_SLOTS_PER_OWNER && claim_slot(shared, id, owner)
+    };
+    wake_launcher();
+    queued
+}
+
+/// Put `id` (of role `owner`, 0 for none) in a free slot: reserved first, so that the owner is in
+/// place before the launcher can see the id.
+fn claim_slot(shared: &Shared, id: i32, owner: u32) -> bool {
+    (0..REQUEST_SLOTS).any(|i| {
+        if shared.requests[i].compare_exchange(0, RESERVED, Ordering::AcqRel, Ordering::Acquire).is_err() {
+            return false;
+        }
+        shared.owners[i].store(owner, Ordering::Release);
+        shared.requests[i].store(id, Ordering::Release);
+        true
+    })
+}
+
+/// Record a refresh request for mirror `id` in the catalog (`requested_at`), so that it outlives a
+/// restart. Roles may not write `requested_at` themselves (a time in the future would keep their
+/// mirror ahead of everyone's), so this writes it as the extension's owner, after checking as the
+/// caller that the mirror is one of theirs.
+#[pg_extern(name = "request_refresh")]
+fn request_refresh(id: i32) -> bool {
+    if !own_mirror(id) {
+        return false;
+    }
+    rights::as_extension_owner(|| {
+        Spi::run_with_args(
+            "UPDATE tether.mirror_config SET requested_at = pg_catalog.clock_timestamp() WHERE id OPERATOR(pg_catalog.=) $1",
+            &[id.into()],
+        )
+    })
+    .or_report_internal("recording a refresh request");
+    wake_worker(id)
+}
+
+/// Remove the registration of mirror `id` (`tether.unmirror`), as the extension's owner after checking
+/// as the caller that it is theirs: roles have no DELETE privilege on `tether.mirror_config`, which
+/// would also let them LOCK it and stop every mirror.
+#[pg_extern(name = "forget_mirror")]
+fn forget_mirror(id: i32) -> bool {
+    if !own_mirror(id) {
+        return false;
+    }
+    rights::as_extension_owner(|| {
+        Spi::run_with_args("DELETE FROM tether.mirror_config WHERE id OPERATOR(pg_catalog.=) $1", &[id.into()])
+    })
+    .or_report_internal("removing the mirror");
+    true
+}
+
+/// The NOTIFY channel on which mirror table `mirror` announces its changes, for roles that may read
+/// it (SELECT on the mirror table): its owner, and those it granted.
+#[pg_extern(name = "channel_for")]
+fn changes_channel(mirror: pg_sys::Oid) -> String {
+    // SAFETY: an ACL check of the calling role on the backend thread.
+    let allowed = unsafe {
+        pg_sys::pg_class_aclcheck(mirror, pg_sys::GetUserId(), pg_sys::ACL_SELECT as pg_sys::AclMode)
+            == pg_sys::AclResult::ACLCHECK_OK
+    };
+    let label = options::relation_label(mirror);
+    if !allowed {
+        crate::error::report(TetherError::Option {
+            message: format!("permission denied for table {label}"),
+            hint: Some("the changes of a mirror are announced to roles that may read it".into()),
+            state: crate::error::SqlState::InsufficientPrivilege,
+        });
+    }
+    channel_of(mirror).unwrap_or_else(|| {
+        crate::error::report(TetherError::Option {
+            message: format!("{label} is not a mirror table"),
+            hint: Some("SELECT mirror FROM tether.mirrors lists your mirrors".into()),
+            state: crate::error::SqlState::UndefinedObject,
+        })
+    })
+}
+
+/// Give mirror table `mirror` (the caller's) a new NOTIFY channel, for example after revoking SELECT
+/// from a role that was told the old one. Returns the new channel.
+#[pg_extern(name = "rotate_channel")]
+fn rotate_changes_channel(mirror: pg_sys::Oid) -> String {
+    let id = Spi::get_one_with_args::<i32>(
+        "SELECT id FROM tether.mirror_config WHERE target OPERATOR(pg_catalog.=) $1::pg_catalog.regclass",
+        &[mirror.into()],
+    )
+    .ok()
+    .flatten();
+    let Some(id) = id else {
+        crate::error::report(TetherError::Option {
+            message: format!("{} is not a mirror table you own", options::relation_label(mirror)),
+            hint: Some("SELECT mirror FROM tether.mirrors lists yours".into()),
+            state: crate::error::SqlState::UndefinedObject,
+        })
+    };
+    rights::as_extension_owner(|| {
+        Spi::run_with_args(
+            "UPDATE tether.mirror_config SET channel = DEFAULT WHERE id OPERATOR(pg_catalog.=) $1",
+            &[id.into()],
+        )
+    })
+    .or_report_internal("changing the channel");
+    channel_of(mirror).unwrap_or_default()
+}
+
+/// The channel of mirror table `mirror`, read as the extension's owner (the caller may be a role
+/// that reads the mirror without owning it, which row-level security would hide the row from).
+fn channel_of(mirror: pg_sys::Oid) -> Option<String> {
+    rights::as_extension_owner(|| {
+        Spi::get_one_with_args::<String>(
+            "SELECT channel FROM tether.mirror_config WHERE target OPERATOR(pg_catalog.=) $1::pg_catalog.regclass",
+            &[mirror.into()],
+        )
+    })
+    .ok()
+    .flatten()
+}
+
+/// Whether the calling role sees mirror `id` (its own, by row-level security).
+fn own_mirror(id: i32) -> bool {
+    Spi::get_one_with_args::<bool>(
+        "SELECT EXISTS (SELECT 1 FROM tether.mirror_config WHERE id OPERATOR(pg_catalog.=) $1)",
         &[id.into()],
     )
     .ok()
     .flatten()
-    .unwrap_or(false);
-    if !visible {
-        return false;
+    .unwrap_or(false)
+}
+
+trait OrReportInternal {
+    fn or_report_internal(self, what: &str);
+}
+
+impl OrReportInternal for Result<(), pgrx::spi::Error> {
+    fn or_report_internal(self, what: &str) {
+        if let Err(e) = self {
+            crate::error::report(TetherError::Internal(format!("{what}: {e}")));
+        }
     }
-    let Some(shared) = shared() else { return false };
-    let queued = shared.requests.iter().any(|slot| slot.load(Ordering::Acquire) == id)
-        || shared.requests.iter().any(|slot| slot.compare_exchange(0, id, Ordering::AcqRel, Ordering::Acquire).is_ok());
-    wake_launcher();
-    queued
 }
 
 /// Make the launcher look for due mirrors now.
@@ -115,7 +268,26 @@ pub(crate) fn wake_launcher() {
 /// Take the pending refresh requests (the launcher, each tick).
 pub(crate) fn take_requests() -> Vec<i32> {
     let Some(shared) = shared() else { return Vec::new() };
-    shared.requests.iter().map(|slot| slot.swap(0, Ordering::AcqRel)).filter(|id| *id != 0).collect()
+    shared
+        .requests
+        .iter()
+        .filter_map(|slot| {
+            let id = slot.load(Ordering::Acquire);
+            (id > 0 && slot.compare_exchange(id, 0, Ordering::AcqRel, Ordering::Acquire).is_ok()).then_some(id)
+        })
+        .collect()
+}
+
+/// Ask for refreshes of mirrors from a background process (the webhook receiver), outside any
+/// role's share of the slots; ids that find no free slot are requested in the catalog only.
+pub(crate) fn queue_requests(ids: &[i32]) {
+    let Some(shared) = shared() else { return };
+    for &id in ids {
+        if shared.requests.iter().any(|slot| slot.load(Ordering::Acquire) == id) {
+            continue;
+        }
+        claim_slot(shared, id, 0);
+    }
 }
 
 pub(crate) fn set_launcher_pid(pid: i32) {

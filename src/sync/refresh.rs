@@ -4,7 +4,8 @@
 //! source` with the `page` switch armed, so the scan (the same code as any query: one HTTP engine, one
 //! mapper) fetches a single page from the saved position and says where the listing continues. The page
 //! is merged into the mirror (inserted, or updated where a value changed; unchanged rows are not
-//! rewritten), the changes are announced with NOTIFY tether_changes, and the new position is saved, all
+//! rewritten), the changes are announced on the mirror's own NOTIFY channel (a random name only roles
+//! that may read the mirror are told: `tether.changes_channel`), and the new position is saved, all
 //! in that transaction: a crash loses at most the page in flight, and the next run resumes after the
 //! last applied page. A full pass stamps every row it sees with the pass's generation and, at its end,
 //! removes the rows it did not see: the records deleted at the provider.
@@ -22,12 +23,38 @@ use pgrx::spi::SpiClient;
 use pgrx::PgTryBuilder;
 
 use crate::connector::pager::PagerPosition;
+use crate::error::TetherError;
 use crate::fdw::import::quote_ident;
 use crate::sync::page;
 use crate::sync::rights::{as_owner, Applying};
 
-/// Advisory lock class held by the process refreshing a mirror (second key: the mirror id).
+/// Lock held by the process refreshing a mirror, for the life of the process: a user lock
+/// (`locktype = 'userlock'` in pg_locks: database, classid = LOCK_CLASS, objid = the mirror id), which
+/// no SQL function can take. (An advisory lock, as used before, any role could hold to stop a
+/// mirror's refreshes.)
 pub const LOCK_CLASS: i32 = 0x7e7e_0001;
+
+/// Take the refresh lock of mirror `id` without waiting; false when another process holds it.
+fn lock_mirror(id: i32) -> bool {
+    // SAFETY: main thread, connected to the database; a session lock is released at process exit.
+    unsafe {
+        let tag = pg_sys::LOCKTAG {
+            locktag_field1: pg_sys::MyDatabaseId.to_u32(),
+            locktag_field2: LOCK_CLASS as u32,
+            locktag_field3: id as u32,
+            locktag_field4: 0,
+            locktag_type: pg_sys::LockTagType::LOCKTAG_USERLOCK as u8,
+            locktag_lockmethodid: pg_sys::USER_LOCKMETHOD as u8,
+        };
+        pg_sys::LockAcquire(&tag, pg_sys::ExclusiveLock as pg_sys::LOCKMODE, true, true)
+            != pg_sys::LockAcquireResult::LOCKACQUIRE_NOT_AVAIL
+    }
+}
+
+/// How long a statement of the sync process waits for a lock a session holds (a role writing to its
+/// mirror, or keeping its row of tether.mirror_config locked) before the refresh fails and is retried
+/// with backoff: a slot of the worker pool is never held for ever by someone else's transaction.
+const SYNC_LOCK_TIMEOUT: &str = "10s";
 
 /// Columns Tether adds to a mirror table.
 pub const META_COLUMNS: [&str; 2] = ["_synced_at", "_sync_gen"];
@@ -75,11 +102,18 @@ struct Pass {
     /// The pass resumes a position saved by an earlier run.
     resumed_at_cursor: bool,
     notify: bool,
+    /// The mirror's NOTIFY channel.
+    channel: String,
     /// `schema.table` of the mirror, in NOTIFY payloads.
     label: String,
     since: Option<String>,
     sql: Statements,
     pass_started_at: String,
+    /// The source's connector, for messages.
+    connector: String,
+    /// Where each page of this run continued (a hash of the next request): a provider that sends a
+    /// position again would keep the pass paging for ever, each page being its own scan.
+    seen: std::collections::HashSet<u64>,
 }
 
 /// Refresh mirror `id` to the end of a pass, or until an error (recorded in the catalog).
@@ -88,12 +122,7 @@ pub fn run(id: i32) {
         log!("tether: mirror {id}: {e}");
         return;
     }
-    let locked = transaction(|| {
-        Spi::get_one_with_args::<bool>("SELECT pg_try_advisory_lock($1, $2)", &[LOCK_CLASS.into(), id.into()])
-            .ok()
-            .flatten()
-            .unwrap_or(false)
-    });
+    let locked = transaction(|| lock_mirror(id));
     match locked {
         Ok(true) => {}
         // Another process is refreshing this mirror (the launcher restarted meanwhile).
@@ -107,7 +136,8 @@ pub fn run(id: i32) {
     // positions saved with them (one transaction each), so the next run reads them again; nothing is
     // lost or applied twice.
     if let Err(e) = transaction(|| {
-        Spi::run("SET synchronous_commit = off").unwrap_or_else(|e| spi_error("setting up the sync session", e))
+        Spi::run(&format!("SET synchronous_commit = off; SET lock_timeout = '{SYNC_LOCK_TIMEOUT}'"))
+            .unwrap_or_else(|e| spi_error("setting up the sync session", e))
     }) {
         log!("tether: mirror {id}: {e}");
         return;
@@ -174,7 +204,12 @@ fn apply_deletions(pass: &Pass) {
                         if !owner_statement(c, pass, exists, &args, "checking a deleted record").is_empty() {
                             return 0;
                         }
-                        let args = [record.clone().into(), pass.label.clone().into(), pass.notify.into()];
+                        let args = [
+                            record.clone().into(),
+                            pass.label.clone().into(),
+                            pass.notify.into(),
+                            pass.channel.clone().into(),
+                        ];
                         owner_statement(c, pass, &pass.sql.delete_one, &args, "removing a deleted record")
                             .first()
                             .get_one::<i64>()
@@ -322,6 +357,16 @@ fn owner_statement<'conn>(
     .unwrap_or_else(|e| spi_error(what, e))
 }
 
+/// What identifies a position in a listing: the request that reads the next page.
+fn position_key(at: &PagerPosition) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    at.next.method.hash(&mut h);
+    at.next.url.hash(&mut h);
+    at.next.body.as_ref().map(|b| b.to_string()).hash(&mut h);
+    h.finish()
+}
+
 /// Start a pass, or take up the one in progress. None when the mirror is gone or paused.
 fn begin(id: i32) -> Option<Pass> {
     Spi::connect_mut(|c| {
@@ -330,7 +375,7 @@ fn begin(id: i32) -> Option<Pass> {
                 "SELECT source::oid, target::oid, owner::oid, paused, pass, pass_gen, pass_since, pass_cursor::text,
                         updated_column::text, overlap::text, last_full IS NULL,
                         (sweep_every IS NOT NULL AND last_full + sweep_every <= now()) OR full_requested,
-                        rate_share::float8, notify, target::text
+                        rate_share::float8, notify, target::text, channel
                  FROM tether.mirror_config WHERE id = $1 FOR UPDATE",
                 None,
                 &[id.into()],
@@ -352,6 +397,7 @@ fn begin(id: i32) -> Option<Pass> {
         let sweep_due = row.get::<bool>(12).ok().flatten().unwrap_or(false);
         let rate_share = row.get::<f64>(13).ok().flatten().unwrap_or(1.0);
         let notify = row.get::<bool>(14).ok().flatten().unwrap_or(true);
+        let channel = row.get::<String>(16).ok().flatten().unwrap_or_default();
         let label = row.get::<String>(15).ok().flatten().unwrap_or_default();
         let source_label = check_access(c, owner, source, target, &label);
 
@@ -476,10 +522,13 @@ fn begin(id: i32) -> Option<Pass> {
             cursor,
             resumed_at_cursor: resumed,
             notify,
+            channel,
             label,
             since,
             sql: stmts,
             pass_started_at,
+            connector: loaded.server.connector.name.clone(),
+            seen: std::collections::HashSet::new(),
         })
     })
 }
@@ -563,7 +612,7 @@ struct Statements {
     /// Asks the provider whether record $1 (text) still exists (a get by id). None when the object
     /// cannot be fetched by id.
     exists: Option<String>,
-    /// Removes one record ($1 id as text, $2 mirror name, $3 notify) and announces it.
+    /// Removes one record ($1 id as text, $2 mirror name, $3 notify, $4 channel) and announces it.
     delete_one: String,
 }
 
@@ -591,7 +640,7 @@ impl Statements {
         };
         let sets: Vec<String> = cols.iter().filter(|c| **c != id).map(|c| format!("{c} = excluded.{c}")).collect();
         let sets = if sets.is_empty() { String::new() } else { format!("{}, ", sets.join(", ")) };
-        // $1 generation, $2 mirror name, $3 notify.
+        // $1 generation, $2 mirror name, $3 notify, $4 channel.
         let apply = format!(
             "WITH page AS (SELECT DISTINCT ON ({id}) {list} FROM {stage} WHERE {id} IS NOT NULL ORDER BY {id}),
              changed AS (SELECT p.* FROM page p LEFT JOIN {target} t ON t.{id} = p.{id}
@@ -600,7 +649,7 @@ impl Statements {
                     SELECT {list}, now(), $1 FROM changed
                     ON CONFLICT ({id}) DO UPDATE SET {sets}_synced_at = excluded._synced_at, _sync_gen = excluded._sync_gen
                     RETURNING t.{id}::text AS id, (t.xmax = 0) AS inserted),
-             notified AS (SELECT pg_notify('tether_changes', json_build_object('mirror', $2::text, 'id', id,
+             notified AS (SELECT pg_notify($4, json_build_object('mirror', $2::text, 'id', id,
                                  'op', CASE WHEN inserted THEN 'insert' ELSE 'update' END)::text)
                           FROM up WHERE $3)
              SELECT (SELECT count(*) FROM page), count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted),
@@ -612,12 +661,12 @@ impl Statements {
         let mark = format!(
             "UPDATE {target} t SET _sync_gen = $1 FROM {stage} s WHERE t.{id} = s.{id} AND t._sync_gen IS DISTINCT FROM $1"
         );
-        // $1 generation, $2 pass start, $3 mirror name, $4 notify. Rows written through the mirror
+        // $1 generation, $2 pass start, $3 mirror name, $4 notify, $5 channel. Rows written through the mirror
         // since the pass started are kept: the provider has them.
         let sweep = format!(
             "WITH gone AS (DELETE FROM {target} t WHERE t._sync_gen IS DISTINCT FROM $1 AND t._synced_at < $2::timestamptz
                            RETURNING t.{id}::text AS id),
-             notified AS (SELECT pg_notify('tether_changes', json_build_object('mirror', $3::text, 'id', id, 'op', 'delete')::text)
+             notified AS (SELECT pg_notify($5, json_build_object('mirror', $3::text, 'id', id, 'op', 'delete')::text)
                           FROM gone WHERE $4)
              SELECT count(*), (SELECT count(*) FROM notified) FROM gone"
         );
@@ -631,7 +680,7 @@ impl Statements {
             exists: fetch_by_id.then(|| format!("SELECT 1 FROM {source} WHERE {id} = CAST($1 AS {id_type})")),
             delete_one: format!(
                 "WITH gone AS (DELETE FROM {target} t WHERE t.{id} = CAST($1 AS {id_type}) RETURNING t.{id}::text AS id),
-                 notified AS (SELECT pg_notify('tether_changes', json_build_object('mirror', $2::text, 'id', id, 'op', 'delete')::text)
+                 notified AS (SELECT pg_notify($4, json_build_object('mirror', $2::text, 'id', id, 'op', 'delete')::text)
                               FROM gone WHERE $3)
                  SELECT count(*), (SELECT count(*) FROM notified) FROM gone"
             ),
@@ -677,7 +726,7 @@ fn apply_page(pass: &mut Pass) -> PageResult {
                 "internal error in tether: the refresh did not read its source page by page".into(),
             ),
         };
-        let args = [pass.gen.into(), pass.label.clone().into(), pass.notify.into()];
+        let args = [pass.gen.into(), pass.label.clone().into(), pass.notify.into(), pass.channel.clone().into()];
         let row = owner_statement(c, pass, &pass.sql.apply, &args, "applying a page");
         let row = row.first();
         let n = |i: usize| row.get::<i64>(i).ok().flatten().unwrap_or(0);
@@ -691,6 +740,19 @@ fn apply_page(pass: &mut Pass) -> PageResult {
             Some(o) => (o.next, o.total, o.requests),
             None => (None, None, 0),
         };
+        if let Some(at) = &next {
+            if !pass.seen.insert(position_key(at)) {
+                crate::error::report(TetherError::BadResponse {
+                    connector: pass.connector.clone(),
+                    message: format!(
+                        "the provider sent the position of a page it had sent before ({}) after page {} of this refresh; the refresh stopped instead of looping",
+                        crate::connector::template::display_path(&at.next.url),
+                        pass.seen.len() + 1
+                    ),
+                    detail: String::new(),
+                })
+            }
+        }
         let cursor_json = next.as_ref().and_then(|p| serde_json::to_string(p).ok());
         c.update(
             "UPDATE tether.mirror_config SET pass_cursor = $2::jsonb, pass_pages = pass_pages + 1,
@@ -720,8 +782,13 @@ fn apply_page(pass: &mut Pass) -> PageResult {
 fn finish(pass: &Pass) {
     Spi::connect_mut(|c| {
         let deleted = if pass.kind.sweeps() {
-            let args =
-                [pass.gen.into(), pass.pass_started_at.clone().into(), pass.label.clone().into(), pass.notify.into()];
+            let args = [
+                pass.gen.into(),
+                pass.pass_started_at.clone().into(),
+                pass.label.clone().into(),
+                pass.notify.into(),
+                pass.channel.clone().into(),
+            ];
             owner_statement(c, pass, &pass.sql.sweep, &args, "removing deleted records")
                 .first()
                 .get_one::<i64>()

@@ -101,3 +101,19 @@ impl Drop for Applying {
 fn sync_applying(mirror: pg_sys::Oid) -> bool {
     APPLYING.with(|a| a.get() == mirror && mirror != pg_sys::Oid::INVALID)
 }
+
+/// Run `f` as the extension's owner (a superuser: tether is not a trusted extension), for the few
+/// catalog writes a role may ask for but not make itself: a refresh request (`requested_at`, which a
+/// role could otherwise set to 'infinity' to put its mirrors ahead of everyone's) and the removal of
+/// a mirror (DELETE, whose table privilege would also let a role LOCK the whole catalog). The caller
+/// checks first, as the calling role, that the row is one it may see (row-level security); `f` runs
+/// fixed statements with parameters, `search_path` pinned.
+pub fn as_extension_owner<R>(f: impl FnOnce() -> R) -> R {
+    let owner = pgrx::Spi::get_one::<pg_sys::Oid>(
+        "SELECT extowner FROM pg_catalog.pg_extension WHERE extname OPERATOR(pg_catalog.=) 'tether'",
+    )
+    .ok()
+    .flatten()
+    .unwrap_or(pg_sys::BOOTSTRAP_SUPERUSERID.into());
+    as_owner(owner, f)
+}

@@ -71,7 +71,12 @@ pub extern "C-unwind" fn tether_webhooks_main(_arg: pg_sys::Datum) {
     crate::sync::worker::handle_signals();
     let database = crate::gucs::database();
     BackgroundWorker::connect_worker_to_spi(Some(&database), None);
-    BackgroundWorker::transaction(crate::sync::rights::pin_session);
+    BackgroundWorker::transaction(|| {
+        crate::sync::rights::pin_session();
+        // A role's open transaction can hold its row of tether.mirror_config locked: a delivery that
+        // needs it waits this long at most (then the provider is told to retry).
+        let _ = Spi::run("SET lock_timeout = '1s'");
+    });
     let addr = match crate::gucs::webhook_listen() {
         Ok(Some(addr)) => addr,
         Ok(None) => return,
@@ -120,8 +125,8 @@ fn answer(request: &Inbound, addr: std::net::SocketAddr) -> Answer {
     // Attacker-supplied text (the server name from the URL, refusal reasons quoting headers) is
     // escaped for the log: one delivery, one log line.
     let shown = inbound::printable(&server, 100);
-    let (answer, woke) = match transaction(|| receive(&server, request, addr)) {
-        Ok(Received { answer, woke, why }) => {
+    let (answer, woken) = match transaction(|| receive(&server, request, addr)) {
+        Ok(Received { answer, woken, why }) => {
             if let Some(why) = why {
                 log!(
                     "tether webhooks: refused a delivery for server \"{shown}\" ({}): {}",
@@ -135,34 +140,35 @@ fn answer(request: &Inbound, addr: std::net::SocketAddr) -> Answer {
                     inbound::printable(&answer.body, 500)
                 );
             }
-            (answer, woke)
+            (answer, woken)
         }
         Err(e) => {
             log!("tether webhooks: a delivery for server \"{shown}\" failed: {}", inbound::printable(&e, 1000));
-            (Answer::message(500, "the delivery could not be recorded; retry later"), false)
+            (Answer::message(500, "the delivery could not be recorded; retry later"), Vec::new())
         }
     };
-    if woke {
+    if !woken.is_empty() {
+        crate::sync::queue_requests(&woken);
         crate::sync::wake_launcher();
     }
     answer
 }
 
-/// The outcome of a delivery: the answer, whether mirrors were asked to refresh, and for refusals whose
-/// answer says less than the log should, the reason.
+/// The outcome of a delivery: the answer, the mirrors asked to refresh, and for refusals whose answer
+/// says less than the log should, the reason.
 struct Received {
     answer: Answer,
-    woke: bool,
+    woken: Vec<i32>,
     why: Option<String>,
 }
 
 impl Received {
     fn refused(answer: Answer) -> Received {
-        Received { answer, woke: false, why: None }
+        Received { answer, woken: Vec::new(), why: None }
     }
 
     fn not_here(why: String) -> Received {
-        Received { answer: Answer::message(404, NOT_HERE), woke: false, why: Some(why) }
+        Received { answer: Answer::message(404, NOT_HERE), woken: Vec::new(), why: Some(why) }
     }
 }
 
@@ -244,6 +250,26 @@ fn receive(server: &str, request: &Inbound, addr: std::net::SocketAddr) -> Recei
         Ok(e) => e,
         Err(refusal) => return Received::refused(Answer::message(refusal.status(), refusal.message())),
     };
+    // A signature that covers no timestamp: a replay is known by its body (its headers are unsigned).
+    let digest = (!hooks.signature.signs_time()).then(|| webhook::body_digest(&delivery.body));
+    if let Some(d) = &digest {
+        let replayed = Spi::get_one_with_args::<bool>(
+            "SELECT EXISTS (SELECT 1 FROM tether.webhook_events WHERE server = $1 AND body_sha256 = $2)",
+            &[server.into(), d.clone().into()],
+        )
+        .unwrap_or_else(|e| error!("looking for a replayed delivery: {e}"))
+        .unwrap_or(false);
+        if replayed {
+            let body = serde_json::json!({
+                "received": events.len(), "recorded": 0, "duplicates": events.len(), "mirrors_refreshed": 0,
+            });
+            return Received {
+                answer: Answer { status: 200, body: body.to_string() },
+                woken: Vec::new(),
+                why: Some("a delivery with the body of one already recorded (a replay, or the provider's retry): recorded nothing".into()),
+            };
+        }
+    }
     let generic = def.connector.objects.is_empty();
     let mut recorded = 0usize;
     let mut woken: BTreeSet<i32> = BTreeSet::new();
@@ -251,8 +277,8 @@ fn receive(server: &str, request: &Inbound, addr: std::net::SocketAddr) -> Recei
         let mirrors = mirrors_for(server_oid, event, generic);
         let id = Spi::connect_mut(|c| {
             c.update(
-                "INSERT INTO tether.webhook_events (server, event_id, topic, object, record_id, deleted, mirrors, payload)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                "INSERT INTO tether.webhook_events (server, event_id, topic, object, record_id, deleted, mirrors, payload, body_sha256)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                  ON CONFLICT (server, event_id) WHERE event_id IS NOT NULL DO NOTHING
                  RETURNING id",
                 None,
@@ -265,6 +291,7 @@ fn receive(server: &str, request: &Inbound, addr: std::net::SocketAddr) -> Recei
                     event.deleted.into(),
                     mirrors.clone().into(),
                     JsonB(event.payload.clone()).into(),
+                    digest.clone().into(),
                 ],
             )
             .unwrap_or_else(|e| error!("recording a webhook event: {e}"))
@@ -287,8 +314,11 @@ fn receive(server: &str, request: &Inbound, addr: std::net::SocketAddr) -> Recei
     }
     let woken: Vec<i32> = woken.into_iter().collect();
     if !woken.is_empty() {
+        // Recorded so that the request outlives a restart; a row a role keeps locked is skipped (its
+        // request still reaches the launcher through shared memory).
         Spi::run_with_args(
-            "UPDATE tether.mirror_config SET requested_at = clock_timestamp() WHERE id = ANY($1)",
+            "UPDATE tether.mirror_config SET requested_at = clock_timestamp()
+             WHERE id IN (SELECT id FROM tether.mirror_config WHERE id = ANY ($1) FOR UPDATE SKIP LOCKED)",
             &[woken.clone().into()],
         )
         .unwrap_or_else(|e| error!("requesting a refresh: {e}"));
@@ -299,7 +329,7 @@ fn receive(server: &str, request: &Inbound, addr: std::net::SocketAddr) -> Recei
         "duplicates": events.len() - recorded,
         "mirrors_refreshed": woken.len(),
     });
-    Received { answer: Answer { status: 200, body: body.to_string() }, woke: !woken.is_empty(), why: None }
+    Received { answer: Answer { status: 200, body: body.to_string() }, woken, why: None }
 }
 
 /// The mirrors an event concerns: those whose source is a table of the event's object on this server;

@@ -1,14 +1,21 @@
 //! The background processes: one launcher, registered at server start, that finds the mirrors due for a
 //! refresh every `tether.poll_interval` (or at once when `tether.refresh()` wakes it) and starts a
-//! sync process per mirror, at most `tether.max_sync_workers` at a time. A sync process refreshes one
-//! mirror (`refresh::run`) and exits. A sync process that dies (killed, crashed) leaves its mirror in
-//! the `running` state without the advisory lock it held: the launcher starts a new one, which resumes
-//! after the last page applied.
+//! sync process per mirror, at most `tether.max_sync_workers` at a time and at most all but one of
+//! them for one role's mirrors, so that no role can keep everyone else's mirrors waiting. A sync
+//! process refreshes one mirror (`refresh::run`) and exits. A sync process that dies (killed, crashed)
+//! leaves its mirror in the `running` state without the lock it held: the launcher starts a new one,
+//! which resumes after the last page applied.
+//!
+//! The launcher only reads the catalog (a role's open transaction holding a row of it locked cannot
+//! stop it), with a short lock_timeout besides; refresh requests that come through shared memory are
+//! kept in its memory until a run starts for them.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
-use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, BgWorkerStartTime, DynamicBackgroundWorker};
+use pgrx::bgworkers::{
+    BackgroundWorker, BackgroundWorkerBuilder, BackgroundWorkerStatus, BgWorkerStartTime, DynamicBackgroundWorker,
+};
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 
@@ -58,20 +65,27 @@ pub extern "C-unwind" fn tether_launcher_main(_arg: pg_sys::Datum) {
     handle_signals();
     let database = crate::gucs::database();
     BackgroundWorker::connect_worker_to_spi(Some(&database), None);
-    BackgroundWorker::transaction(crate::sync::rights::pin_session);
+    BackgroundWorker::transaction(|| {
+        crate::sync::rights::pin_session();
+        let _ = Spi::run(&format!("SET lock_timeout = '{LAUNCHER_LOCK_TIMEOUT}'"));
+    });
     crate::sync::set_launcher_pid(unsafe { pg_sys::MyProcPid });
     log!("tether launcher started: keeping the mirror tables of database \"{database}\" in sync");
-    let mut launched: HashMap<i32, DynamicBackgroundWorker> = HashMap::new();
+    let mut launched: HashMap<i32, Launched> = HashMap::new();
+    let mut requested: BTreeSet<i32> = BTreeSet::new();
     loop {
         wait_tick(crate::gucs::POLL_INTERVAL_MS.get().max(100) as i64);
-        launched.retain(|_, w| w.pid().is_ok());
-        let requests = crate::sync::take_requests();
-        let room = (crate::gucs::MAX_SYNC_WORKERS.get().max(1) as usize).saturating_sub(launched.len());
-        let due = BackgroundWorker::transaction(|| due_mirrors(&requests, room, &launched));
-        for id in due {
+        // A process not started yet counts as running (for the pool and for its owner's share).
+        launched.retain(|_, l| matches!(l.worker.pid(), Ok(_) | Err(BackgroundWorkerStatus::NotYetStarted)));
+        requested.extend(crate::sync::take_requests());
+        let workers = crate::gucs::MAX_SYNC_WORKERS.get().max(1) as usize;
+        let candidates = BackgroundWorker::transaction(|| due_mirrors(&requested, &launched));
+        let running: Vec<u32> = launched.values().map(|l| l.owner).collect();
+        for (id, owner) in pick(candidates, &running, workers) {
             match start_sync(id) {
-                Some(w) => {
-                    launched.insert(id, w);
+                Some(worker) => {
+                    requested.remove(&id);
+                    launched.insert(id, Launched { worker, owner });
                 }
                 None => {
                     log!("tether: could not start a sync process for mirror {id} (max_worker_processes reached?)");
@@ -79,7 +93,57 @@ pub extern "C-unwind" fn tether_launcher_main(_arg: pg_sys::Datum) {
                 }
             }
         }
+        // Requests for mirrors that are gone (or were never visible) are dropped.
+        if !requested.is_empty() {
+            let ids: Vec<i32> = requested.iter().copied().collect();
+            let known = BackgroundWorker::transaction(|| existing(&ids));
+            requested.retain(|id| known.contains(id));
+        }
     }
+}
+
+/// A running sync process and the role whose mirror it refreshes.
+struct Launched {
+    worker: DynamicBackgroundWorker,
+    owner: u32,
+}
+
+/// How long the launcher's reads wait for a lock (none of them should need one).
+const LAUNCHER_LOCK_TIMEOUT: &str = "1s";
+
+/// The candidates (mirror, owner) to start now, in order, given the owners of the processes running:
+/// `workers` processes in all, and at most all but one of them (at least one) refreshing mirrors of
+/// the same role.
+fn pick(candidates: Vec<(i32, u32)>, running_owners: &[u32], workers: usize) -> Vec<(i32, u32)> {
+    let per_owner = workers.saturating_sub(1).max(1);
+    let mut running: HashMap<u32, usize> = HashMap::new();
+    for owner in running_owners {
+        *running.entry(*owner).or_default() += 1;
+    }
+    let mut room = workers.saturating_sub(running_owners.len());
+    let mut out = Vec::new();
+    for (id, owner) in candidates {
+        if room == 0 {
+            break;
+        }
+        let n = running.entry(owner).or_default();
+        if *n >= per_owner {
+            continue;
+        }
+        *n += 1;
+        room -= 1;
+        out.push((id, owner));
+    }
+    out
+}
+
+/// Which of `ids` are registered mirrors.
+fn existing(ids: &[i32]) -> BTreeSet<i32> {
+    Spi::connect(|c| {
+        c.select("SELECT id FROM tether.mirror_config WHERE id = ANY ($1)", None, &[ids.to_vec().into()])
+            .map(|rows| rows.into_iter().filter_map(|r| r.get::<i32>(1).ok().flatten()).collect())
+            .unwrap_or_else(|_| ids.iter().copied().collect())
+    })
 }
 
 /// Sleep until the latch is set (a wake-up) or `ms` pass, then handle interrupts (SIGTERM ends the
@@ -105,40 +169,38 @@ pub(crate) fn wait_tick(ms: i64) -> bool {
     false
 }
 
-/// Record refresh requests, then pick the mirrors to refresh now: not paused, not being refreshed
-/// (no process holds the mirror's lock), and due by schedule, by request, or left mid-pass.
-fn due_mirrors(requests: &[i32], room: usize, launched: &HashMap<i32, DynamicBackgroundWorker>) -> Vec<i32> {
+/// The mirrors that could be refreshed now, most urgent first, with their owners: not paused, not
+/// being refreshed (no process holds the mirror's lock), and due by schedule, by request (in the
+/// catalog or through shared memory), or left mid-pass.
+fn due_mirrors(requested: &BTreeSet<i32>, launched: &HashMap<i32, Launched>) -> Vec<(i32, u32)> {
     let installed =
         Spi::get_one::<bool>("SELECT to_regclass('tether.mirror_config') IS NOT NULL").ok().flatten().unwrap_or(false);
     if !installed {
         return Vec::new();
     }
-    if !requests.is_empty() {
-        let _ = Spi::run_with_args(
-            "UPDATE tether.mirror_config SET requested_at = clock_timestamp() WHERE id = ANY($1)",
-            &[requests.to_vec().into()],
-        );
-    }
-    if room == 0 {
-        return Vec::new();
-    }
     let busy: Vec<i32> = launched.keys().copied().collect();
+    let requested: Vec<i32> = requested.iter().copied().collect();
     Spi::connect(|c| {
         let rows = c.select(
-            "SELECT m.id FROM tether.mirror_config m
+            "SELECT m.id, m.owner::oid FROM tether.mirror_config m
              WHERE NOT m.paused AND m.id <> ALL ($1)
                AND (m.next_run <= now() OR m.state = 'running' OR m.state = 'pending'
-                    OR m.requested_at > coalesce(m.run_started_at, '-infinity'))
-               AND NOT EXISTS (SELECT 1 FROM pg_locks l
-                               WHERE l.locktype = 'advisory' AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-                                 AND l.classid::int = $2 AND l.objid::int = m.id AND l.objsubid = 2)
-             ORDER BY m.requested_at > coalesce(m.run_started_at, '-infinity') DESC, m.next_run
-             LIMIT $3",
+                    OR m.requested_at > coalesce(m.run_started_at, '-infinity') OR m.id = ANY ($2))
+               AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_locks l
+                               WHERE l.locktype = 'userlock'
+                                 AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())
+                                 AND l.classid::int = $3 AND l.objid::int = m.id)
+             ORDER BY (m.id = ANY ($2) OR m.requested_at > coalesce(m.run_started_at, '-infinity')) DESC, m.next_run, m.id",
             None,
-            &[busy.into(), LOCK_CLASS.into(), (room as i64).into()],
+            &[busy.into(), requested.into(), LOCK_CLASS.into()],
         );
         match rows {
-            Ok(rows) => rows.into_iter().filter_map(|r| r.get::<i32>(1).ok().flatten()).collect(),
+            Ok(rows) => rows
+                .into_iter()
+                .filter_map(|r| {
+                    Some((r.get::<i32>(1).ok().flatten()?, r.get::<pg_sys::Oid>(2).ok().flatten()?.to_u32()))
+                })
+                .collect(),
             Err(e) => {
                 log!("tether launcher: {e}");
                 Vec::new()
@@ -168,4 +230,24 @@ pub extern "C-unwind" fn tether_sync_main(arg: pg_sys::Datum) {
     let id = arg.value() as i32;
     BackgroundWorker::connect_worker_to_spi(Some(&crate::gucs::database()), None);
     crate::sync::refresh::run(id);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pick;
+
+    #[test]
+    fn one_role_never_takes_the_whole_pool() {
+        let mallory = 10;
+        let alice = 11;
+        let due = vec![(1, mallory), (2, mallory), (3, mallory), (4, alice), (5, mallory)];
+        assert_eq!(pick(due.clone(), &[], 3), vec![(1, mallory), (2, mallory), (4, alice)]);
+        // Two of mallory's running: her next ones wait, alice's starts.
+        assert_eq!(pick(due.clone(), &[mallory, mallory], 3), vec![(4, alice)]);
+        assert_eq!(pick(due.clone(), &[mallory, mallory, alice], 3), vec![]);
+        // Alone, a role uses all but one process; with one process in all, that one.
+        assert_eq!(pick(vec![(1, mallory), (2, mallory)], &[], 2), vec![(1, mallory)]);
+        assert_eq!(pick(vec![(1, mallory), (2, mallory)], &[], 1), vec![(1, mallory)]);
+        assert_eq!(pick(due, &[], 0), vec![]);
+    }
 }

@@ -39,14 +39,20 @@ SELECT seeded FROM mirror_it.seed;
 SELECT latency_ms FROM mirror_it.latency_on;
 SQL
 
+# The mirror, created paused so that a session can listen on its changes channel before the backfill.
+q "BEGIN; SELECT tether.mirror('mirror_it.contacts', 'mirror_it.local_contacts', every => '1 hour');
+   SELECT tether.pause('mirror_it.local_contacts'); COMMIT" >/dev/null
+channel=$(q "SELECT tether.changes_channel('mirror_it.local_contacts')")
+
 # A session listening for changes for the whole test.
 mkfifo "$WORK/listen.in"
 psql -X -d "$DB" <"$WORK/listen.in" >"$WORK/listen.out" 2>&1 &
 LISTENER=$!
 exec 3>"$WORK/listen.in"
-echo "LISTEN tether_changes;" >&3
-
-q "SELECT tether.mirror('mirror_it.contacts', 'mirror_it.local_contacts', every => '1 hour')" >/dev/null
+echo "LISTEN \"$channel\";" >&3
+echo "SELECT 'listening';" >&3
+for _ in $(seq 1 50); do grep -q listening "$WORK/listen.out" && break; sleep 0.1; done
+q "SELECT tether.resume('mirror_it.local_contacts')" >/dev/null
 
 # Wait until a few pages are in, then kill the sync process.
 pid=""

@@ -97,3 +97,16 @@ except urllib.error.HTTPError as e:
     print(e.code, e.read().decode())
 PY
 }
+
+# hubspot_source SERVER ROLE...: a HubSpot server on the fake provider (pacing off) that each ROLE may
+# use with a user mapping of its own, and a schema named after each role holding the contacts table.
+hubspot_source() {
+    local server=$1; shift
+    q "SET client_min_messages = warning; DROP SERVER IF EXISTS $server CASCADE" >/dev/null
+    q "CREATE SERVER $server FOREIGN DATA WRAPPER tether OPTIONS (connector 'hubspot', base_url '$FAKE_URL', rate_limit 'none')" >/dev/null
+    for r in "$@"; do
+        q "GRANT USAGE ON FOREIGN SERVER $server TO $r" >/dev/null
+        as "$r" "CREATE SCHEMA $r; CREATE USER MAPPING FOR CURRENT_USER SERVER $server OPTIONS (token 'test-token');
+                 IMPORT FOREIGN SCHEMA hubspot LIMIT TO (contacts) FROM SERVER $server INTO $r" >/dev/null
+    done
+}

@@ -25,6 +25,7 @@ pub fn handle(req: &FakeRequest) -> Option<FakeResponse> {
             Ok(m) => FakeResponse::json(200, &Value::Array((1..=m).map(item).collect())),
             Err(e) => e,
         },
+        ["faults", "zeros"] => zeros(req),
         ["faults", "redirect"] => FakeResponse::json(302, &json!({ "message": "moved" }))
             .with_header("Location", "http://example.invalid/elsewhere"),
         _ => return None,
@@ -41,6 +42,28 @@ fn slow(req: &FakeRequest) -> FakeResponse {
         },
     };
     FakeResponse { delay_ms: ms, ..FakeResponse::json(200, &json!([{ "id": 1 }])) }
+}
+
+/// Most zeros `/faults/zeros` sends: 50 million, a 100 MB body.
+pub const MAX_ZEROS: u64 = 50_000_000;
+
+/// `/faults/zeros?count=N`: a JSON array of N zeros (`[0,0,...]`): small as text, large once parsed.
+fn zeros(req: &FakeRequest) -> FakeResponse {
+    let count = match req.param("count").map(|c| c.trim().parse::<u64>()) {
+        None => 1000,
+        Some(Ok(n)) if n <= MAX_ZEROS => n,
+        Some(_) => return FakeResponse::message(400, &format!("count must be an integer between 0 and {MAX_ZEROS}")),
+    };
+    let mut body = Vec::with_capacity(2 * count as usize + 2);
+    body.push(b'[');
+    for i in 0..count {
+        if i > 0 {
+            body.push(b',');
+        }
+        body.push(b'0');
+    }
+    body.push(b']');
+    FakeResponse::raw_json(200, body)
 }
 
 fn status(code: &str) -> FakeResponse {

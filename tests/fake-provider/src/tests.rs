@@ -620,6 +620,11 @@ fn fault_endpoints() {
         assert_eq!(ids(&body), vec![1, 2, 3, 4, 5]);
     }
 
+    let resp = get(&st, "/faults/zeros?count=5");
+    assert_eq!(resp.body, b"[0,0,0,0,0]");
+    assert_eq!(get(&st, "/faults/zeros?count=0").body, b"[]");
+    assert_eq!(get(&st, "/faults/zeros?count=99999999999").status, 400);
+
     let resp = get(&st, "/faults/redirect");
     assert_eq!(resp.status, 302);
     assert_eq!(resp.header("location"), Some("http://example.invalid/elsewhere"));
