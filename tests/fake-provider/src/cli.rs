@@ -18,6 +18,7 @@ OPTIONS:
     --token TOKEN         valid bearer / API-key credential (default test-token)
     --client-secret S     OAuth client secret at /oauth/v1/token and /oauth/token (default test-secret)
     --sf-client-secret S  OAuth client secret at Salesforce's /services/oauth2/token (default sf-secret)
+    --basic-password P    password of the Basic user test-user at /auth/basic (default test-password)
     --seed-contacts N     number of active HubSpot contacts (default 25)
     --seed-companies N    number of active HubSpot companies (default 12)
     --seed-items N        number of generic REST items (default 30)
@@ -110,6 +111,7 @@ where
             "--token",
             "--client-secret",
             "--sf-client-secret",
+            "--basic-password",
             "--seed-contacts",
             "--seed-companies",
             "--seed-items",
@@ -133,14 +135,14 @@ where
                 }
                 cli.config.token = value;
             }
-            "--client-secret" | "--sf-client-secret" => {
+            "--client-secret" | "--sf-client-secret" | "--basic-password" => {
                 if value.is_empty() {
                     return Err(CliError::Usage(format!("{flag} must not be empty")));
                 }
-                if flag == "--client-secret" {
-                    cli.config.client_secret = value;
-                } else {
-                    cli.config.sf_client_secret = value;
+                match flag.as_str() {
+                    "--client-secret" => cli.config.client_secret = value,
+                    "--sf-client-secret" => cli.config.sf_client_secret = value,
+                    _ => cli.config.basic_password = value,
                 }
             }
             "--seed-contacts" => cli.config.seed_contacts = parse_seed(&flag, &value)?,
@@ -178,6 +180,7 @@ mod tests {
         assert_eq!(cli.config.token, "test-token");
         assert_eq!(cli.config.client_secret, "test-secret");
         assert_eq!(cli.config.sf_client_secret, "sf-secret");
+        assert_eq!(cli.config.basic_password, "test-password");
         assert_eq!(cli.config.seed_contacts, 25);
         assert_eq!(cli.config.seed_companies, 12);
         assert_eq!(cli.config.seed_items, 30);
@@ -198,10 +201,13 @@ mod tests {
             "--client-secret",
             "cs-1234",
             "--sf-client-secret=sf-5678",
+            "--basic-password",
+            "pw-9012",
         ])
         .expect("flags");
         assert_eq!(cli.config.client_secret, "cs-1234");
         assert_eq!(cli.config.sf_client_secret, "sf-5678");
+        assert_eq!(cli.config.basic_password, "pw-9012");
         assert_eq!(cli.port, 8080);
         assert_eq!(cli.config.token, "abc");
         assert_eq!(cli.config.seed_contacts, 7);
@@ -225,6 +231,7 @@ mod tests {
             vec!["--latency-ms", "300001"],
             vec!["--client-secret", ""],
             vec!["--sf-client-secret"],
+            vec!["--basic-password", ""],
         ] {
             assert!(matches!(parse(bad.clone()), Err(CliError::Usage(_))), "{bad:?}");
         }

@@ -10,7 +10,8 @@ use crate::state::State;
 
 const MAX_PAGE: u64 = 100;
 const BASIC_USER: &str = "test-user";
-const BASIC_PASSWORD: &str = "test-password";
+/// The default password of the Basic user (`--basic-password`).
+pub const BASIC_PASSWORD: &str = "test-password";
 
 /// Serves `/rest/...` and `/auth/...`; `None` if the path is unknown.
 pub fn handle(state: &State, req: &FakeRequest) -> Option<FakeResponse> {
@@ -270,7 +271,7 @@ fn auth_items(state: &State, req: &FakeRequest, kind: &str) -> FakeResponse {
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
             .and_then(|(_, cred)| base64_decode(cred.trim()))
             .and_then(|raw| String::from_utf8(raw).ok())
-            .is_some_and(|cred| cred == format!("{BASIC_USER}:{BASIC_PASSWORD}")),
+            .is_some_and(|cred| cred == format!("{BASIC_USER}:{}", state.config.basic_password)),
         "header" => req.header_value("x-api-key").is_some_and(|v| v == token),
         "query" => req.param("api_key").is_some_and(|v| v == token),
         _ => false,

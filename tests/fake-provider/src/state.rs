@@ -24,6 +24,8 @@ pub struct Config {
     pub client_secret: String,
     /// The OAuth client secret of Salesforce's `/services/oauth2/token` (`--sf-client-secret`).
     pub sf_client_secret: String,
+    /// The password of the Basic user `test-user` at `/auth/basic/items` (`--basic-password`).
+    pub basic_password: String,
     pub seed_contacts: u64,
     pub seed_companies: u64,
     pub seed_items: u64,
@@ -45,6 +47,7 @@ impl Default for Config {
             token: "test-token".to_string(),
             client_secret: crate::oauth::CLIENT_SECRET.to_string(),
             sf_client_secret: crate::salesforce::CLIENT_SECRET.to_string(),
+            basic_password: crate::rest::BASIC_PASSWORD.to_string(),
             seed_contacts: 25,
             seed_companies: 12,
             seed_items: 30,

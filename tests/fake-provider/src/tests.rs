@@ -546,6 +546,11 @@ fn auth_endpoints() {
     let custom = State::new(Config { token: "s3cret".into(), ..Config::default() });
     ok(handle(&custom, &req("/auth/query/items?api_key=s3cret")));
     refused(handle(&custom, &req("/auth/query/items?api_key=test-token")));
+    // So is the Basic password.
+    let custom = State::new(Config { basic_password: "pw-9012".into(), ..Config::default() });
+    let basic_custom = format!("Basic {}", base64_encode(b"test-user:pw-9012"));
+    ok(handle(&custom, &req("/auth/basic/items").header("Authorization", &basic_custom)));
+    refused(handle(&custom, &req("/auth/basic/items").header("Authorization", &basic_ok)));
 }
 
 #[test]
