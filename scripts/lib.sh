@@ -13,6 +13,27 @@ PG_CONFIG=$PG_BIN/pg_config
 PGRX_VERSION=0.18.1
 RUST_MIN=1.95
 
+# The secrets of the test run, defined once. Fixed values that are easy to recognise: each contains the
+# marker `tsec`, and tests/secrets_sweep.sh fails the run when one of them (or the marker) shows up in
+# the server log, a tether.* table or anything a client received. scripts/test gives the fake provider
+# its credentials; the tests read every secret from the environment (SQL scenarios with \getenv, so
+# that psql, which echoes a line before putting the variables in, never prints one). A value a test
+# gets wrong on purpose is a literal without the marker.
+export TETHER_TEST_TOKEN=tsec_token_8f2kq7                       # the bearer token / API key the fake accepts (--token)
+export TETHER_TEST_CLIENT_SECRET=tsec_client_secret_3hd9w1       # OAuth2 client secret of HubSpot's and the RFC token endpoints
+export TETHER_TEST_SF_CLIENT_SECRET=tsec_sf_client_secret_6pz2m4 # OAuth2 client secret of Salesforce's token endpoint
+export TETHER_TEST_BASIC_PASSWORD=tsec_basic_password_2rk8v5     # password of the fake's Basic user, TETHER_BASIC_USER
+export TETHER_TEST_REFRESH_TOKEN=rt-tsec_refresh_token_5nx4b8    # refresh tokens: the fake takes any rt-... but rt-revoked...
+export TETHER_TEST_SF_REFRESH_TOKEN=rt-tsec_sf_refresh_token_9wc1j6
+export TETHER_TEST_HUBSPOT_WEBHOOK_SECRET=tsec_hubspot_webhook_4mq7t2
+export TETHER_TEST_STRIPE_WEBHOOK_SECRET=whsec_tsec_stripe_webhook_7ya3n9
+export TETHER_TEST_SHOPIFY_WEBHOOK_SECRET=shpss_tsec_shopify_webhook_1ke6r3
+# Standard Webhooks (BigCommerce): whsec_ and base64 text, here text that reads as the marker and a name.
+export TETHER_TEST_BIGCOMMERCE_WEBHOOK_SECRET=whsec_tsecBigCommerceWebhook8d5s2f
+export TETHER_TEST_REST_WEBHOOK_SECRET=tsec_rest_webhook_0gu5h8
+# Not a secret: the fake provider's Basic user (the sweep also looks for base64 of user:password).
+export TETHER_BASIC_USER=test-user
+
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 

@@ -9,7 +9,14 @@ set -euo pipefail
 . "$(dirname "$0")/../../scripts/lib.sh"
 
 DIR=$(mktemp -d /tmp/tether-nopreload.XXXXXX)
-trap 'stop_pg "$DIR"; rm -rf "$DIR"' EXIT
+# The cluster's logs are kept with the test run's (scripts/test sets TETHER_LOG_DIR), where the secrets
+# sweep reads them.
+keep_logs() {
+    [ -n "${TETHER_LOG_DIR:-}" ] || return 0
+    mkdir -p "$TETHER_LOG_DIR/nopreload-pg"
+    cp "$DIR"/*.log "$TETHER_LOG_DIR/nopreload-pg/" 2>/dev/null || true
+}
+trap 'stop_pg "$DIR"; keep_logs; rm -rf "$DIR"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 start_pg "$DIR"

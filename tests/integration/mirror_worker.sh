@@ -17,7 +17,8 @@ q() { psql -X -At -d "$DB" -c "$1"; }
 if [ "$(psql -X -At -d postgres -c "SELECT count(*) FROM pg_database WHERE datname = '$DB'")" = 0 ]; then
     psql -X -q -d postgres -c "CREATE DATABASE $DB"
 fi
-psql -X -q -d "$DB" -v ON_ERROR_STOP=1 -v fake_url="$FAKE_URL" -v seed_query="object=contacts&count=$RECORDS" <<'SQL'
+psql -X -q -d "$DB" -v ON_ERROR_STOP=1 -v fake_url="$FAKE_URL" -v seed_query="object=contacts&count=$RECORDS" \
+    -v token="${TETHER_TEST_TOKEN:?TETHER_TEST_TOKEN is not set (scripts/lib.sh sets it)}" <<'SQL'
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS tether;
 DROP SCHEMA IF EXISTS mirror_it CASCADE;
@@ -33,7 +34,7 @@ CREATE FOREIGN TABLE mirror_it.latency_off (latency_ms bigint) SERVER mirror_it_
     OPTIONS (path '/_control/latency', query 'ms=0');
 CREATE SERVER mirror_it_hs FOREIGN DATA WRAPPER tether
     OPTIONS (connector 'hubspot', base_url :'fake_url', rate_limit 'none');
-CREATE USER MAPPING FOR CURRENT_USER SERVER mirror_it_hs OPTIONS (token 'test-token');
+CREATE USER MAPPING FOR CURRENT_USER SERVER mirror_it_hs OPTIONS (token :'token');
 IMPORT FOREIGN SCHEMA hubspot LIMIT TO (contacts) FROM SERVER mirror_it_hs INTO mirror_it;
 SELECT seeded FROM mirror_it.seed;
 SELECT latency_ms FROM mirror_it.latency_on;

@@ -11,21 +11,22 @@ set -euo pipefail
 
 DB=${TETHER_MIRROR_DB:-tether_regress}
 HOOKS=${TETHER_WEBHOOK_URL:?TETHER_WEBHOOK_URL is not set (scripts/test sets it)}
+SECRET=${TETHER_TEST_HUBSPOT_WEBHOOK_SECRET:?TETHER_TEST_HUBSPOT_WEBHOOK_SECRET is not set (scripts/lib.sh sets it)}
 fail() { echo "FAIL: $*" >&2; exit 1; }
 q() { psql -X -At -d "$DB" -c "$1"; }
 
 if [ "$(psql -X -At -d postgres -c "SELECT count(*) FROM pg_database WHERE datname = '$DB'")" = 0 ]; then
     psql -X -q -d postgres -c "CREATE DATABASE $DB"
 fi
-psql -X -q -d "$DB" -v ON_ERROR_STOP=1 -v fake_url="$FAKE_URL" <<'SQL'
+psql -X -q -d "$DB" -v ON_ERROR_STOP=1 -v fake_url="$FAKE_URL" -v secret="$SECRET" <<'SQL'
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS tether;
 DROP SERVER IF EXISTS wh_hs, wh_public, wh_nosecret, wh_sf CASCADE;
 CREATE SERVER wh_hs FOREIGN DATA WRAPPER tether OPTIONS (connector 'hubspot', base_url :'fake_url');
-CREATE USER MAPPING FOR CURRENT_USER SERVER wh_hs OPTIONS (webhook_secret 'hs-secret');
+CREATE USER MAPPING FOR CURRENT_USER SERVER wh_hs OPTIONS (webhook_secret :'secret');
 CREATE SERVER wh_public FOREIGN DATA WRAPPER tether
     OPTIONS (connector 'hubspot', base_url :'fake_url', webhook_url 'https://hooks.example.com/tether/hs?portal=1');
-CREATE USER MAPPING FOR CURRENT_USER SERVER wh_public OPTIONS (webhook_secret 'hs-secret');
+CREATE USER MAPPING FOR CURRENT_USER SERVER wh_public OPTIONS (webhook_secret :'secret');
 CREATE SERVER wh_nosecret FOREIGN DATA WRAPPER tether OPTIONS (connector 'hubspot', base_url :'fake_url');
 CREATE SERVER wh_sf FOREIGN DATA WRAPPER tether OPTIONS (connector 'salesforce', base_url :'fake_url');
 SQL
@@ -67,14 +68,14 @@ event='[{"eventId":%s,"subscriptionType":"contact.propertyChange","objectId":1,"
 now_ms() { python3 -c 'import time; print(int(time.time()*1000))'; }
 before=$(events)
 
-expect "GET" 405 "received with POST" "$(send /webhooks/wh_hs '' hs-secret - '' GET)"
-expect "another path" 404 "/webhooks/<server name>" "$(send /hooks/wh_hs '{}' hs-secret)"
+expect "GET" 405 "received with POST" "$(send /webhooks/wh_hs '' "$SECRET" - '' GET)"
+expect "another path" 404 "/webhooks/<server name>" "$(send /hooks/wh_hs '{}' "$SECRET")"
 LOG=${TETHER_PG_LOG:-$PGHOST/postgres.log}
 logged() { grep -qF -- "$1" "$LOG" || fail "the server log does not say: $1"; }
 not_here='{"message":"no webhook receiver at this address"}'
-expect "unknown server" 404 "$not_here" "$(send /webhooks/wh_missing '{}' hs-secret)"
-expect "connector without webhooks" 404 "$not_here" "$(send /webhooks/wh_sf '{}' hs-secret)"
-expect "server without webhook_secret" 404 "$not_here" "$(send /webhooks/wh_nosecret '{}' hs-secret)"
+expect "unknown server" 404 "$not_here" "$(send /webhooks/wh_missing '{}' "$SECRET")"
+expect "connector without webhooks" 404 "$not_here" "$(send /webhooks/wh_sf '{}' "$SECRET")"
+expect "server without webhook_secret" 404 "$not_here" "$(send /webhooks/wh_nosecret '{}' "$SECRET")"
 logged 'no tether server named "wh_missing"'
 logged 'uses connector "salesforce", which does not receive webhooks'
 logged 'server "wh_nosecret" has no webhook_secret in its owner'"'"'s user mapping'
@@ -84,18 +85,18 @@ expect "wrong secret" 401 "does not match the body signed for $HOOKS/webhooks/wh
     "$(send /webhooks/wh_hs "$(printf "$event" 102)" not-the-secret)"
 stale=$(( $(now_ms) - 6 * 60 * 1000 ))
 expect "stale (6 minutes old)" 401 "outside the 300 s replay window" \
-    "$(send /webhooks/wh_hs "$(printf "$event" 103)" hs-secret "$stale")"
+    "$(send /webhooks/wh_hs "$(printf "$event" 103)" "$SECRET" "$stale")"
 expect "signed for another URL" 401 "set webhook_url" \
-    "$(send /webhooks/wh_hs "$(printf "$event" 104)" hs-secret - "https://elsewhere.example.com/webhooks/wh_hs")"
-expect "signed, not JSON" 400 "not JSON" "$(send /webhooks/wh_hs 'not json' hs-secret)"
+    "$(send /webhooks/wh_hs "$(printf "$event" 104)" "$SECRET" - "https://elsewhere.example.com/webhooks/wh_hs")"
+expect "signed, not JSON" 400 "not JSON" "$(send /webhooks/wh_hs 'not json' "$SECRET")"
 expect "oversized (1 MB + 1 byte)" 413 "larger than tether.webhook_max_body" \
-    "$(send /webhooks/wh_hs "@bytes:$((1024 * 1024 + 1))" hs-secret)"
+    "$(send /webhooks/wh_hs "@bytes:$((1024 * 1024 + 1))" "$SECRET")"
 [ "$(events)" = "$before" ] || fail "refused deliveries were recorded ($before events before, $(events) after)"
 echo "ok: nothing refused was recorded"
 
 id=$(( $(now_ms) % 1000000000 ))
-expect "signed delivery" 200 '"recorded":1' "$(send /webhooks/wh_hs "$(printf "$event" "$id")" hs-secret)"
-expect "the provider's retry of it" 200 '"duplicates":1' "$(send /webhooks/wh_hs "$(printf "$event" "$id")" hs-secret)"
+expect "signed delivery" 200 '"recorded":1' "$(send /webhooks/wh_hs "$(printf "$event" "$id")" "$SECRET")"
+expect "the provider's retry of it" 200 '"duplicates":1' "$(send /webhooks/wh_hs "$(printf "$event" "$id")" "$SECRET")"
 [ "$(q "SELECT count(*) FROM tether.webhook_events WHERE server = 'wh_hs' AND event_id = '$id'")" = 1 ] \
     || fail "the event was not recorded exactly once"
 row=$(q "SELECT topic || ' ' || object || ' ' || record_id || ' ' || deleted FROM tether.webhook_events WHERE event_id = '$id'")
@@ -104,9 +105,9 @@ echo "ok: the event was recorded once: $row"
 
 # Behind a proxy, HubSpot signs the public URL: the server's webhook_url.
 expect "signed for webhook_url" 200 '"recorded":1' \
-    "$(send /webhooks/wh_public "$(printf "$event" $((id + 1)))" hs-secret - "https://hooks.example.com/tether/hs?portal=1")"
+    "$(send /webhooks/wh_public "$(printf "$event" $((id + 1)))" "$SECRET" - "https://hooks.example.com/tether/hs?portal=1")"
 expect "signed for the local address despite webhook_url" 401 "hooks.example.com" \
-    "$(send /webhooks/wh_public "$(printf "$event" $((id + 2)))" hs-secret)"
+    "$(send /webhooks/wh_public "$(printf "$event" $((id + 2)))" "$SECRET")"
 
 psql -X -q -d "$DB" -c "DROP SERVER wh_hs, wh_public, wh_nosecret, wh_sf CASCADE"
 echo "ok: webhook receiver"

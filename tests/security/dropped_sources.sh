@@ -10,7 +10,7 @@ ensure_database
 roles sec_alice sec_bob
 hubspot_source sec_drop sec_alice
 q "GRANT USAGE ON FOREIGN SERVER sec_drop TO sec_bob" >/dev/null
-as sec_bob "CREATE USER MAPPING FOR CURRENT_USER SERVER sec_drop OPTIONS (token 'test-token'); CREATE SCHEMA sec_bob" >/dev/null
+as sec_bob "CREATE USER MAPPING FOR CURRENT_USER SERVER sec_drop OPTIONS (token '$TETHER_TEST_TOKEN'); CREATE SCHEMA sec_bob" >/dev/null
 as sec_alice "GRANT USAGE ON SCHEMA sec_alice TO sec_bob; GRANT SELECT ON sec_alice.contacts TO sec_bob" >/dev/null
 as sec_bob "SELECT tether.mirror('sec_alice.contacts', 'sec_bob.m', every => '1 day') IS NOT NULL" >/dev/null
 [ "$(synced sec_bob.m)" = idle ] || fail "sec_bob's mirror did not sync"

@@ -8,6 +8,9 @@ set -euo pipefail
 
 DB=${TETHER_MIRROR_DB:-tether_regress}
 : "${FAKE_URL:?FAKE_URL is not set (scripts/test sets it)}"
+# The test run's secrets (scripts/lib.sh): the fake provider's token and OAuth2 client secret.
+: "${TETHER_TEST_TOKEN:?TETHER_TEST_TOKEN is not set (scripts/lib.sh sets it)}"
+: "${TETHER_TEST_CLIENT_SECRET:?TETHER_TEST_CLIENT_SECRET is not set (scripts/lib.sh sets it)}"
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 ok() { echo "ok: $*"; }
@@ -16,9 +19,11 @@ ok() { echo "ok: $*"; }
 q() { psql -X -At -d "$DB" -v ON_ERROR_STOP=1 -c "$1"; }
 # as ROLE SQL: as an ordinary role.
 as() { local role=$1; shift; psql -X -At -U "$role" -d "$DB" -v ON_ERROR_STOP=1 -c "$1"; }
-# as_script ROLE: a psql script from stdin as ROLE (variables fake_url and webhook_url are set).
+# as_script ROLE: a psql script from stdin as ROLE (variables fake_url, webhook_url and token, the fake
+# provider's token, are set).
 as_script() {
-    psql -X -q -U "$1" -d "$DB" -v ON_ERROR_STOP=1 -v fake_url="$FAKE_URL" -v webhook_url="${TETHER_WEBHOOK_URL:-}"
+    psql -X -q -U "$1" -d "$DB" -v ON_ERROR_STOP=1 -v fake_url="$FAKE_URL" -v webhook_url="${TETHER_WEBHOOK_URL:-}" \
+        -v token="$TETHER_TEST_TOKEN"
 }
 
 # roles NAME...: fresh LOGIN roles (dropped first with what they own), allowed to create schemas in the
@@ -106,7 +111,7 @@ hubspot_source() {
     q "CREATE SERVER $server FOREIGN DATA WRAPPER tether OPTIONS (connector 'hubspot', base_url '$FAKE_URL', rate_limit 'none')" >/dev/null
     for r in "$@"; do
         q "GRANT USAGE ON FOREIGN SERVER $server TO $r" >/dev/null
-        as "$r" "CREATE SCHEMA $r; CREATE USER MAPPING FOR CURRENT_USER SERVER $server OPTIONS (token 'test-token');
+        as "$r" "CREATE SCHEMA $r; CREATE USER MAPPING FOR CURRENT_USER SERVER $server OPTIONS (token '$TETHER_TEST_TOKEN');
                  IMPORT FOREIGN SCHEMA hubspot LIMIT TO (contacts) FROM SERVER $server INTO $r" >/dev/null
     done
 }

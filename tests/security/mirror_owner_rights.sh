@@ -30,7 +30,7 @@ SQL
 
 as_script sec_alice <<'SQL'
 CREATE SCHEMA a;
-CREATE USER MAPPING FOR CURRENT_USER SERVER sec_rights OPTIONS (token 'test-token');
+CREATE USER MAPPING FOR CURRENT_USER SERVER sec_rights OPTIONS (token :'token');
 IMPORT FOREIGN SCHEMA hubspot LIMIT TO (contacts) FROM SERVER sec_rights INTO a;
 
 -- Who ran the look-alikes: a row per call, with the role it ran as.

@@ -10,24 +10,27 @@
 . "$(dirname "$0")/lib.sh"
 
 PGDATA_DIR=${TETHER_PGDATA:-$PGHOST/data}
+# sec_alice's refresh token, revoked by the rotation below: one of this run only.
+REFRESH="rt-tsec-alice-$(date +%s%N | sha256sum | cut -c1-12)"
 ensure_database
 roles sec_alice sec_eve
 control() { curl -sf -X POST "$FAKE_URL/_control/$1" >/dev/null || fail "fake provider control $1 failed"; }
 
 q "SET client_min_messages = warning; DROP SERVER IF EXISTS sec_cc, sec_rt CASCADE; DROP SCHEMA IF EXISTS sec_o CASCADE" >/dev/null
-psql -X -q -d "$DB" -v ON_ERROR_STOP=1 -v fake_url="$FAKE_URL" -v token_url="$FAKE_URL/oauth/v1/token" <<'SQL'
+psql -X -q -d "$DB" -v ON_ERROR_STOP=1 -v fake_url="$FAKE_URL" -v token_url="$FAKE_URL/oauth/v1/token" \
+    -v client_secret="$TETHER_TEST_CLIENT_SECRET" -v refresh="$REFRESH" <<'SQL'
 CREATE SERVER sec_cc FOREIGN DATA WRAPPER tether
     OPTIONS (connector 'hubspot', base_url :'fake_url', auth 'oauth2', token_url :'token_url', rate_limit 'none');
 CREATE SERVER sec_rt FOREIGN DATA WRAPPER tether
     OPTIONS (connector 'hubspot', base_url :'fake_url', auth 'oauth2', token_url :'token_url', rate_limit 'none');
 CREATE USER MAPPING FOR sec_alice SERVER sec_cc
-    OPTIONS (client_id 'test-client', client_secret 'test-secret', scope 'crm.objects.deals.read');
+    OPTIONS (client_id 'test-client', client_secret :'client_secret', scope 'crm.objects.deals.read');
 CREATE USER MAPPING FOR sec_eve SERVER sec_cc
     OPTIONS (client_id 'test-client', client_secret 'not-the-secret', scope 'crm.objects.deals.read');
 CREATE USER MAPPING FOR sec_alice SERVER sec_rt
-    OPTIONS (client_id 'test-client', client_secret 'test-secret', refresh_token 'rt-sec-alice');
+    OPTIONS (client_id 'test-client', client_secret :'client_secret', refresh_token :'refresh');
 CREATE USER MAPPING FOR sec_eve SERVER sec_rt
-    OPTIONS (client_id 'test-client', client_secret 'not-the-secret', refresh_token 'rt-sec-alice');
+    OPTIONS (client_id 'test-client', client_secret 'not-the-secret', refresh_token :'refresh');
 CREATE SCHEMA sec_o;
 CREATE FOREIGN TABLE sec_o.cc_deals (id text) SERVER sec_cc OPTIONS (object 'deals');
 CREATE FOREIGN TABLE sec_o.rt_deals (id text) SERVER sec_rt OPTIONS (object 'deals');

@@ -17,7 +17,7 @@ KEY="tsec-apikey-$run"
 TOKEN="tsec-bearer-$run"
 PASSWORD="tsec-password-$run"
 REFRESH="rt-tsec-refresh-$run"
-SECRETS=("$KEY" "$TOKEN" "$PASSWORD" "$REFRESH" "$(printf 'svc:%s' "$PASSWORD" | base64)")
+SECRETS=("$KEY" "$TOKEN" "$PASSWORD" "$REFRESH" "$(printf 'svc:%s' "$PASSWORD" | base64)" "$TETHER_TEST_CLIENT_SECRET")
 OUT=$(mktemp)
 trap '[ -n "${KEEP_OUT:-}" ] || rm -f "$OUT"' EXIT
 
@@ -26,7 +26,7 @@ roles sec_mallory
 q "SET client_min_messages = warning; DROP SERVER IF EXISTS sec_kq, sec_basic, sec_bearer, sec_oauth CASCADE;
    DROP SCHEMA IF EXISTS sec CASCADE" >/dev/null
 psql -X -q -d "$DB" -v ON_ERROR_STOP=1 -v fake_url="$FAKE_URL" -v token_url="$FAKE_URL/oauth/v1/token" -v key="$KEY" -v token="$TOKEN" \
-    -v password="$PASSWORD" -v refresh="$REFRESH" <<'SQL'
+    -v password="$PASSWORD" -v refresh="$REFRESH" -v client_secret="$TETHER_TEST_CLIENT_SECRET" <<'SQL'
 CREATE SERVER sec_kq FOREIGN DATA WRAPPER tether
     OPTIONS (connector 'rest', base_url :'fake_url', auth 'api_key_query', read_timeout '300ms', max_retries '0');
 CREATE USER MAPPING FOR PUBLIC SERVER sec_kq OPTIONS (api_key :'key');
@@ -37,7 +37,7 @@ CREATE USER MAPPING FOR PUBLIC SERVER sec_bearer OPTIONS (token :'token');
 CREATE SERVER sec_oauth FOREIGN DATA WRAPPER tether
     OPTIONS (connector 'hubspot', base_url :'fake_url', auth 'oauth2', token_url :'token_url', max_retries '0');
 CREATE USER MAPPING FOR PUBLIC SERVER sec_oauth
-    OPTIONS (client_id 'test-client', client_secret 'test-secret', refresh_token :'refresh');
+    OPTIONS (client_id 'test-client', client_secret :'client_secret', refresh_token :'refresh');
 GRANT USAGE ON FOREIGN SERVER sec_kq, sec_basic, sec_bearer, sec_oauth TO sec_mallory;
 CREATE SCHEMA sec;
 GRANT USAGE, CREATE ON SCHEMA sec TO sec_mallory;
@@ -47,6 +47,9 @@ CREATE FOREIGN TABLE sec.contacts (id text, email text) SERVER sec_oauth OPTIONS
 GRANT SELECT ON sec.stalled, sec.items, sec.contacts TO sec_mallory;
 SQL
 
+# The request log starts empty, so that it echoes what mallory's statements sent (other tests' requests in
+# it carry credentials of other sessions, which hers has never used and cannot recognise).
+curl -sf "$FAKE_URL/_control/reset" >/dev/null || fail "could not reset the fake provider"
 # The API refuses the OAuth2 access token twice: renewed once, then reported.
 curl -sf "$FAKE_URL/_control/inject?status=401&times=2&path_prefix=/crm" >/dev/null || fail "could not inject 401s"
 
@@ -84,10 +87,11 @@ synced sec.m_stalled 30 >/dev/null
 [ "$(q "SELECT state FROM tether.mirrors WHERE mirror = 'sec.m_stalled'::regclass")" = error ] \
     || fail "the mirror of a stalling source should be in error"
 
-leaks() { # leaks WHAT FILE: fail if any secret is in FILE
+leaks() { # leaks WHAT FILE: fail if any secret is in FILE (showing where, with the secret masked)
+    local s line
     for s in "${SECRETS[@]}"; do
         if grep -qF -- "$s" "$2"; then
-            grep -nF -- "$s" "$2" | head -5 >&2
+            grep -nF -- "$s" "$2" | head -5 | while IFS= read -r line; do echo "${line//"$s"/<secret>}" >&2; done
             fail "a secret leaked into $1"
         fi
     done

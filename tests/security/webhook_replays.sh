@@ -12,7 +12,7 @@ ensure_database
 q "SET client_min_messages = warning; DROP SERVER IF EXISTS sec_shop CASCADE;
    DELETE FROM tether.webhook_events WHERE server = 'sec_shop'" >/dev/null
 q "CREATE SERVER sec_shop FOREIGN DATA WRAPPER tether OPTIONS (connector 'shopify', shop 'acme', base_url '$FAKE_URL');
-   CREATE USER MAPPING FOR CURRENT_USER SERVER sec_shop OPTIONS (api_key 'test-token', webhook_secret '$SECRET')" >/dev/null
+   CREATE USER MAPPING FOR CURRENT_USER SERVER sec_shop OPTIONS (api_key '$TETHER_TEST_TOKEN', webhook_secret '$SECRET')" >/dev/null
 
 # shopify WEBHOOK_ID TOPIC BODY: a delivery signed as Shopify does (the body only), sent now.
 shopify() {

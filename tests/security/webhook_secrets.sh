@@ -14,9 +14,10 @@ ensure_database
 roles sec_owner sec_mallory
 q "GRANT USAGE ON FOREIGN DATA WRAPPER tether TO sec_owner" >/dev/null
 
-psql -X -q -U sec_owner -d "$DB" -v ON_ERROR_STOP=1 -v fake_url="$FAKE_URL" -v secret="$SECRET" <<'SQL'
+psql -X -q -U sec_owner -d "$DB" -v ON_ERROR_STOP=1 -v fake_url="$FAKE_URL" -v secret="$SECRET" \
+    -v token="$TETHER_TEST_TOKEN" <<'SQL'
 CREATE SERVER sec_wh FOREIGN DATA WRAPPER tether OPTIONS (connector 'hubspot', base_url :'fake_url');
-CREATE USER MAPPING FOR CURRENT_USER SERVER sec_wh OPTIONS (token 'test-token', webhook_secret :'secret');
+CREATE USER MAPPING FOR CURRENT_USER SERVER sec_wh OPTIONS (token :'token', webhook_secret :'secret');
 GRANT USAGE ON FOREIGN SERVER sec_wh TO sec_mallory;
 SQL
 

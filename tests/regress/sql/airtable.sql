@@ -2,10 +2,11 @@
 -- `fields`, pageSize/offset paging, conditions as a filterByFormula formula, writes in batches of at
 -- most 10, and the 5 requests per second per base limit.
 \getenv fake_url FAKE_URL
+\getenv token TETHER_TEST_TOKEN
 \set airtable_url :fake_url/v0
 CREATE SERVER at FOREIGN DATA WRAPPER tether
     OPTIONS (connector 'airtable', base_url :'airtable_url', base_id 'appTether0000001');
-CREATE USER MAPPING FOR CURRENT_USER SERVER at OPTIONS (token 'test-token');
+CREATE USER MAPPING FOR CURRENT_USER SERVER at OPTIONS (token :'token');
 CREATE SCHEMA air;
 SELECT * FROM fake.reset;
 IMPORT FOREIGN SCHEMA airtable FROM SERVER at INTO air;

@@ -1,25 +1,27 @@
 -- Auth schemes: bearer token, basic, API key in a header, API key in the query string. The fake
 -- provider refuses each resource without its scheme's credentials.
 \getenv fake_url FAKE_URL
+\getenv token TETHER_TEST_TOKEN
+\getenv password TETHER_TEST_BASIC_PASSWORD
 CREATE SERVER bearer_api FOREIGN DATA WRAPPER tether OPTIONS (connector 'rest', base_url :'fake_url', auth 'bearer');
-CREATE USER MAPPING FOR CURRENT_USER SERVER bearer_api OPTIONS (token 'test-token');
+CREATE USER MAPPING FOR CURRENT_USER SERVER bearer_api OPTIONS (token :'token');
 CREATE FOREIGN TABLE bearer_items (id int, name text) SERVER bearer_api OPTIONS (path '/auth/bearer/items');
 SELECT * FROM bearer_items ORDER BY id;
 
 CREATE SERVER basic_api FOREIGN DATA WRAPPER tether OPTIONS (connector 'rest', base_url :'fake_url', auth 'basic');
-CREATE USER MAPPING FOR CURRENT_USER SERVER basic_api OPTIONS (user 'test-user', password 'test-password');
+CREATE USER MAPPING FOR CURRENT_USER SERVER basic_api OPTIONS (user 'test-user', password :'password');
 CREATE FOREIGN TABLE basic_items (id int, name text) SERVER basic_api OPTIONS (path '/auth/basic/items');
 SELECT * FROM basic_items ORDER BY id;
 
 CREATE SERVER header_api FOREIGN DATA WRAPPER tether
     OPTIONS (connector 'rest', base_url :'fake_url', auth 'api_key_header', api_key_header 'X-API-Key');
-CREATE USER MAPPING FOR CURRENT_USER SERVER header_api OPTIONS (api_key 'test-token');
+CREATE USER MAPPING FOR CURRENT_USER SERVER header_api OPTIONS (api_key :'token');
 CREATE FOREIGN TABLE header_items (id int, name text) SERVER header_api OPTIONS (path '/auth/header/items');
 SELECT * FROM header_items ORDER BY id;
 
 CREATE SERVER query_api FOREIGN DATA WRAPPER tether
     OPTIONS (connector 'rest', base_url :'fake_url', auth 'api_key_query', api_key_param 'api_key');
-CREATE USER MAPPING FOR CURRENT_USER SERVER query_api OPTIONS (api_key 'test-token');
+CREATE USER MAPPING FOR CURRENT_USER SERVER query_api OPTIONS (api_key :'token');
 CREATE FOREIGN TABLE query_items (id int, name text) SERVER query_api OPTIONS (path '/auth/query/items');
 SELECT * FROM query_items ORDER BY id;
 -- The key is sent, but EXPLAIN does not show it.
@@ -40,7 +42,7 @@ GRANT SELECT ON bearer_items TO tether_reader;
 SET ROLE tether_reader;
 SELECT count(*) FROM bearer_items;
 RESET ROLE;
-CREATE USER MAPPING FOR PUBLIC SERVER bearer_api OPTIONS (token 'test-token');
+CREATE USER MAPPING FOR PUBLIC SERVER bearer_api OPTIONS (token :'token');
 SET ROLE tether_reader;
 SELECT count(*) FROM bearer_items;
 RESET ROLE;

@@ -2,10 +2,11 @@
 -- paging with meta.pagination, id:in and email:in pushdown, array bodies written in batches of at
 -- most 10, and errors {status, title, errors: {field: message}}.
 \getenv fake_url FAKE_URL
+\getenv token TETHER_TEST_TOKEN
 \set bc_url :fake_url/stores/{store_hash}/v3
 CREATE SERVER bc FOREIGN DATA WRAPPER tether
     OPTIONS (connector 'bigcommerce', base_url :'bc_url', store_hash 'abc123');
-CREATE USER MAPPING FOR CURRENT_USER SERVER bc OPTIONS (api_key 'test-token');
+CREATE USER MAPPING FOR CURRENT_USER SERVER bc OPTIONS (api_key :'token');
 CREATE SCHEMA bc;
 IMPORT FOREIGN SCHEMA bigcommerce FROM SERVER bc INTO bc;
 \d bc.customers
@@ -14,7 +15,7 @@ IMPORT FOREIGN SCHEMA bigcommerce FROM SERVER bc INTO bc;
 ALTER FOREIGN TABLE bc.customers OPTIONS (ADD page_size '100');
 SELECT * FROM fake.reset;
 SELECT count(*), count(DISTINCT id), min(id), max(id) FROM bc.customers;
-SELECT method, path, query_text, headers ->> 'x-auth-token' AS token FROM fake.requests;
+SELECT method, path, query_text, headers ->> 'x-auth-token' = :'token' AS token_sent FROM fake.requests;
 
 -- id:in and email:in (the customers object has no endpoint for one record: ids are a filter).
 SELECT * FROM fake.reset;

@@ -12,8 +12,9 @@ DEALLOCATE q;
 EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT id FROM crm.contacts;
 EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT id FROM crm.contacts LIMIT 3;
 -- A secret in the base URL or an api_key query parameter never shows.
+\getenv token TETHER_TEST_TOKEN
 CREATE SERVER secretive FOREIGN DATA WRAPPER tether
     OPTIONS (connector 'rest', base_url 'http://user:pw@127.0.0.1:1/api', auth 'api_key_query');
-CREATE USER MAPPING FOR CURRENT_USER SERVER secretive OPTIONS (api_key 'sk_live_very_secret');
+CREATE USER MAPPING FOR CURRENT_USER SERVER secretive OPTIONS (api_key :'token');
 CREATE FOREIGN TABLE secret_items (id int, name text) SERVER secretive OPTIONS (path '/items');
 EXPLAIN (COSTS OFF) SELECT * FROM secret_items;

@@ -2,6 +2,8 @@
 -- token endpoint.
 \getenv fake_url FAKE_URL
 \set token_url :fake_url/oauth/v1/token
+\getenv client_secret TETHER_TEST_CLIENT_SECRET
+\getenv refresh_token TETHER_TEST_REFRESH_TOKEN
 CREATE SCHEMA hub;
 IMPORT FOREIGN SCHEMA hubspot LIMIT TO (deals) FROM SERVER hs INTO hub;
 \d hub.deals
@@ -80,7 +82,7 @@ DELETE FROM hub.deals WHERE dealname = 'Tether pilot' RETURNING dealname;
 CREATE SERVER hs_oauth FOREIGN DATA WRAPPER tether OPTIONS (
     connector 'hubspot', base_url :'fake_url', auth 'oauth2', token_url :'token_url');
 CREATE USER MAPPING FOR CURRENT_USER SERVER hs_oauth
-    OPTIONS (client_id 'test-client-short', client_secret 'test-secret', refresh_token 'rt-hubspot');
+    OPTIONS (client_id 'test-client-short', client_secret :'client_secret', refresh_token :'refresh_token');
 CREATE FOREIGN TABLE hub.oauth_deals (id text, dealname text) SERVER hs_oauth OPTIONS (object 'deals');
 SELECT * FROM fake.reset;
 SELECT count(*) FROM hub.oauth_deals;
@@ -88,7 +90,9 @@ SELECT count(*) FROM hub.oauth_deals WHERE id = '1';
 -- These tokens live one second: the next statement gets a new one first.
 SELECT pg_sleep(1.2);
 SELECT count(*) FROM hub.oauth_deals WHERE id = '2';
-SELECT method, path, body FROM fake.requests WHERE path = '/oauth/v1/token';
+-- (the mapping's client_secret and refresh_token, which the bodies carry, shown by name)
+SELECT method, path, replace(replace(body, :'client_secret', '<client_secret>'), :'refresh_token', '<refresh_token>') AS body
+FROM fake.requests WHERE path = '/oauth/v1/token';
 SELECT count(*) FILTER (WHERE headers ->> 'authorization' LIKE 'Bearer %') AS with_token, count(*)
 FROM fake.requests WHERE path LIKE '/crm/%';
 
@@ -96,11 +100,11 @@ FROM fake.requests WHERE path LIKE '/crm/%';
 CREATE SERVER hs_client FOREIGN DATA WRAPPER tether OPTIONS (
     connector 'hubspot', base_url :'fake_url', auth 'oauth2', token_url :'token_url');
 CREATE USER MAPPING FOR CURRENT_USER SERVER hs_client
-    OPTIONS (client_id 'test-client', client_secret 'test-secret', scope 'crm.objects.deals.read');
+    OPTIONS (client_id 'test-client', client_secret :'client_secret', scope 'crm.objects.deals.read');
 CREATE FOREIGN TABLE hub.client_deals (id text) SERVER hs_client OPTIONS (object 'deals');
 SELECT * FROM fake.reset;
 SELECT count(*) FROM hub.client_deals WHERE id = '1';
-SELECT path, body FROM fake.requests WHERE path = '/oauth/v1/token';
+SELECT path, replace(body, :'client_secret', '<client_secret>') AS body FROM fake.requests WHERE path = '/oauth/v1/token';
 
 -- A refresh token the provider refuses is a clear authorization error.
 ALTER USER MAPPING FOR CURRENT_USER SERVER hs_oauth

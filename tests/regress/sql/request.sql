@@ -4,9 +4,12 @@
 \set bc_url :fake_url/stores/abc123/v3
 \set shop_url :fake_url/admin/api/2024-01
 \set token_url :fake_url/oauth/v1/token
+\getenv token TETHER_TEST_TOKEN
+\getenv client_secret TETHER_TEST_CLIENT_SECRET
+\getenv refresh_token TETHER_TEST_REFRESH_TOKEN
 CREATE SERVER bcr FOREIGN DATA WRAPPER tether
     OPTIONS (connector 'bigcommerce', base_url :'bc_url', store_hash 'abc123');
-CREATE USER MAPPING FOR CURRENT_USER SERVER bcr OPTIONS (api_key 'test-token');
+CREATE USER MAPPING FOR CURRENT_USER SERVER bcr OPTIONS (api_key :'token');
 CREATE USER MAPPING FOR CURRENT_USER SERVER api;
 SELECT * FROM fake.reset;
 -- The error message of a statement, with the fake provider's address (its port changes) masked.
@@ -22,7 +25,7 @@ $$;
 -- A GET with query parameters: the body comes back as jsonb, sent with the server's credentials.
 SELECT jsonb_array_length(r -> 'data') AS records, r #>> '{meta,pagination,total}' AS total
 FROM tether.request('bcr', 'GET', '/customers', '{"limit": 3}') r;
-SELECT method, path, query, headers ->> 'x-auth-token' AS token FROM fake.requests;
+SELECT method, path, query, headers ->> 'x-auth-token' = :'token' AS token_sent FROM fake.requests;
 
 -- A POST with a JSON body; the provider's answer is the result.
 SELECT r #>> '{data,0,email}' AS email, r #>> '{data,0,first_name}' AS first_name
@@ -62,7 +65,7 @@ SELECT tether.request('bcr', 'POST', '/customers', body => '[{"email": "twice@ex
 -- caller gives is the one sent.
 \set stripe_url :fake_url/v1
 CREATE SERVER str FOREIGN DATA WRAPPER tether OPTIONS (connector 'stripe', base_url :'stripe_url');
-CREATE USER MAPPING FOR CURRENT_USER SERVER str OPTIONS (token 'test-token');
+CREATE USER MAPPING FOR CURRENT_USER SERVER str OPTIONS (token :'token');
 SELECT * FROM fake.reset;
 SELECT fake.inject('status=500&times=1&path_prefix=/v1/customers');
 SELECT r ->> 'object' AS object, r ->> 'email' AS email, r #>> '{metadata,source_id}' AS source_id
@@ -78,7 +81,7 @@ FROM generate_series(1, 5) g;
 SELECT requests, connections FROM fake.stats;
 -- Shopify's bucket holds 40 calls: 45 calls in a row are paced to stay under it, none is refused.
 CREATE SERVER shr FOREIGN DATA WRAPPER tether OPTIONS (connector 'shopify', base_url :'shop_url', shop 'tether-test');
-CREATE USER MAPPING FOR CURRENT_USER SERVER shr OPTIONS (api_key 'test-token');
+CREATE USER MAPPING FOR CURRENT_USER SERVER shr OPTIONS (api_key :'token');
 SELECT * FROM fake.reset;
 SELECT count(*) AS calls, count(r) FILTER (WHERE (r ->> 'status')::int = 200) AS answered_200
 FROM (SELECT tether.request('shr', 'GET', '/customers/count.json', raw => true) r FROM generate_series(1, 45)) s;
@@ -86,7 +89,7 @@ FROM (SELECT tether.request('shr', 'GET', '/customers/count.json', raw => true) 
 CREATE SERVER hs_req FOREIGN DATA WRAPPER tether OPTIONS (
     connector 'hubspot', base_url :'fake_url', auth 'oauth2', token_url :'token_url');
 CREATE USER MAPPING FOR CURRENT_USER SERVER hs_req
-    OPTIONS (client_id 'test-client', client_secret 'test-secret', refresh_token 'rt-hubspot');
+    OPTIONS (client_id 'test-client', client_secret :'client_secret', refresh_token :'refresh_token');
 SELECT * FROM fake.reset;
 SELECT g AS id, tether.request('hs_req', 'GET', '/crm/v3/objects/deals/' || g) #>> '{properties,dealname}' AS dealname
 FROM generate_series(1, 3) g;
@@ -175,7 +178,7 @@ SET ROLE tether_caller;
 SELECT tether.request('bcr', 'GET', '/customers');
 SELECT fake.sqlstate_of($$SELECT tether.request('bcr', 'GET', '/customers')$$);
 RESET ROLE;
-CREATE USER MAPPING FOR tether_caller SERVER bcr OPTIONS (api_key 'test-token');
+CREATE USER MAPPING FOR tether_caller SERVER bcr OPTIONS (api_key :'token');
 SET ROLE tether_caller;
 SELECT jsonb_array_length(tether.request('bcr', 'GET', '/customers', '{"limit": 2}') -> 'data') AS records;
 SELECT count(*) FROM tether.request_pages('bcr', 'GET', '/customers', '{"limit": 2}', max_pages => 2);

@@ -3,6 +3,8 @@
 -- back by id, sObject Collections batches of 200, and Salesforce's error array.
 \getenv fake_url FAKE_URL
 \set token_url :fake_url/services/oauth2/token
+\getenv client_secret TETHER_TEST_SF_CLIENT_SECRET
+\getenv refresh_token TETHER_TEST_SF_REFRESH_TOKEN
 -- The server's base URL names a host that does not exist: requests must go to the instance URL the
 -- token endpoint returns (the fake provider's own address).
 CREATE SERVER sf FOREIGN DATA WRAPPER tether OPTIONS (
@@ -10,7 +12,7 @@ CREATE SERVER sf FOREIGN DATA WRAPPER tether OPTIONS (
     base_url 'https://login.invalid/services/data/v59.0',
     token_url :'token_url');
 CREATE USER MAPPING FOR CURRENT_USER SERVER sf
-    OPTIONS (client_id 'sf-client', client_secret 'sf-secret', refresh_token 'rt-salesforce');
+    OPTIONS (client_id 'sf-client', client_secret :'client_secret', refresh_token :'refresh_token');
 CREATE SCHEMA sfdc;
 IMPORT FOREIGN SCHEMA salesforce FROM SERVER sf INTO sfdc;
 SELECT foreign_table_name, option_name, option_value FROM information_schema.foreign_table_options
@@ -21,8 +23,9 @@ WHERE foreign_table_schema = 'sfdc' ORDER BY 1;
 ALTER FOREIGN TABLE sfdc.account OPTIONS (ADD page_size '200');
 SELECT * FROM fake.reset;
 SELECT count(*), count(DISTINCT id), min(name), max(number_of_employees) FROM sfdc.account;
+-- (the session id the token endpoint issued is shown as <session id>)
 SELECT method, path, query_text, headers ->> 'sforce-query-options' AS options,
-       headers ->> 'authorization' AS auth
+       regexp_replace(headers ->> 'authorization', ' .*', ' <session id>') AS auth
 FROM fake.requests;
 
 -- Conditions become the SOQL WHERE clause; LIMIT goes into the query.
@@ -87,7 +90,7 @@ CREATE SERVER sf_short FOREIGN DATA WRAPPER tether OPTIONS (
     base_url 'https://login.invalid/services/data/v59.0',
     token_url :'token_url');
 CREATE USER MAPPING FOR CURRENT_USER SERVER sf_short
-    OPTIONS (client_id 'sf-client-short', client_secret 'sf-secret', refresh_token 'rt-short');
+    OPTIONS (client_id 'sf-client-short', client_secret :'client_secret', refresh_token :'refresh_token');
 CREATE FOREIGN TABLE sfdc.short_accounts (id text, name text) SERVER sf_short OPTIONS (object 'account');
 SELECT * FROM fake.reset;
 SELECT count(*) FROM sfdc.short_accounts;

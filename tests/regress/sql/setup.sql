@@ -1,7 +1,10 @@
 -- Shared set-up for the SQL scenarios: the extension, readable output settings, and foreign tables
 -- over the fake provider's control endpoints (request counters, request log, fault injection).
--- The fake provider's URL comes from the environment, so no port appears in expected output.
+-- The fake provider's URL comes from the environment, so no port appears in expected output; so do the
+-- test run's secrets (scripts/lib.sh), and since psql echoes a line before it puts the variables in,
+-- no secret appears in the output either.
 \getenv fake_url FAKE_URL
+\getenv token TETHER_TEST_TOKEN
 CREATE EXTENSION tether;
 -- (pg_regress runs every session with TimeZone PST8PDT and DateStyle 'Postgres, MDY'.)
 ALTER DATABASE tether_regress SET extra_float_digits = 0;
@@ -42,5 +45,5 @@ $$;
 
 -- The servers most scenarios use.
 CREATE SERVER hs FOREIGN DATA WRAPPER tether OPTIONS (connector 'hubspot', base_url :'fake_url');
-CREATE USER MAPPING FOR CURRENT_USER SERVER hs OPTIONS (token 'test-token');
+CREATE USER MAPPING FOR CURRENT_USER SERVER hs OPTIONS (token :'token');
 CREATE SERVER api FOREIGN DATA WRAPPER tether OPTIONS (connector 'rest', base_url :'fake_url');

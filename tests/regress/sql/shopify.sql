@@ -2,10 +2,11 @@
 -- parameter, customers with their addresses as a child table, writes wrapped in {"customer": ...},
 -- Shopify's {"errors": ...} bodies, and the leaky-bucket rate limit.
 \getenv fake_url FAKE_URL
+\getenv token TETHER_TEST_TOKEN
 \set shop_url :fake_url/admin/api/2024-01
 CREATE SERVER shop FOREIGN DATA WRAPPER tether
     OPTIONS (connector 'shopify', base_url :'shop_url', shop 'tether-test');
-CREATE USER MAPPING FOR CURRENT_USER SERVER shop OPTIONS (api_key 'test-token');
+CREATE USER MAPPING FOR CURRENT_USER SERVER shop OPTIONS (api_key :'token');
 CREATE SCHEMA shop;
 IMPORT FOREIGN SCHEMA shopify FROM SERVER shop INTO shop;
 \d shop.customer_addresses
@@ -15,7 +16,7 @@ ALTER FOREIGN TABLE shop.customers OPTIONS (ADD page_size '100');
 SELECT * FROM fake.reset;
 SELECT count(*), count(DISTINCT id), min(id), max(id) FROM shop.customers;
 SELECT method, path, regexp_replace(query_text, 'page_info=[^&]+', 'page_info=…') AS query,
-       headers ->> 'x-shopify-access-token' AS token
+       headers ->> 'x-shopify-access-token' = :'token' AS token_sent
 FROM fake.requests;
 
 -- Ids go in the ids parameter (one request for many); the fields asked for are the columns read.

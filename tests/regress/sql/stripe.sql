@@ -1,9 +1,10 @@
 -- Stripe: form-encoded bodies with nested keys (metadata[key]), an Idempotency-Key on every POST,
 -- starting_after/has_more paging, list filters, and Stripe's error shape.
 \getenv fake_url FAKE_URL
+\getenv token TETHER_TEST_TOKEN
 \set stripe_url :fake_url/v1
 CREATE SERVER st FOREIGN DATA WRAPPER tether OPTIONS (connector 'stripe', base_url :'stripe_url');
-CREATE USER MAPPING FOR CURRENT_USER SERVER st OPTIONS (token 'test-token');
+CREATE USER MAPPING FOR CURRENT_USER SERVER st OPTIONS (token :'token');
 CREATE SCHEMA stripe;
 IMPORT FOREIGN SCHEMA stripe FROM SERVER st INTO stripe;
 \d stripe.customers

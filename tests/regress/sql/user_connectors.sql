@@ -1,6 +1,7 @@
 -- Connectors registered with SQL: validated with the JSON path at fault, used like built-in ones,
 -- updated and dropped; only the extension's owner or a superuser may change them.
 \getenv fake_url FAKE_URL
+\getenv token TETHER_TEST_TOKEN
 
 -- A small connector for the fake provider's deals, with a search endpoint limited to 50 results.
 SELECT tether.register_connector($json$
@@ -47,7 +48,7 @@ SELECT connector, object, pagination, columns, pushdown, writes FROM tether.conn
 
 -- Used end to end: a server, a table from IMPORT FOREIGN SCHEMA, reads, pushdown and writes.
 CREATE SERVER crm2 FOREIGN DATA WRAPPER tether OPTIONS (connector 'pipeline', base_url :'fake_url');
-CREATE USER MAPPING FOR CURRENT_USER SERVER crm2 OPTIONS (token 'test-token');
+CREATE USER MAPPING FOR CURRENT_USER SERVER crm2 OPTIONS (token :'token');
 CREATE SCHEMA crm2;
 IMPORT FOREIGN SCHEMA pipeline FROM SERVER crm2 INTO crm2;
 SELECT count(*), count(title) FROM crm2.deals;

@@ -5,10 +5,16 @@
 -- A server's webhook secret lives in its owner's user mapping, which no other role can read.
 \getenv fake_url FAKE_URL
 \getenv hooks TETHER_WEBHOOK_URL
+\getenv token TETHER_TEST_TOKEN
+\getenv hs_secret TETHER_TEST_HUBSPOT_WEBHOOK_SECRET
+\getenv stripe_secret TETHER_TEST_STRIPE_WEBHOOK_SECRET
+\getenv shop_secret TETHER_TEST_SHOPIFY_WEBHOOK_SECRET
+\getenv bc_secret TETHER_TEST_BIGCOMMERCE_WEBHOOK_SECRET
+\getenv rest_secret TETHER_TEST_REST_WEBHOOK_SECRET
 CREATE SCHEMA whk;
 CREATE SERVER hs_hooks FOREIGN DATA WRAPPER tether
     OPTIONS (connector 'hubspot', base_url :'fake_url', rate_limit 'none');
-CREATE USER MAPPING FOR CURRENT_USER SERVER hs_hooks OPTIONS (token 'test-token', webhook_secret 'hs-app-secret');
+CREATE USER MAPPING FOR CURRENT_USER SERVER hs_hooks OPTIONS (token :'token', webhook_secret :'hs_secret');
 IMPORT FOREIGN SCHEMA hubspot LIMIT TO (contacts) FROM SERVER hs_hooks INTO whk;
 SELECT tether.mirror('whk.contacts', 'whk.contacts_copy', every => '1 day');
 SELECT fake.wait_for_first_sync('whk.contacts_copy');
@@ -46,7 +52,7 @@ UPDATE whk.contacts SET email = 'hooked@example.com' WHERE id = '7';
 SELECT email FROM whk.contacts_copy WHERE id = '7';
 -- HubSpot's delivery (contact.propertyChange, signed with X-HubSpot-Signature-v3) is recorded and
 -- asks for a refresh, which picks the change up.
-SELECT * FROM fake.webhook('provider=hubspot&' || :'hs_url' || '&secret=hs-app-secret&object=contacts&id=7&op=update');
+SELECT * FROM fake.webhook('provider=hubspot&' || :'hs_url' || '&secret=' || :'hs_secret' || '&object=contacts&id=7&op=update');
 SELECT fake.eventually($$ (SELECT email FROM whk.contacts_copy WHERE id = '7') = 'hooked@example.com' $$) AS refreshed;
 SELECT server, topic, object, record_id, deleted, mirrors = ARRAY[tether.mirror_id('whk.contacts_copy')] AS this_mirror,
        payload ? 'eventId' AS has_event_id
@@ -60,11 +66,11 @@ FROM tether.sync_runs WHERE mirror_id = tether.mirror_id('whk.contacts_copy') OR
 -- (The receiver's port, which varies, is replaced by PORT.)
 CREATE FUNCTION fake.portless(answer jsonb) RETURNS text LANGUAGE sql
     RETURN regexp_replace(answer->>'message', '127\.0\.0\.1:[0-9]+', '127.0.0.1:PORT');
-SELECT status, fake.portless(answer) FROM fake.webhook('provider=hubspot&' || :'hs_url' || '&secret=hs-app-secret&id=7&mode=bad');
+SELECT status, fake.portless(answer) FROM fake.webhook('provider=hubspot&' || :'hs_url' || '&secret=' || :'hs_secret' || '&id=7&mode=bad');
 SELECT * FROM fake.webhook('provider=hubspot&' || :'hs_url' || '&id=7&mode=missing');
-SELECT * FROM fake.webhook('provider=hubspot&' || :'hs_url' || '&secret=hs-app-secret&id=7&mode=stale');
-SELECT status, fake.portless(answer) FROM fake.webhook('provider=hubspot&' || :'hs_url' || '&secret=hs-app-secret&id=7&mode=tampered');
-SELECT * FROM fake.webhook('provider=hubspot&url=' || :'hooks' || '/webhooks/no_such_server&secret=hs-app-secret&id=7');
+SELECT * FROM fake.webhook('provider=hubspot&' || :'hs_url' || '&secret=' || :'hs_secret' || '&id=7&mode=stale');
+SELECT status, fake.portless(answer) FROM fake.webhook('provider=hubspot&' || :'hs_url' || '&secret=' || :'hs_secret' || '&id=7&mode=tampered');
+SELECT * FROM fake.webhook('provider=hubspot&url=' || :'hooks' || '/webhooks/no_such_server&secret=' || :'hs_secret' || '&id=7');
 SELECT count(*) AS events FROM tether.webhook_events WHERE server = 'hs_hooks';
 
 -- A record deleted at HubSpot: the deletion event makes the next refresh ask HubSpot for the record
@@ -72,20 +78,20 @@ SELECT count(*) AS events FROM tether.webhook_events WHERE server = 'hs_hooks';
 DELETE FROM whk.contacts WHERE id = '8';
 SELECT count(*) AS still_mirrored FROM whk.contacts_copy WHERE id = '8';
 SELECT status, answer->>'recorded' AS recorded
-FROM fake.webhook('provider=hubspot&' || :'hs_url' || '&secret=hs-app-secret&object=contacts&id=8&op=delete');
+FROM fake.webhook('provider=hubspot&' || :'hs_url' || '&secret=' || :'hs_secret' || '&object=contacts&id=8&op=delete');
 SELECT fake.eventually($$ NOT EXISTS (SELECT 1 FROM whk.contacts_copy WHERE id = '8') $$) AS removed;
 SELECT rows_deleted FROM tether.sync_runs WHERE mirror_id = tether.mirror_id('whk.contacts_copy') ORDER BY id DESC LIMIT 1;
 -- A deletion event for a record HubSpot still has removes nothing.
 SELECT min(id::int) AS kept_id FROM whk.contacts_copy WHERE id::int > 10 \gset
 SELECT :kept_id AS kept_id, status
-FROM fake.webhook('provider=hubspot&' || :'hs_url' || '&secret=hs-app-secret&object=contacts&id=' || :kept_id || '&op=delete');
+FROM fake.webhook('provider=hubspot&' || :'hs_url' || '&secret=' || :'hs_secret' || '&object=contacts&id=' || :kept_id || '&op=delete');
 SELECT fake.eventually($$ (SELECT count(*) FROM tether.sync_runs WHERE mirror_id = tether.mirror_id('whk.contacts_copy')) = 4
                           AND (SELECT finished_at IS NOT NULL FROM tether.sync_runs ORDER BY id DESC LIMIT 1) $$) AS refreshed;
 SELECT count(*) AS kept FROM whk.contacts_copy WHERE id = :'kept_id';
 SELECT count(*) AS pending_deletions FROM tether.mirror_deletions;
 
 -- The whole round trip without help: the fake sends Stripe's events after each write to its API.
-ALTER USER MAPPING FOR CURRENT_USER SERVER st OPTIONS (ADD webhook_secret 'whsec_stripe_endpoint');
+ALTER USER MAPPING FOR CURRENT_USER SERVER st OPTIONS (ADD webhook_secret :'stripe_secret');
 SELECT tether.mirror('stripe.customers', 'whk.stripe_customers', every => '1 day');
 SELECT fake.wait_for_first_sync('whk.stripe_customers');
 CREATE FOREIGN TABLE fake.webhook_subscriber (subscribed boolean) SERVER fake OPTIONS (path '/_control/webhook_subscribe');
@@ -96,7 +102,7 @@ BEGIN
 END
 $$;
 ALTER FOREIGN TABLE fake.webhook_subscriber OPTIONS (ADD query '');
-SELECT fake.subscribe('provider=stripe&url=' || :'hooks' || '/webhooks/st&secret=whsec_stripe_endpoint');
+SELECT fake.subscribe('provider=stripe&url=' || :'hooks' || '/webhooks/st&secret=' || :'stripe_secret');
 UPDATE stripe.customers SET name = 'Renamed At Stripe' WHERE id = (SELECT min(id) FROM whk.stripe_customers);
 SELECT fake.eventually($$ EXISTS (SELECT 1 FROM whk.stripe_customers WHERE name = 'Renamed At Stripe') $$) AS refreshed;
 SELECT topic, object, deleted FROM tether.webhook_events WHERE server = 'st';
@@ -105,16 +111,16 @@ SELECT fake.subscribe('provider=stripe&off=1');
 -- Shopify (X-Shopify-Hmac-Sha256 over the body; topic and event id in headers), BigCommerce (Standard
 -- Webhooks with a whsec_ secret) and the generic rest scheme (X-Signature over "<timestamp>.<body>"):
 -- a good delivery is recorded with its object and record, a tampered one refused.
-ALTER USER MAPPING FOR CURRENT_USER SERVER shop OPTIONS (ADD webhook_secret 'shpss_app_secret');
-ALTER USER MAPPING FOR CURRENT_USER SERVER bc OPTIONS (ADD webhook_secret 'whsec_c2VjcmV0LWZvci1iaWdjb21tZXJjZQ==');
-CREATE USER MAPPING FOR CURRENT_USER SERVER api OPTIONS (webhook_secret 'rest-secret');
-SELECT status, answer FROM fake.webhook('provider=shopify&url=' || :'hooks' || '/webhooks/shop&secret=shpss_app_secret&object=customers&id=3&op=delete');
-SELECT status, answer FROM fake.webhook('provider=shopify&url=' || :'hooks' || '/webhooks/shop&secret=shpss_app_secret&id=3&mode=tampered');
-SELECT status, answer FROM fake.webhook('provider=shopify&url=' || :'hooks' || '/webhooks/shop&secret=shpss_app_secret&id=3&mode=stale');
-SELECT status, answer FROM fake.webhook('provider=bigcommerce&url=' || :'hooks' || '/webhooks/bc&secret=whsec_c2VjcmV0LWZvci1iaWdjb21tZXJjZQ==&object=customers&id=4&op=create');
-SELECT status, answer FROM fake.webhook('provider=bigcommerce&url=' || :'hooks' || '/webhooks/bc&secret=whsec_c2VjcmV0LWZvci1iaWdjb21tZXJjZQ==&id=4&mode=bad');
-SELECT status, answer FROM fake.webhook('provider=rest&url=' || :'hooks' || '/webhooks/api&secret=rest-secret&object=items&id=5&op=update');
-SELECT status, answer FROM fake.webhook('provider=rest&url=' || :'hooks' || '/webhooks/api&secret=rest-secret&id=5&mode=missing');
+ALTER USER MAPPING FOR CURRENT_USER SERVER shop OPTIONS (ADD webhook_secret :'shop_secret');
+ALTER USER MAPPING FOR CURRENT_USER SERVER bc OPTIONS (ADD webhook_secret :'bc_secret');
+CREATE USER MAPPING FOR CURRENT_USER SERVER api OPTIONS (webhook_secret :'rest_secret');
+SELECT status, answer FROM fake.webhook('provider=shopify&url=' || :'hooks' || '/webhooks/shop&secret=' || :'shop_secret' || '&object=customers&id=3&op=delete');
+SELECT status, answer FROM fake.webhook('provider=shopify&url=' || :'hooks' || '/webhooks/shop&secret=' || :'shop_secret' || '&id=3&mode=tampered');
+SELECT status, answer FROM fake.webhook('provider=shopify&url=' || :'hooks' || '/webhooks/shop&secret=' || :'shop_secret' || '&id=3&mode=stale');
+SELECT status, answer FROM fake.webhook('provider=bigcommerce&url=' || :'hooks' || '/webhooks/bc&secret=' || :'bc_secret' || '&object=customers&id=4&op=create');
+SELECT status, answer FROM fake.webhook('provider=bigcommerce&url=' || :'hooks' || '/webhooks/bc&secret=' || :'bc_secret' || '&id=4&mode=bad');
+SELECT status, answer FROM fake.webhook('provider=rest&url=' || :'hooks' || '/webhooks/api&secret=' || :'rest_secret' || '&object=items&id=5&op=update');
+SELECT status, answer FROM fake.webhook('provider=rest&url=' || :'hooks' || '/webhooks/api&secret=' || :'rest_secret' || '&id=5&mode=missing');
 SELECT server, topic, object, record_id, deleted FROM tether.webhook_events WHERE server IN ('shop', 'bc', 'api') ORDER BY id;
 
 -- Options checked when they are set: the secret's form, a connector without webhooks, a secret in a
@@ -126,7 +132,7 @@ CREATE USER MAPPING FOR PUBLIC SERVER hs_hooks OPTIONS (webhook_secret 'for-ever
 CREATE ROLE hook_user;
 CREATE USER MAPPING FOR hook_user SERVER hs_hooks OPTIONS (webhook_secret 'mine');
 DROP ROLE hook_user;
-ALTER SERVER hs_hooks OPTIONS (ADD webhook_secret 'hs-app-secret');
+ALTER SERVER hs_hooks OPTIONS (ADD webhook_secret 'x');
 CREATE SERVER hs_old FOREIGN DATA WRAPPER tether OPTIONS (connector 'hubspot', webhook_secret 'x');
 DROP SERVER sf_hooks;
 ALTER SERVER hs_hooks OPTIONS (ADD webhook_url 'hooks.example.com/hs');
