@@ -278,7 +278,9 @@ fn validate_foreign_table(relid: pg_sys::Oid) {
 
 /// The checks of a user mapping that need its server (called by the event trigger): a webhook_secret
 /// counts only in the mapping of the server's owner, the only one no other role can create, and must
-/// suit the connector's signature scheme. `role` is InvalidOid for a PUBLIC mapping.
+/// suit the connector's signature scheme. `role` is InvalidOid for a PUBLIC mapping. Only a role that
+/// may change the mapping (its own role, the server's owner) may ask: the checks read the mapping's
+/// options, which no other role may learn anything about.
 #[pg_extern]
 fn validate_user_mapping(server: pg_sys::Oid, role: pg_sys::Oid) {
     // SAFETY: catalog lookups on the backend thread; the event trigger passes a server that exists.
@@ -286,6 +288,18 @@ fn validate_user_mapping(server: pg_sys::Oid, role: pg_sys::Oid) {
         let srv = pg_sys::GetForeignServer(server);
         (srv, (*srv).owner, CStr::from_ptr((*srv).servername).to_string_lossy().into_owned())
     };
+    // SAFETY: privilege checks of the calling role.
+    let may = unsafe {
+        let me = pg_sys::GetUserId();
+        me == role || pg_sys::has_privs_of_role(me, owner) || pg_sys::superuser()
+    };
+    if !may {
+        crate::error::report(TetherError::Option {
+            message: format!("permission denied to check the user mappings of server \"{name}\""),
+            hint: Some("user mappings are checked when their role or the server's owner creates or alters them".into()),
+            state: crate::error::SqlState::InsufficientPrivilege,
+        });
+    }
     let Some(opts) = user_mapping_options(role, server) else { return };
     let Some(secret) = opts.get("webhook_secret") else { return };
     if role != owner {

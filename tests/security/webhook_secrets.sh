@@ -40,6 +40,12 @@ esac
     || fail "sec_mallory's mapping was created"
 ok "sec_mallory cannot plant a secret of her own"
 
+# The check behind the event trigger is a function any role can call; it reads a mapping's options,
+# so asking it about someone else's mapping (is there a secret? is it well-formed?) is refused.
+oracle=$(as sec_mallory "SELECT tether.validate_user_mapping((SELECT oid FROM pg_foreign_server WHERE srvname = 'sec_wh'), 'sec_owner'::regrole)" 2>&1 || true)
+case "$oracle" in *'permission denied to check the user mappings of server "sec_wh"'*) ;; *) fail "sec_mallory could probe the owner's mapping: $oracle" ;; esac
+ok "sec_mallory cannot probe the owner's mapping through the check function"
+
 event='[{"eventId":%s,"subscriptionType":"contact.propertyChange","objectId":1,"occurredAt":1}]'
 id=$(( $(date +%s%N) % 1000000000 ))
 forged=$(hubspot_delivery sec_wh mallory-secret "$(printf "$event" "$id")")
