@@ -517,7 +517,6 @@ fn token_error(
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
-    use std::io::{BufRead, BufReader, Read};
     use std::net::TcpListener;
     use std::path::Path;
     use std::sync::atomic::AtomicBool;
@@ -735,19 +734,7 @@ mod tests {
             let mut revoked = HashSet::new();
             for (n, conn) in listener.incoming().enumerate() {
                 let Ok(mut conn) = conn else { return };
-                let mut reader = BufReader::new(conn.try_clone().unwrap());
-                let mut length = 0;
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                        break;
-                    }
-                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                        length = v.trim().parse().unwrap_or(0);
-                    }
-                }
-                let mut body = vec![0; length];
-                let _ = reader.read_exact(&mut body);
+                let (_, body) = crate::http::testing::read_request(&conn);
                 let body = String::from_utf8_lossy(&body).into_owned();
                 let rt = body.split('&').find_map(|p| p.strip_prefix("refresh_token=")).unwrap_or("").to_string();
                 log.lock().unwrap().push(rt.clone());

@@ -2,7 +2,7 @@
 //! canned response.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
+use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 
 /// A server answering each connection with the next scripted response (then closing it), and
@@ -16,21 +16,7 @@ pub fn scripted(responses: &[&str]) -> (String, Arc<Mutex<Vec<String>>>) {
     std::thread::spawn(move || {
         for (conn, answer) in listener.incoming().zip(script) {
             let Ok(mut conn) = conn else { return };
-            let mut reader = BufReader::new(conn.try_clone().unwrap());
-            let mut head = String::new();
-            let mut length = 0;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-                head.push_str(&line);
-            }
-            let mut body = vec![0; length];
-            let _ = reader.read_exact(&mut body);
+            let (mut head, body) = read_request(&conn);
             head.push_str("\r\n");
             head.push_str(&String::from_utf8_lossy(&body));
             log.lock().unwrap().push(head);
@@ -38,6 +24,26 @@ pub fn scripted(responses: &[&str]) -> (String, Arc<Mutex<Vec<String>>>) {
         }
     });
     (url, seen)
+}
+
+/// Read one request from `conn`: its request line and headers (as sent), and its body.
+pub fn read_request(conn: &TcpStream) -> (String, Vec<u8>) {
+    let mut reader = BufReader::new(conn.try_clone().unwrap());
+    let mut head = String::new();
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+            break;
+        }
+        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = v.trim().parse().unwrap_or(0);
+        }
+        head.push_str(&line);
+    }
+    let mut body = vec![0; length];
+    let _ = reader.read_exact(&mut body);
+    (head, body)
 }
 
 pub fn ok(body: &str) -> String {
