@@ -1,243 +1,36 @@
-//! `TetherError` and its one mapping to `ereport`: SQLSTATE, message, DETAIL, HINT. Every failure Tether
-//! reports to Postgres goes through `report`. The SQLSTATE table is documented in docs/errors.md; keep the
-//! two in step.
+//! The one mapping of a `TetherError` to `ereport`: its SQLSTATE, message, DETAIL and HINT, scrubbed of
+//! every credential this process has used. Every failure Tether reports to Postgres goes through
+//! `report`. The errors themselves are plain Rust, in `tether_core::error`.
 
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::{PgLogLevel, PgSqlErrorCode};
 
-/// The SQLSTATEs Tether raises (docs/errors.md).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SqlState {
-    /// HV00D: an option name that does not exist.
-    InvalidOptionName,
-    /// HV024: an option value that is not accepted.
-    InvalidOptionValue,
-    /// HV00J: a required option is missing.
-    OptionNotFound,
-    /// 22023: the provider refused the request's values (400, 422), or an invalid connector.
-    InvalidParameterValue,
-    /// 23505: the provider reports a conflict or duplicate (409).
-    UniqueViolation,
-    /// 28000: the provider refused the credentials (401).
-    InvalidAuthorization,
-    /// 42501: the credentials lack a permission (403), or the role lacks one in Postgres.
-    InsufficientPrivilege,
-    /// P0002: the record does not exist (404).
-    NoDataFound,
-    /// 53400: the provider's rate limit is exhausted (429 after the allowed waits).
-    RateLimited,
-    /// 08001: the provider could not be reached (DNS, refused, connect timeout, TLS).
-    UnableToConnect,
-    /// 08006: the provider failed during the request (5xx, reset, read timeout).
-    ConnectionFailure,
-    /// 08007: a write failed in a way that leaves its outcome unknown (not retried without an
-    /// idempotency key).
-    OutcomeUnknown,
-    /// HV000: the provider answered with something Tether cannot use (malformed JSON, a repeated cursor).
-    BadResponse,
-    /// 22P02: a provider value does not convert to the column's type.
-    InvalidText,
-    /// 22003: a provider value is out of range for the column's type.
-    OutOfRange,
-    /// 0A000: the SQL asks for something Tether does not do.
-    FeatureNotSupported,
-    /// 42710: a connector of that name exists already.
-    DuplicateObject,
-    /// 42704: no connector of that name (or object of that name in IMPORT FOREIGN SCHEMA).
-    UndefinedObject,
-    /// 2BP01: a connector still used by servers.
-    DependentObjectsStillExist,
-    /// XX000: a bug in Tether.
-    Internal,
-}
+pub use tether_core::error::{SqlState, TetherError};
 
-impl SqlState {
-    pub fn code(self) -> &'static str {
-        match self {
-            SqlState::InvalidOptionName => "HV00D",
-            SqlState::InvalidOptionValue => "HV024",
-            SqlState::OptionNotFound => "HV00J",
-            SqlState::InvalidParameterValue => "22023",
-            SqlState::UniqueViolation => "23505",
-            SqlState::InvalidAuthorization => "28000",
-            SqlState::InsufficientPrivilege => "42501",
-            SqlState::NoDataFound => "P0002",
-            SqlState::RateLimited => "53400",
-            SqlState::UnableToConnect => "08001",
-            SqlState::ConnectionFailure => "08006",
-            SqlState::OutcomeUnknown => "08007",
-            SqlState::BadResponse => "HV000",
-            SqlState::InvalidText => "22P02",
-            SqlState::OutOfRange => "22003",
-            SqlState::FeatureNotSupported => "0A000",
-            SqlState::DuplicateObject => "42710",
-            SqlState::UndefinedObject => "42704",
-            SqlState::DependentObjectsStillExist => "2BP01",
-            SqlState::Internal => "XX000",
-        }
-    }
-
-    fn pg(self) -> PgSqlErrorCode {
-        use PgSqlErrorCode::*;
-        match self {
-            SqlState::InvalidOptionName => ERRCODE_FDW_INVALID_OPTION_NAME,
-            SqlState::InvalidOptionValue => ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE,
-            SqlState::OptionNotFound => ERRCODE_FDW_OPTION_NAME_NOT_FOUND,
-            SqlState::InvalidParameterValue => ERRCODE_INVALID_PARAMETER_VALUE,
-            SqlState::UniqueViolation => ERRCODE_UNIQUE_VIOLATION,
-            SqlState::InvalidAuthorization => ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
-            SqlState::InsufficientPrivilege => ERRCODE_INSUFFICIENT_PRIVILEGE,
-            SqlState::NoDataFound => ERRCODE_NO_DATA_FOUND,
-            SqlState::RateLimited => ERRCODE_CONFIGURATION_LIMIT_EXCEEDED,
-            SqlState::UnableToConnect => ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
-            SqlState::ConnectionFailure => ERRCODE_CONNECTION_FAILURE,
-            SqlState::OutcomeUnknown => ERRCODE_TRANSACTION_RESOLUTION_UNKNOWN,
-            SqlState::BadResponse => ERRCODE_FDW_ERROR,
-            SqlState::InvalidText => ERRCODE_INVALID_TEXT_REPRESENTATION,
-            SqlState::OutOfRange => ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
-            SqlState::FeatureNotSupported => ERRCODE_FEATURE_NOT_SUPPORTED,
-            SqlState::DuplicateObject => ERRCODE_DUPLICATE_OBJECT,
-            SqlState::UndefinedObject => ERRCODE_UNDEFINED_OBJECT,
-            SqlState::DependentObjectsStillExist => ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST,
-            SqlState::Internal => ERRCODE_INTERNAL_ERROR,
-        }
-    }
-
-    /// The state for a provider's HTTP error status.
-    pub fn for_status(status: u16) -> SqlState {
-        match status {
-            400 | 422 => SqlState::InvalidParameterValue,
-            401 => SqlState::InvalidAuthorization,
-            403 => SqlState::InsufficientPrivilege,
-            404 | 410 => SqlState::NoDataFound,
-            409 => SqlState::UniqueViolation,
-            429 => SqlState::RateLimited,
-            500..=599 => SqlState::ConnectionFailure,
-            _ => SqlState::BadResponse,
-        }
-    }
-}
-
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum TetherError {
-    /// Bad options or arguments from the user.
-    #[error("{message}")]
-    Option { message: String, hint: Option<String>, state: SqlState },
-    /// A connector document that does not validate.
-    #[error("invalid connector at {path}: {message}")]
-    Connector { path: String, message: String },
-    /// The provider answered with an error status.
-    #[error("[{connector}] {message}")]
-    Provider { connector: String, status: u16, message: String, detail: String, hint: Option<String> },
-    /// The request did not complete.
-    #[error("[{connector}] {message}")]
-    Transport { connector: String, message: String, detail: String, connect: bool },
-    /// A 2xx answer Tether cannot use.
-    #[error("[{connector}] {message}")]
-    BadResponse { connector: String, message: String, detail: String },
-    /// A write whose outcome is unknown (the provider may or may not have carried it out).
-    #[error("[{connector}] {message}")]
-    OutcomeUnknown { connector: String, message: String, detail: String, hint: String },
-    /// A provider value that does not fit its column.
-    #[error("[{connector}] {message}")]
-    Conversion { connector: String, message: String, detail: String, hint: String, out_of_range: bool },
-    /// The SQL asks for something Tether does not do.
-    #[error("{message}")]
-    Unsupported { message: String, hint: Option<String> },
-    /// A bug: never expected, always reported.
-    #[error("internal error in tether: {0}")]
-    Internal(String),
-}
-
-impl TetherError {
-    /// A bad option value (or a bad combination of options).
-    pub fn option(message: impl Into<String>, hint: Option<String>) -> TetherError {
-        TetherError::Option { message: message.into(), hint, state: SqlState::InvalidOptionValue }
-    }
-
-    pub fn unknown_option(message: impl Into<String>, hint: Option<String>) -> TetherError {
-        TetherError::Option { message: message.into(), hint, state: SqlState::InvalidOptionName }
-    }
-
-    pub fn missing_option(message: impl Into<String>, hint: Option<String>) -> TetherError {
-        TetherError::Option { message: message.into(), hint, state: SqlState::OptionNotFound }
-    }
-
-    pub fn sqlstate(&self) -> SqlState {
-        match self {
-            TetherError::Option { state, .. } => *state,
-            TetherError::Connector { .. } => SqlState::InvalidParameterValue,
-            TetherError::Provider { status, .. } => SqlState::for_status(*status),
-            TetherError::Transport { connect: true, .. } => SqlState::UnableToConnect,
-            TetherError::Transport { connect: false, .. } => SqlState::ConnectionFailure,
-            TetherError::BadResponse { .. } => SqlState::BadResponse,
-            TetherError::OutcomeUnknown { .. } => SqlState::OutcomeUnknown,
-            TetherError::Conversion { out_of_range: true, .. } => SqlState::OutOfRange,
-            TetherError::Conversion { .. } => SqlState::InvalidText,
-            TetherError::Unsupported { .. } => SqlState::FeatureNotSupported,
-            TetherError::Internal(_) => SqlState::Internal,
-        }
-    }
-
-    pub fn detail(&self) -> Option<&str> {
-        match self {
-            TetherError::Provider { detail, .. }
-            | TetherError::Transport { detail, .. }
-            | TetherError::BadResponse { detail, .. }
-            | TetherError::OutcomeUnknown { detail, .. }
-            | TetherError::Conversion { detail, .. } => Some(detail.as_str()).filter(|d| !d.is_empty()),
-            _ => None,
-        }
-    }
-
-    pub fn hint(&self) -> Option<&str> {
-        match self {
-            TetherError::Option { hint, .. }
-            | TetherError::Provider { hint, .. }
-            | TetherError::Unsupported { hint, .. } => hint.as_deref(),
-            TetherError::Conversion { hint, .. } | TetherError::OutcomeUnknown { hint, .. } => Some(hint.as_str()),
-            TetherError::Connector { .. } => Some("see docs/connectors.md for the connector format"),
-            TetherError::Transport { connect: true, .. } => {
-                Some("check the server's base_url and that the provider is reachable from the database host")
-            }
-            TetherError::Transport { connect: false, .. } => {
-                Some("the provider may be slow or down; the read_timeout server option sets how long to wait")
-            }
-            TetherError::Internal(_) => {
-                Some("this is a bug in tether; please report it with the statement that failed")
-            }
-            TetherError::BadResponse { .. } => None,
-        }
-    }
-
-    /// Append a sentence to the DETAIL (kept as the only detail when there was none).
-    pub fn with_detail_note(self, note: &str) -> TetherError {
-        let join = |d: String| if d.is_empty() { note.to_string() } else { format!("{d}. {note}") };
-        match self {
-            TetherError::Provider { connector, status, message, detail, hint } => {
-                TetherError::Provider { connector, status, message, detail: join(detail), hint }
-            }
-            TetherError::Transport { connector, message, detail, connect } => {
-                TetherError::Transport { connector, message, detail: join(detail), connect }
-            }
-            TetherError::BadResponse { connector, message, detail } => {
-                TetherError::BadResponse { connector, message, detail: join(detail) }
-            }
-            TetherError::OutcomeUnknown { connector, message, detail, hint } => {
-                TetherError::OutcomeUnknown { connector, message, detail: join(detail), hint }
-            }
-            other => other,
-        }
-    }
-
-    /// Prefix the message with where the error happened (e.g. the option's owner).
-    pub fn context(self, prefix: &str) -> TetherError {
-        match self {
-            TetherError::Option { message, hint, state } => {
-                TetherError::Option { message: format!("{prefix}: {message}"), hint, state }
-            }
-            other => other,
-        }
+/// The Postgres error code of a SQLSTATE Tether raises.
+fn pg_code(state: SqlState) -> PgSqlErrorCode {
+    use PgSqlErrorCode::*;
+    match state {
+        SqlState::InvalidOptionName => ERRCODE_FDW_INVALID_OPTION_NAME,
+        SqlState::InvalidOptionValue => ERRCODE_FDW_INVALID_ATTRIBUTE_VALUE,
+        SqlState::OptionNotFound => ERRCODE_FDW_OPTION_NAME_NOT_FOUND,
+        SqlState::InvalidParameterValue => ERRCODE_INVALID_PARAMETER_VALUE,
+        SqlState::UniqueViolation => ERRCODE_UNIQUE_VIOLATION,
+        SqlState::InvalidAuthorization => ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
+        SqlState::InsufficientPrivilege => ERRCODE_INSUFFICIENT_PRIVILEGE,
+        SqlState::NoDataFound => ERRCODE_NO_DATA_FOUND,
+        SqlState::RateLimited => ERRCODE_CONFIGURATION_LIMIT_EXCEEDED,
+        SqlState::UnableToConnect => ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
+        SqlState::ConnectionFailure => ERRCODE_CONNECTION_FAILURE,
+        SqlState::OutcomeUnknown => ERRCODE_TRANSACTION_RESOLUTION_UNKNOWN,
+        SqlState::BadResponse => ERRCODE_FDW_ERROR,
+        SqlState::InvalidText => ERRCODE_INVALID_TEXT_REPRESENTATION,
+        SqlState::OutOfRange => ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+        SqlState::FeatureNotSupported => ERRCODE_FEATURE_NOT_SUPPORTED,
+        SqlState::DuplicateObject => ERRCODE_DUPLICATE_OBJECT,
+        SqlState::UndefinedObject => ERRCODE_UNDEFINED_OBJECT,
+        SqlState::DependentObjectsStillExist => ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST,
+        SqlState::Internal => ERRCODE_INTERNAL_ERROR,
     }
 }
 
@@ -246,7 +39,7 @@ impl TetherError {
 /// none reaches the client, the server log or a table that records errors.
 pub fn report(err: TetherError) -> ! {
     use crate::http::redact::scrub;
-    let mut report = ErrorReport::new(err.sqlstate().pg(), scrub(&err.to_string()), "tether");
+    let mut report = ErrorReport::new(pg_code(err.sqlstate()), scrub(&err.to_string()), "tether");
     if let Some(detail) = err.detail() {
         report = report.set_detail(scrub(detail));
     }
@@ -268,56 +61,5 @@ impl<T> OrReport<T> for Result<T, TetherError> {
             Ok(v) => v,
             Err(e) => report(e),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn provider_statuses_map_to_documented_states() {
-        let cases = [
-            (400, "22023"),
-            (422, "22023"),
-            (401, "28000"),
-            (403, "42501"),
-            (404, "P0002"),
-            (409, "23505"),
-            (429, "53400"),
-            (500, "08006"),
-            (503, "08006"),
-            (418, "HV000"),
-        ];
-        for (status, code) in cases {
-            assert_eq!(SqlState::for_status(status).code(), code, "status {status}");
-        }
-    }
-
-    #[test]
-    fn provider_error_message_carries_connector_and_message() {
-        let e = TetherError::Provider {
-            connector: "hubspot".into(),
-            status: 400,
-            message: "Property values were not valid".into(),
-            detail: "HTTP 400 from POST /crm/v3/objects/contacts".into(),
-            hint: None,
-        };
-        assert_eq!(e.to_string(), "[hubspot] Property values were not valid");
-        assert_eq!(e.sqlstate(), SqlState::InvalidParameterValue);
-        assert!(e.detail().unwrap().contains("HTTP 400"));
-    }
-
-    #[test]
-    fn transport_errors_say_how_to_fix() {
-        let e = TetherError::Transport {
-            connector: "rest".into(),
-            message: "m".into(),
-            detail: String::new(),
-            connect: true,
-        };
-        assert_eq!(e.sqlstate().code(), "08001");
-        assert!(e.detail().is_none());
-        assert!(e.hint().unwrap().contains("base_url"));
     }
 }

@@ -1,14 +1,12 @@
 //! Tether: third-party HTTP APIs as PostgreSQL tables. Module wiring only; see DESIGN.md for the map.
 
-pub mod connector;
 pub mod error;
 pub mod fdw;
 pub mod gucs;
-pub mod http;
 pub mod sync;
 
-#[cfg(test)]
-mod proptests;
+// The Postgres-free core, under the names the rest of the extension uses.
+pub use tether_core::{connector, http};
 
 ::pgrx::pg_module_magic!();
 

@@ -28,13 +28,13 @@ use crate::error::TetherError;
 
 /// Connector files shipped with Tether, embedded so a server needs nothing but the extension.
 pub(crate) const BUILTIN_FILES: &[(&str, &str)] = &[
-    ("airtable.json", include_str!("../../connectors/airtable.json")),
-    ("bigcommerce.json", include_str!("../../connectors/bigcommerce.json")),
-    ("hubspot.json", include_str!("../../connectors/hubspot.json")),
-    ("rest.json", include_str!("../../connectors/rest.json")),
-    ("salesforce.json", include_str!("../../connectors/salesforce.json")),
-    ("shopify.json", include_str!("../../connectors/shopify.json")),
-    ("stripe.json", include_str!("../../connectors/stripe.json")),
+    ("airtable.json", include_str!("../../../../connectors/airtable.json")),
+    ("bigcommerce.json", include_str!("../../../../connectors/bigcommerce.json")),
+    ("hubspot.json", include_str!("../../../../connectors/hubspot.json")),
+    ("rest.json", include_str!("../../../../connectors/rest.json")),
+    ("salesforce.json", include_str!("../../../../connectors/salesforce.json")),
+    ("shopify.json", include_str!("../../../../connectors/shopify.json")),
+    ("stripe.json", include_str!("../../../../connectors/stripe.json")),
 ];
 
 static BUILTIN: Lazy<Result<BTreeMap<String, Arc<Connector>>, TetherError>> = Lazy::new(|| {
