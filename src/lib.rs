@@ -1,4 +1,5 @@
-//! Tether: third-party HTTP APIs as PostgreSQL tables. Module wiring only; see DESIGN.md for the map.
+//! Tether: third-party HTTP APIs as PostgreSQL tables. Module wiring only; docs/architecture.md has the
+//! map.
 
 pub mod error;
 pub mod fdw;

@@ -7,10 +7,11 @@ use std::ffi::{CStr, CString};
 
 use pgrx::pg_sys;
 use pgrx::prelude::*;
+use pgrx::spi::{quote_identifier, quote_literal};
 use pgrx::PgList;
 
 use crate::connector::import::{self, ImportTable};
-use crate::connector::resolve;
+use crate::connector::server;
 use crate::connector::template;
 use crate::error::{report, OrReport, SqlState, TetherError};
 use crate::fdw::options::{self, options_from_list, server_endpoint};
@@ -24,22 +25,12 @@ unsafe fn text(p: *const std::ffi::c_char) -> String {
     }
 }
 
-/// An identifier quoted for SQL where it needs it (Postgres's quote_identifier).
-pub(crate) fn quote_ident(s: &str) -> String {
-    let c = CString::new(s).unwrap_or_default();
-    unsafe { text(pg_sys::quote_identifier(c.as_ptr())) }
-}
-
-fn quote_literal(s: &str) -> String {
-    let c = CString::new(s).unwrap_or_default();
-    unsafe { text(pg_sys::quote_literal_cstr(c.as_ptr())) }
-}
-
 fn options_sql(options: &[(String, String)]) -> String {
     if options.is_empty() {
         return String::new();
     }
-    let list: Vec<String> = options.iter().map(|(k, v)| format!("{} {}", quote_ident(k), quote_literal(v))).collect();
+    let list: Vec<String> =
+        options.iter().map(|(k, v)| format!("{} {}", quote_identifier(k), quote_literal(v))).collect();
     format!(" OPTIONS ({})", list.join(", "))
 }
 
@@ -48,13 +39,13 @@ fn create_statement(table: &ImportTable, server: &str) -> String {
     let columns: Vec<String> = table
         .columns
         .iter()
-        .map(|c| format!("{} {}{}", quote_ident(&c.name), c.type_name, options_sql(&c.options)))
+        .map(|c| format!("{} {}{}", quote_identifier(&c.name), c.type_name, options_sql(&c.options)))
         .collect();
     format!(
         "CREATE FOREIGN TABLE {} ({}) SERVER {}{}",
-        quote_ident(&table.name),
+        quote_identifier(&table.name),
         columns.join(", "),
-        quote_ident(server),
+        quote_identifier(server),
         options_sql(&table.options)
     )
 }
@@ -74,8 +65,8 @@ pub unsafe extern "C-unwind" fn import_foreign_schema(
             message: format!(
                 "server \"{server_name}\" uses connector \"{}\"; import its tables with IMPORT FOREIGN SCHEMA {} FROM SERVER {}",
                 connector.name,
-                quote_ident(&connector.name),
-                quote_ident(&server_name)
+                quote_identifier(&connector.name),
+                quote_identifier(&server_name)
             ),
             hint: Some(format!("the remote schema names the connector, not \"{remote}\"")),
             state: SqlState::UndefinedObject,
@@ -119,7 +110,7 @@ pub unsafe extern "C-unwind" fn import_foreign_schema(
 
 /// Ask the connector's discovery endpoint for the tables, as the current user.
 fn discover(
-    server: &resolve::ServerDef,
+    server: &server::ServerDef,
     server_oid: pg_sys::Oid,
     server_name: &str,
 ) -> Result<Vec<ImportTable>, TetherError> {

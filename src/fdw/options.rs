@@ -11,11 +11,13 @@ use pgrx::pg_sys;
 use pgrx::prelude::*;
 use pgrx::{PgList, PgTupleDesc};
 
-use crate::connector::resolve::{self, Options, ServerDef, TableDef};
+use crate::connector::options::{self as option_rules, Options};
+use crate::connector::server::{self, ServerDef};
+use crate::connector::table::{self, TableDef};
 use crate::error::{OrReport, TetherError};
 use crate::fdw::registry;
 use crate::gucs;
-use crate::http::oauth::MappingIdentity;
+use crate::http::MappingIdentity;
 use crate::http::{Credentials, Endpoint};
 
 /// A DefElem list (catalog options) as a map.
@@ -53,8 +55,8 @@ fn options_from_array(options: Vec<Option<String>>) -> Result<Options, TetherErr
 pub fn validate(options: Vec<Option<String>>, catalog: pg_sys::Oid) {
     let opts = options_from_array(options).or_report();
     let result = if catalog == pg_sys::ForeignServerRelationId {
-        resolve::refuse_moved_server_options(&opts).or_report();
-        match resolve::resolve_server(&opts, registry::find) {
+        option_rules::refuse_moved_server_options(&opts).or_report();
+        match server::resolve_server(&opts, registry::find) {
             // A dump restores servers before the data of tether.user_connectors, and sets
             // check_function_bodies off (as for function bodies): a registered connector not loaded
             // yet is accepted then, and checked when the server is used.
@@ -62,15 +64,15 @@ pub fn validate(options: Vec<Option<String>>, catalog: pg_sys::Oid) {
             other => other.map(|_| ()),
         }
     } else if catalog == pg_sys::UserMappingRelationId {
-        resolve::validate_user_mapping_options(&opts)
+        option_rules::validate_user_mapping_options(&opts)
     } else if catalog == pg_sys::ForeignTableRelationId {
         let mut connectors: Vec<Arc<crate::connector::Connector>> =
             crate::connector::builtins().map(|b| b.values().cloned().collect()).unwrap_or_default();
         connectors.extend(registry::all_user_connectors());
         let declared: Vec<&str> = connectors.iter().flat_map(|c| c.table_options.keys().map(String::as_str)).collect();
-        resolve::validate_table_options(&opts, &declared)
+        option_rules::validate_table_options(&opts, &declared)
     } else if catalog == pg_sys::AttributeRelationId {
-        resolve::validate_column_options(&opts)
+        option_rules::validate_column_options(&opts)
     } else if catalog == pg_sys::ForeignDataWrapperRelationId {
         match opts.keys().next() {
             Some(name) => Err(TetherError::unknown_option(
@@ -130,7 +132,7 @@ pub fn relation_label(relid: pg_sys::Oid) -> String {
 /// # Safety
 /// `server` must be a valid ForeignServer.
 pub unsafe fn server_def(server: *mut pg_sys::ForeignServer, name: &str) -> Result<ServerDef, TetherError> {
-    resolve::resolve_server(&options_from_list((*server).options), registry::find)
+    server::resolve_server(&options_from_list((*server).options), registry::find)
         .map_err(|e| e.context(&format!("server \"{name}\"")))
 }
 
@@ -169,7 +171,7 @@ pub fn load_table(relid: pg_sys::Oid) -> Result<LoadedTable, TetherError> {
         drop(tupdesc);
         pg_sys::RelationClose(rel);
 
-        let table = resolve::resolve_table(&server_def, &table_opts, &columns, &label)?;
+        let table = table::resolve_table(&server_def, &table_opts, &columns, &label)?;
         Ok(LoadedTable {
             server: server_def,
             server_oid: (*ft).serverid,
@@ -319,9 +321,9 @@ fn validate_user_mapping(server: pg_sys::Oid, role: pg_sys::Oid) {
     match unsafe { server_def(srv, &name) } {
         Err(e) if restoring_unknown_connector(&e) => {}
         Err(e) => crate::error::report(e),
-        Ok(def) => resolve::check_webhook_secret(&def, secret)
-            .map_err(|e| e.context(&format!("server \"{name}\"")))
-            .or_report(),
+        Ok(def) => {
+            server::check_webhook_secret(&def, secret).map_err(|e| e.context(&format!("server \"{name}\""))).or_report()
+        }
     }
 }
 

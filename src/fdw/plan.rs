@@ -12,68 +12,16 @@ use pgrx::{is_a, PgList, PgMemoryContexts};
 use serde::{Deserialize, Serialize};
 
 use crate::connector::model::FilterOp;
-use crate::connector::request::{Condition, ParamValue, ValueKind, Via};
-use crate::connector::resolve::TableDef;
-use crate::connector::template;
+use crate::connector::request::ValueKind;
 use crate::error::{report, OrReport, TetherError};
 use crate::fdw::datum;
 use crate::fdw::options::{load_table, LoadedTable};
+use crate::fdw::pushdown::{self, Clause, IdLookup, PushedFilter, Route, ScanPlan};
 
 /// Cost of one HTTP request relative to Postgres' cost units (seq_page_cost = 1): a request is slow.
 const REQUEST_COST: f64 = 100.0;
 /// Row estimate for a listing with no pushed-down condition.
 const DEFAULT_ROWS: f64 = 1000.0;
-
-/// A condition sent to the provider.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct PushedFilter {
-    /// Index into the table's columns.
-    pub column: usize,
-    pub op: FilterOp,
-    pub via: Via,
-    /// Index into fdw_exprs of the value.
-    pub expr: usize,
-    /// The value is an array (`= ANY`).
-    pub many: bool,
-}
-
-impl PushedFilter {
-    /// The condition with its values for one scan; None when no row can match (a NULL value, an empty
-    /// array).
-    pub fn condition(&self, values: &Option<Vec<String>>, kind: ValueKind) -> Option<Condition> {
-        let values = values.as_ref().filter(|v| !v.is_empty())?;
-        Some(Condition {
-            column: self.column,
-            op: self.op,
-            values: values.iter().map(|t| ParamValue { text: t.clone(), kind }).collect(),
-            via: self.via.clone(),
-        })
-    }
-}
-
-/// Records fetched one by one through the get endpoint.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct IdLookup {
-    pub expr: usize,
-    pub many: bool,
-}
-
-/// What the executor needs from planning; stored in fdw_private as JSON.
-#[derive(Debug, Clone, Serialize, Deserialize, Default)]
-pub struct ScanPlan {
-    /// Tuple indexes (0-based attnum - 1) the query reads.
-    pub needed: Vec<usize>,
-    pub lookup: Option<IdLookup>,
-    pub filters: Vec<PushedFilter>,
-    /// Rows the query will take at most (LIMIT + OFFSET), when known.
-    pub limit: Option<u64>,
-    /// Type of each fdw_expr (element type for arrays).
-    pub param_types: Vec<u32>,
-    /// For EXPLAIN: the conditions sent to the provider, as SQL.
-    pub pushed_sql: Vec<String>,
-    /// For EXPLAIN: the first request (path and query, no host, no credentials).
-    pub request_preview: String,
-}
 
 /// Planner state kept on the RelOptInfo between callbacks.
 struct RelState {
@@ -252,49 +200,6 @@ fn alias_of(loaded: &LoadedTable) -> String {
     loaded.label.rsplit('.').next().unwrap_or("t").to_string()
 }
 
-/// How a candidate condition would reach the provider.
-enum Route {
-    Lookup,
-    Via(Via),
-}
-
-/// The route for one condition, or None when the provider cannot evaluate it. `used_params` are the
-/// query parameters taken by earlier conditions; `lookup` whether an id lookup is already planned.
-/// `scalar`: the column holds one value (not an array or a JSON document), so a query language or a
-/// search compares it the way Postgres does.
-fn route(
-    table: &TableDef,
-    c: &Candidate,
-    kind: ValueKind,
-    scalar: bool,
-    used_params: &mut Vec<String>,
-    lookup: bool,
-) -> Option<Route> {
-    if let Some(f) = table.filter_for(c.column, c.op) {
-        if used_params.contains(&f.param) {
-            return None;
-        }
-        used_params.push(f.param.clone());
-        return Some(Route::Via(Via::Param(f.clone())));
-    }
-    let language = scalar && table.language_can(c.column, c.op, kind);
-    if Some(c.column) == table.id_index()
-        && !lookup
-        && !language
-        && table.object.get.is_some()
-        && matches!(c.op, FilterOp::Eq | FilterOp::In)
-    {
-        return Some(Route::Lookup);
-    }
-    if language {
-        return Some(Route::Via(Via::Language));
-    }
-    if scalar && table.search_can(c.column, c.op, kind) {
-        return Some(Route::Via(Via::Search));
-    }
-    None
-}
-
 unsafe fn classify(
     root: *mut pg_sys::PlannerInfo,
     baserel: *mut pg_sys::RelOptInfo,
@@ -306,56 +211,43 @@ unsafe fn classify(
     let mut plan = ScanPlan::default();
     let mut exprs: Vec<*mut pg_sys::Expr> = Vec::new();
     let mut all_pushed = true;
-    let mut used_params: Vec<String> = Vec::new();
     let alias = alias_of(&loaded);
     let mut id_count: Option<usize> = None;
 
-    let mut routed: Vec<(*mut pg_sys::Expr, Candidate, Route)> = Vec::new();
-    let clauses = PgList::<pg_sys::RestrictInfo>::from_pg((*baserel).baserestrictinfo);
-    for ri in clauses.iter_ptr() {
+    let mut candidates: Vec<(*mut pg_sys::Expr, Candidate)> = Vec::new();
+    let mut clauses: Vec<Clause> = Vec::new();
+    let conditions = PgList::<pg_sys::RestrictInfo>::from_pg((*baserel).baserestrictinfo);
+    for ri in conditions.iter_ptr() {
         let clause = (*ri).clause;
         let Some(c) = candidate(clause, rti, &loaded) else {
             all_pushed = false;
             continue;
         };
-        let kind = datum::value_kind(param_type(c.value, c.many));
-        let lookup = routed.iter().any(|(_, _, r)| matches!(r, Route::Lookup));
         let column_type = loaded.attrs[c.column].type_oid;
-        let scalar = pg_sys::get_element_type(column_type) == pg_sys::InvalidOid
-            && column_type != pg_sys::JSONOID
-            && column_type != pg_sys::JSONBOID;
-        match route(&table, &c, kind, scalar, &mut used_params, lookup) {
-            Some(r) => routed.push((clause, c, r)),
-            None => all_pushed = false,
-        }
+        clauses.push(Clause {
+            column: c.column,
+            op: c.op,
+            many: c.many,
+            kind: datum::value_kind(param_type(c.value, c.many)),
+            scalar: pg_sys::get_element_type(column_type) == pg_sys::InvalidOid
+                && column_type != pg_sys::JSONOID
+                && column_type != pg_sys::JSONBOID,
+        });
+        candidates.push((clause, c));
     }
-    // An id lookup fetches records one by one: other conditions are checked by Postgres. The search
-    // endpoint takes no query parameters, so a declared parameter filter wins over searching; and it
-    // takes a limited number of conditions.
-    let has_lookup = routed.iter().any(|(_, _, r)| matches!(r, Route::Lookup));
-    let has_param = routed.iter().any(|(_, _, r)| matches!(r, Route::Via(Via::Param(_))));
-    let mut search_left = table.search_max_filters();
-    for (clause, c, r) in routed {
-        let pushed = match &r {
+    for ((clause, c), route) in candidates.into_iter().zip(pushdown::classify(&table, &clauses)) {
+        let Some(route) = route else {
+            all_pushed = false;
+            continue;
+        };
+        match route {
             Route::Lookup => {
                 plan.lookup = Some(IdLookup { expr: exprs.len(), many: c.many });
                 id_count = const_values(c.value, c.many).map(|v| v.len());
-                true
             }
-            Route::Via(Via::Param(_)) => true,
-            Route::Via(Via::Language) => !has_lookup,
-            Route::Via(Via::Search) => {
-                let ok = !has_lookup && !has_param && search_left > 0;
-                search_left -= ok as usize;
-                ok
+            Route::Via(via) => {
+                plan.filters.push(PushedFilter { column: c.column, op: c.op, via, expr: exprs.len(), many: c.many })
             }
-        };
-        if !pushed {
-            all_pushed = false;
-            continue;
-        }
-        if let Route::Via(via) = r {
-            plan.filters.push(PushedFilter { column: c.column, op: c.op, via, expr: exprs.len(), many: c.many });
         }
         plan.param_types.push(param_type(c.value, c.many).to_u32());
         exprs.push(c.value);
@@ -383,50 +275,6 @@ unsafe fn classify(
     };
 
     RelState { loaded, relid, plan, exprs, rows, pages }
-}
-
-/// The first request as EXPLAIN shows it: values of constants filled in, run-time values as `$n`.
-/// `values` are the constant values of each fdw_expr (None when computed at run time).
-fn preview(loaded: &LoadedTable, plan: &ScanPlan, values: &[Result<Vec<String>, String>]) -> String {
-    let table = &loaded.table;
-    let fields = table.fields(&needed_columns(loaded, &plan.needed));
-    let mut conds = Vec::new();
-    for f in &plan.filters {
-        let kind = datum::value_kind(pg_sys::Oid::from(plan.param_types[f.expr]));
-        let shown = match &values[f.expr] {
-            Ok(v) if !v.is_empty() => f.condition(&Some(v.clone()), kind),
-            Ok(_) => f.condition(&Some(vec!["NULL".into()]), ValueKind::Placeholder),
-            Err(expr) => f.condition(&Some(vec![expr.clone()]), ValueKind::Placeholder),
-        };
-        conds.extend(shown);
-    }
-    match &plan.lookup {
-        Some(l) => {
-            let extra = crate::fdw::scan::lookup_params(&conds);
-            let ids = &values[l.expr];
-            let shown_id = match ids {
-                Ok(v) if v.len() == 1 => v[0].clone(),
-                _ => "{id}".to_string(),
-            };
-            let url = table.get_url(&shown_id, &fields, &extra).ok().flatten().unwrap_or_default();
-            let mut s = format!("GET {}", template::display_path(&url).replace("%7Bid%7D", "{id}"));
-            if !matches!(ids, Ok(v) if v.len() == 1) {
-                s.push_str(" (one request per id)");
-            }
-            s
-        }
-        None => match table.list_fetch(&conds, &fields, plan.limit) {
-            Ok(fetch) => {
-                let mut s = format!("{} {}", fetch.first.method, template::display_readable(&fetch.first.url));
-                if let Some(body) = &fetch.first.body {
-                    s.push(' ');
-                    s.push_str(&body.to_string());
-                }
-                s
-            }
-            Err(e) => format!("(cannot build the request: {e})"),
-        },
-    }
 }
 
 /// Table column indexes (into `attrs` / `table.columns`) for tuple indexes.
@@ -600,7 +448,13 @@ unsafe fn refresh_preview(state: &RelState) -> String {
         .enumerate()
         .map(|(i, e)| const_values(*e, many(i)).ok_or_else(|| deparse(*e, 1, state.relid, &alias_of(&state.loaded))))
         .collect();
-    preview(&state.loaded, &state.plan, &values)
+    let fields = state.loaded.table.fields(&needed_columns(&state.loaded, &state.plan.needed));
+    pushdown::preview(&state.loaded.table, &state.plan, &fields, &param_kinds(&state.plan), &values)
+}
+
+/// How each fdw_expr's values compare, from their types.
+pub fn param_kinds(plan: &ScanPlan) -> Vec<ValueKind> {
+    plan.param_types.iter().map(|t| datum::value_kind(pg_sys::Oid::from(*t))).collect()
 }
 
 /// A plan's Tether state as fdw_private: one String node holding JSON, so plans can be copied and

@@ -84,7 +84,7 @@ fn check_privilege(action: &str) -> Result<(), TetherError> {
 /// Parse and validate a definition; the error names the JSON path at fault.
 fn parse(definition: &JsonB) -> Result<Connector, TetherError> {
     let text = serde_json::to_string(&definition.0).map_err(|e| TetherError::Internal(e.to_string()))?;
-    let connector = Connector::from_json(&text)?;
+    let connector = connector::load(&text)?;
     if connector::builtins()?.contains_key(&connector.name) {
         return Err(TetherError::Option {
             message: format!("\"{}\" is the name of a built-in connector", connector.name),

@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 use crate::connector::call;
 use crate::connector::pointer::Pointer;
 use crate::connector::request::{encode_body, Request};
-use crate::connector::resolve::ServerDef;
+use crate::connector::server::ServerDef;
 use crate::connector::template;
 use crate::error::{report, OrReport, SqlState, TetherError};
 use crate::fdw::options;

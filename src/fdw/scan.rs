@@ -11,12 +11,11 @@ use pgrx::{PgList, PgMemoryContexts};
 
 use crate::connector::mapping::Cell;
 use crate::connector::record::{self, Converter, OutputColumn};
-use crate::connector::request::{Condition, Via};
-use crate::connector::resolve::TableDef;
 use crate::error::{report, OrReport, TetherError};
 use crate::fdw::datum::{self, ColumnOut};
 use crate::fdw::options::{self, LoadedTable};
-use crate::fdw::plan::{self, ScanPlan};
+use crate::fdw::plan;
+use crate::fdw::pushdown::{self, ScanPlan};
 use crate::http::pages::{FetchKind, FetchSpec, PageStream};
 use crate::http::Endpoint;
 
@@ -40,7 +39,7 @@ struct ScanState {
     tuple_cxt: pg_sys::MemoryContext,
     requests_before: u64,
     relid: pg_sys::Oid,
-    /// This scan is a mirror refresh's one-page read (`sync::page`): report where the listing goes on.
+    /// This scan is a mirror refresh's one-page read (`fdw::page`): report where the listing goes on.
     single_page: bool,
 }
 
@@ -150,58 +149,6 @@ unsafe fn eval_params(node: *mut pg_sys::ForeignScanState, st: &ScanState) -> Ve
     out
 }
 
-/// The query parameters an id lookup takes along: declared filters that change which records the
-/// provider answers for (HubSpot `archived`, which has a default). Other filters are checked by
-/// Postgres: a record endpoint may refuse list parameters (Stripe does).
-pub fn lookup_params(conds: &[Condition]) -> Vec<(String, String)> {
-    conds
-        .iter()
-        .filter_map(|c| match &c.via {
-            Via::Param(f) if f.default.is_some() => Some((f.param.clone(), c.joined(f.separator.as_deref()))),
-            _ => None,
-        })
-        .collect()
-}
-
-/// Build the fetch for the current parameter values; None when no row can match (an id that is NULL).
-fn fetch_kind(
-    table: &TableDef,
-    plan: &ScanPlan,
-    fields: &[String],
-    values: &[Option<Vec<String>>],
-) -> Result<Option<FetchKind>, TetherError> {
-    let mut conds = Vec::with_capacity(plan.filters.len());
-    for f in &plan.filters {
-        let kind = datum::value_kind(pg_sys::Oid::from(plan.param_types[f.expr]));
-        match f.condition(&values[f.expr], kind) {
-            Some(c) => conds.push(c),
-            None => return Ok(None),
-        }
-    }
-    match &plan.lookup {
-        Some(l) => {
-            let pairs = lookup_params(&conds);
-            let Some(ids) = &values[l.expr] else { return Ok(None) };
-            let mut urls = Vec::with_capacity(ids.len());
-            let mut seen = std::collections::HashSet::new();
-            for id in ids {
-                if !seen.insert(id) {
-                    continue;
-                }
-                match table.get_url(id, fields, &pairs)? {
-                    Some(u) => urls.push(u),
-                    None => return Err(TetherError::Internal("id lookup planned without a get endpoint".into())),
-                }
-            }
-            if urls.is_empty() {
-                return Ok(None);
-            }
-            Ok(Some(FetchKind::Get { urls }))
-        }
-        None => Ok(Some(FetchKind::List(Box::new(table.list_fetch(&conds, fields, plan.limit)?)))),
-    }
-}
-
 unsafe fn start_stream(node: *mut pg_sys::ForeignScanState, st: &mut ScanState) {
     let Some(endpoint) = st.endpoint.clone() else {
         report(TetherError::Internal("scan started under EXPLAIN".into()));
@@ -209,11 +156,11 @@ unsafe fn start_stream(node: *mut pg_sys::ForeignScanState, st: &mut ScanState) 
     let values = eval_params(node, st);
     let table = st.loaded.table.clone();
     let fields = table.fields(&st.outputs.iter().map(|o| o.column).collect::<Vec<_>>());
-    match fetch_kind(&table, &st.plan, &fields, &values).or_report() {
+    match pushdown::fetch(&table, &st.plan, &fields, &plan::param_kinds(&st.plan), &values).or_report() {
         None => st.done = true,
         Some(kind) => {
             let claimed = match &kind {
-                FetchKind::List(_) => crate::sync::page::claim(st.relid.to_u32()),
+                FetchKind::List(_) => crate::fdw::page::claim(st.relid.to_u32()),
                 FetchKind::Get { .. } => None,
             };
             st.single_page = claimed.is_some();
@@ -261,7 +208,7 @@ pub unsafe extern "C-unwind" fn iterate_foreign_scan(
         {
             Some(page) => {
                 if st.single_page {
-                    crate::sync::page::report(crate::sync::page::Outcome {
+                    crate::fdw::page::report(crate::fdw::page::Outcome {
                         next: page.next,
                         total: page.total,
                         requests: st.requests(),

@@ -1,9 +1,9 @@
 //! Mirror tables: registration helpers called by the SQL functions of `sql/mirrors.sql`, the shared
 //! memory through which sessions wake the background worker, and the worker itself (`worker`), which
-//! refreshes each mirror one page per transaction (`refresh`, with `page` as the scan's side of it).
-//! Postgres-facing, like `fdw`.
+//! refreshes each mirror one page per transaction (`refresh`, with `fdw::page` as the scan's side of
+//! it). Postgres-facing, like `fdw`, which it builds on (never the other way round).
 
-pub mod page;
+pub mod merge;
 pub mod refresh;
 pub mod rights;
 pub mod webhook;

@@ -1,4 +1,4 @@
-//! One refresh of one mirror, in a sync background process (DESIGN decision 9).
+//! One refresh of one mirror, in a sync background process (docs/architecture.md, "A mirror refresh").
 //!
 //! A pass reads the source foreign table one page per transaction: `INSERT INTO stage SELECT ... FROM
 //! source` with the `page` switch armed, so the scan (the same code as any query: one HTTP engine, one
@@ -24,9 +24,10 @@ use pgrx::PgTryBuilder;
 
 use crate::connector::pager::PagerPosition;
 use crate::error::TetherError;
-use crate::fdw::import::quote_ident;
-use crate::sync::page;
+use crate::fdw::page;
+use crate::sync::merge::{Statements, Tables};
 use crate::sync::rights::{as_owner, Applying};
+use pgrx::spi::quote_identifier as quote_ident;
 
 /// Lock held by the process refreshing a mirror, for the life of the process: a user lock
 /// (`locktype = 'userlock'` in pg_locks: database, classid = LOCK_CLASS, objid = the mirror id), which
@@ -492,23 +493,28 @@ fn begin(id: i32) -> Option<Pass> {
             .unwrap_or_default();
 
         crate::http::limit::set_share(rate_share);
-        let updated_sql = match (&since, &updated_column) {
-            (Some(_), Some(col)) => {
-                let ty = column_type(c, source, col);
-                Some(format!("{} >= $1::{ty}", quote_ident(col)))
-            }
+        let updated = match (&since, &updated_column) {
+            (Some(_), Some(col)) => Some((col.clone(), column_type(c, source, col))),
             _ => None,
         };
-        let id_type = column_type(c, target, &id_column);
-        let fetch_by_id = loaded.table.object.get.is_some();
-        let stmts =
-            Statements::new(&label, &source_label, &columns, &id_column, &id_type, updated_sql.as_deref(), fetch_by_id);
+        let stmts = Statements::new(
+            &Tables {
+                target: &label,
+                source: &source_label,
+                columns: &columns,
+                id_column: &id_column,
+                id_type: &column_type(c, target, &id_column),
+                updated: updated.as_ref().map(|(col, ty)| (col.as_str(), ty.as_str())),
+            },
+            loaded.table.object.get.is_some(),
+            &|name| quote_ident(name),
+        );
         // The staging table is the worker's (a security-restricted operation may not create temporary
         // tables); the owner's scan fills it and the owner's merge reads it.
         c.update(&stmts.stage, None, &[]).unwrap_or_else(|e| spi_error("creating the staging table", e));
         let grant = format!(
             "GRANT SELECT, INSERT ON pg_temp.tether_stage TO {}",
-            quote_ident(&crate::fdw::options::role_name(owner))
+            quote_ident(crate::fdw::options::role_name(owner))
         );
         c.update(&grant, None, &[]).unwrap_or_else(|e| spi_error("creating the staging table", e));
         Some(Pass {
@@ -599,93 +605,6 @@ fn column_type(c: &mut SpiClient<'_>, rel: pg_sys::Oid, column: &str) -> String 
     .ok()
     .and_then(|r| r.first().get_one::<String>().ok().flatten())
     .unwrap_or_else(|| "timestamptz".into())
-}
-
-/// The SQL of a pass, built once.
-struct Statements {
-    stage: String,
-    page: String,
-    apply: String,
-    mark: String,
-    sweep: String,
-    count: String,
-    /// Asks the provider whether record $1 (text) still exists (a get by id). None when the object
-    /// cannot be fetched by id.
-    exists: Option<String>,
-    /// Removes one record ($1 id as text, $2 mirror name, $3 notify, $4 channel) and announces it.
-    delete_one: String,
-}
-
-impl Statements {
-    /// `target` and `source` are quoted relation names.
-    fn new(
-        target: &str,
-        source: &str,
-        columns: &[String],
-        id_column: &str,
-        id_type: &str,
-        updated: Option<&str>,
-        fetch_by_id: bool,
-    ) -> Statements {
-        let id = quote_ident(id_column);
-        let cols: Vec<String> = columns.iter().map(|c| quote_ident(c)).collect();
-        let list = cols.join(", ");
-        let stage = "pg_temp.tether_stage";
-        let page = format!(
-            "INSERT INTO {stage} ({list}) SELECT {list} FROM {source}{}",
-            updated.map(|u| format!(" WHERE {u}")).unwrap_or_default()
-        );
-        let row = |alias: &str| {
-            format!("ROW({})::text", cols.iter().map(|c| format!("{alias}.{c}")).collect::<Vec<_>>().join(", "))
-        };
-        let sets: Vec<String> = cols.iter().filter(|c| **c != id).map(|c| format!("{c} = excluded.{c}")).collect();
-        let sets = if sets.is_empty() { String::new() } else { format!("{}, ", sets.join(", ")) };
-        // $1 generation, $2 mirror name, $3 notify, $4 channel.
-        let apply = format!(
-            "WITH page AS (SELECT DISTINCT ON ({id}) {list} FROM {stage} WHERE {id} IS NOT NULL ORDER BY {id}),
-             changed AS (SELECT p.* FROM page p LEFT JOIN {target} t ON t.{id} = p.{id}
-                         WHERE t.{id} IS NULL OR {} IS DISTINCT FROM {}),
-             up AS (INSERT INTO {target} AS t ({list}, _synced_at, _sync_gen)
-                    SELECT {list}, now(), $1 FROM changed
-                    ON CONFLICT ({id}) DO UPDATE SET {sets}_synced_at = excluded._synced_at, _sync_gen = excluded._sync_gen
-                    RETURNING t.{id}::text AS id, (t.xmax = 0) AS inserted),
-             notified AS (SELECT pg_notify($4, json_build_object('mirror', $2::text, 'id', id,
-                                 'op', CASE WHEN inserted THEN 'insert' ELSE 'update' END)::text)
-                          FROM up WHERE $3)
-             SELECT (SELECT count(*) FROM page), count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted),
-                    (SELECT count(*) FROM notified)
-             FROM up",
-            row("t"),
-            row("p")
-        );
-        let mark = format!(
-            "UPDATE {target} t SET _sync_gen = $1 FROM {stage} s WHERE t.{id} = s.{id} AND t._sync_gen IS DISTINCT FROM $1"
-        );
-        // $1 generation, $2 pass start, $3 mirror name, $4 notify, $5 channel. Rows written through the mirror
-        // since the pass started are kept: the provider has them.
-        let sweep = format!(
-            "WITH gone AS (DELETE FROM {target} t WHERE t._sync_gen IS DISTINCT FROM $1 AND t._synced_at < $2::timestamptz
-                           RETURNING t.{id}::text AS id),
-             notified AS (SELECT pg_notify($5, json_build_object('mirror', $3::text, 'id', id, 'op', 'delete')::text)
-                          FROM gone WHERE $4)
-             SELECT count(*), (SELECT count(*) FROM notified) FROM gone"
-        );
-        Statements {
-            stage: format!("CREATE TEMP TABLE IF NOT EXISTS pg_temp.tether_stage (LIKE {source}) ON COMMIT DELETE ROWS"),
-            page,
-            apply,
-            mark,
-            sweep,
-            count: format!("SELECT count(*) FROM {target}"),
-            exists: fetch_by_id.then(|| format!("SELECT 1 FROM {source} WHERE {id} = CAST($1 AS {id_type})")),
-            delete_one: format!(
-                "WITH gone AS (DELETE FROM {target} t WHERE t.{id} = CAST($1 AS {id_type}) RETURNING t.{id}::text AS id),
-                 notified AS (SELECT pg_notify($4, json_build_object('mirror', $2::text, 'id', id, 'op', 'delete')::text)
-                              FROM gone WHERE $3)
-                 SELECT count(*), (SELECT count(*) FROM notified) FROM gone"
-            ),
-        }
-    }
 }
 
 enum PageResult {

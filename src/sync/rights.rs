@@ -1,4 +1,4 @@
-//! Whose rights a background process's statements run with (DESIGN decision 12). The one module that
+//! Whose rights a background process's statements run with (docs/security.md). The one module that
 //! changes the current user; every other module asks it.
 //!
 //! The sync, launcher and webhook processes connect as the bootstrap superuser. Their own statements

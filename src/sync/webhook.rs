@@ -17,7 +17,7 @@ use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, BgWorkerStartTi
 use pgrx::prelude::*;
 use pgrx::JsonB;
 
-use crate::connector::resolve;
+use crate::connector::server;
 use crate::connector::webhook::{self, Delivery, Event};
 use crate::fdw::{options, registry};
 use crate::http::inbound::{self, Answer, Inbound};
@@ -210,7 +210,7 @@ fn receive(server: &str, request: &Inbound, addr: std::net::SocketAddr) -> Recei
         return Received::not_here(format!("no tether server named \"{server}\""));
     };
     let opts = unsafe { options::options_from_list((*pg_sys::GetForeignServer(server_oid)).options) };
-    let def = match resolve::resolve_server(&opts, registry::find) {
+    let def = match server::resolve_server(&opts, registry::find) {
         Ok(d) => d,
         Err(e) => return Received::not_here(format!("server \"{server}\": {e}")),
     };
@@ -232,7 +232,7 @@ fn receive(server: &str, request: &Inbound, addr: std::net::SocketAddr) -> Recei
         ));
     };
     crate::http::redact::remember(&secret);
-    if let Err(e) = resolve::check_webhook_secret(&def, &secret) {
+    if let Err(e) = server::check_webhook_secret(&def, &secret) {
         return Received::not_here(format!("server \"{server}\": {e}"));
     }
     let url = def.webhook_url.clone().unwrap_or_else(|| {

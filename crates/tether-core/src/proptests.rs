@@ -22,11 +22,13 @@ use sha2::Sha256;
 use crate::connector::extract::{ExtractError, PagePlan};
 use crate::connector::mapping::{Cell, Target};
 use crate::connector::model::PaginationDef;
+use crate::connector::options::Options;
 use crate::connector::pager::Pager;
 use crate::connector::pointer::Pointer;
 use crate::connector::record::{Converter, OutputColumn};
 use crate::connector::request::Request;
-use crate::connector::resolve::{resolve_server, resolve_table, Options};
+use crate::connector::server::resolve_server;
+use crate::connector::table::resolve_table;
 use crate::connector::template::{self, Encode};
 use crate::connector::webhook::{self, Delivery, Refusal, SignatureDef, SignatureEncoding, WebhookDef};
 use crate::connector::{self, Connector};
@@ -600,7 +602,7 @@ fn template_regressions() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 3. Connector documents (`Connector::from_json`): JSON from users (tether.register_connector).
+// 3. Connector documents (`connector::load`): JSON from users (tether.register_connector).
 
 /// A rejection is a connector error naming a JSON path, with a message.
 fn check_connector_error(text: &str, result: Result<Connector, TetherError>) -> Result<(), TestCaseError> {
@@ -700,7 +702,7 @@ proptest! {
             mutate(&mut doc, &route, m);
         }
         let text = doc.to_string();
-        check_connector_error(&text, Connector::from_json(&text))?;
+        check_connector_error(&text, crate::connector::load(&text))?;
     }
 
     /// Arbitrary JSON documents (and connector-shaped ones: objects with connector keys) load or are
@@ -717,7 +719,7 @@ proptest! {
         })),
     ]) {
         let text = doc.to_string();
-        check_connector_error(&text, Connector::from_json(&text))?;
+        check_connector_error(&text, crate::connector::load(&text))?;
     }
 
     /// Text that is not JSON, or is cut short, or nests deeper than the parser's limit, is refused
@@ -736,14 +738,14 @@ proptest! {
             end -= 1;
         }
         let text = format!("{}{junk}", &full[..end]);
-        check_connector_error(&text, Connector::from_json(&text))?;
+        check_connector_error(&text, crate::connector::load(&text))?;
         let nested = format!(
             concat!(
                 r#"{{"name": "demo", "objects": {{"x": {{"list": {{"path": "/x"}}, "#,
                 r#""create": {{"method": "POST", "path": "/x", "body": {}"$record"{}}}}}}}}}"#
             ),
             "[".repeat(depth), "]".repeat(depth));
-        check_connector_error(&nested, Connector::from_json(&nested))?;
+        check_connector_error(&nested, crate::connector::load(&nested))?;
     }
 }
 

@@ -6,10 +6,13 @@
 
 use serde_json::{json, Value};
 
+use crate::connector::listing::ListFetch;
 use crate::connector::model::{AuthScheme, BodyEncoding, ObjectDef, PaginationDef};
+use crate::connector::options::Options;
 use crate::connector::pager::type_name as kind;
 use crate::connector::request::Request;
-use crate::connector::resolve::{server_placeholders, ListFetch, Options, ServerDef, TableDef};
+use crate::connector::server::{server_placeholders, ServerDef};
+use crate::connector::table::TableDef;
 use crate::connector::template::{self, Encode};
 use crate::error::{SqlState, TetherError};
 
@@ -405,7 +408,7 @@ fn matches(template_path: &str, given: &[&str], placeholders: &Options) -> Optio
 mod tests {
     use super::*;
     use crate::connector;
-    use crate::connector::resolve::resolve_server;
+    use crate::connector::server::resolve_server;
 
     fn server(opts: &[(&str, &str)]) -> ServerDef {
         let o: Options = opts.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();

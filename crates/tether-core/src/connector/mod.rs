@@ -7,15 +7,23 @@
 pub mod call;
 pub mod extract;
 pub mod import;
+pub mod listing;
 pub mod mapping;
 pub mod model;
+pub mod options;
 pub mod pager;
 pub mod pointer;
 pub mod record;
 pub mod request;
-pub mod resolve;
+pub mod server;
+pub mod table;
 pub mod template;
+pub mod validate;
 pub mod webhook;
+pub mod writes;
+
+#[cfg(test)]
+mod testing;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -37,10 +45,18 @@ pub(crate) const BUILTIN_FILES: &[(&str, &str)] = &[
     ("stripe.json", include_str!("../../../../connectors/stripe.json")),
 ];
 
+/// Parse and validate a connector document: the document itself (`Connector::from_json`, errors name the
+/// JSON path at fault), and its declared table options against the ones every table has.
+pub fn load(text: &str) -> Result<Connector, TetherError> {
+    let connector = Connector::from_json(text)?;
+    options::check_declared_table_options(&connector)?;
+    Ok(connector)
+}
+
 static BUILTIN: Lazy<Result<BTreeMap<String, Arc<Connector>>, TetherError>> = Lazy::new(|| {
     let mut map = BTreeMap::new();
     for (file, text) in BUILTIN_FILES {
-        let connector = Connector::from_json(text)
+        let connector = load(text)
             .map_err(|e| TetherError::Internal(format!("built-in connector file {file} does not load: {e}")))?;
         map.insert(connector.name.clone(), Arc::new(connector));
     }
@@ -86,7 +102,7 @@ pub fn parse_user(name: &str, text: &str) -> Result<Arc<Connector>, TetherError>
     if let Some(c) = parsed.get(text) {
         return Ok(c.clone());
     }
-    let connector = Connector::from_json(text).map_err(|e| match e {
+    let connector = load(text).map_err(|e| match e {
         TetherError::Connector { path, message } => {
             TetherError::Connector { path, message: format!("{message} (user connector \"{name}\")") }
         }

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::connector::mapping::{self, Cell, ConversionError, Target};
 use crate::connector::pointer::Pointer;
-use crate::connector::resolve::TableDef;
+use crate::connector::table::TableDef;
 use crate::error::TetherError;
 
 /// One column to produce: index into `TableDef::columns` and its target type.
@@ -119,7 +119,7 @@ pub fn conversion_error(
 
 /// Why a column cannot be written, or None when it can: read-only columns and pointers that do not name
 /// one place in a JSON object (the whole record, or a position in an array).
-pub fn unwritable_reason(column: &crate::connector::resolve::ColumnMap) -> Option<String> {
+pub fn unwritable_reason(column: &crate::connector::table::ColumnMap) -> Option<String> {
     if column.read_only {
         return Some("the provider sets it (read-only)".to_string());
     }
@@ -156,7 +156,9 @@ pub fn build_record<'a>(values: impl IntoIterator<Item = (&'a Pointer, Value)>) 
 mod tests {
     use super::*;
     use crate::connector;
-    use crate::connector::resolve::{resolve_server, resolve_table, Options};
+    use crate::connector::options::Options;
+    use crate::connector::server::resolve_server;
+    use crate::connector::table::resolve_table;
     use serde_json::json;
 
     fn converter(columns: &[&str], outputs: &[(usize, Target)]) -> Converter {
@@ -225,7 +227,7 @@ mod tests {
 
     #[test]
     fn unwritable_columns_say_why() {
-        use crate::connector::resolve::ColumnMap;
+        use crate::connector::table::ColumnMap;
         let col = |ptr: &str, ro: bool| ColumnMap {
             name: "c".into(),
             pointer: Pointer::parse(ptr).unwrap(),

@@ -277,39 +277,6 @@ pub fn fill_template(template: &Value, lookup: &dyn Fn(&str) -> Option<Value>) -
     }
 }
 
-/// The JSON pointer of the first place a template holds the string `$name`.
-pub fn marker_pointer(template: &Value, name: &str) -> Option<String> {
-    let marker = format!("${name}");
-    fn find(v: &Value, marker: &str, path: &mut Vec<String>) -> bool {
-        match v {
-            Value::String(s) => s == marker,
-            Value::Object(map) => map.iter().any(|(k, x)| {
-                path.push(k.replace('~', "~0").replace('/', "~1"));
-                let found = find(x, marker, path);
-                if !found {
-                    path.pop();
-                }
-                found
-            }),
-            Value::Array(items) => items.iter().enumerate().any(|(i, x)| {
-                path.push(i.to_string());
-                let found = find(x, marker, path);
-                if !found {
-                    path.pop();
-                }
-                found
-            }),
-            _ => false,
-        }
-    }
-    let mut path = Vec::new();
-    if find(template, &marker, &mut path) {
-        Some(path.iter().map(|t| format!("/{t}")).collect())
-    } else {
-        None
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -415,9 +382,7 @@ mod tests {
             filled,
             json!({"filterGroups": [{"filters": [{"propertyName": "email"}]}], "limit": 100, "properties": ["email"]})
         );
-        assert_eq!(marker_pointer(&template, "cursor").as_deref(), Some("/after"));
-        assert_eq!(marker_pointer(&template, "filters").as_deref(), Some("/filterGroups/0/filters"));
-        assert_eq!(marker_pointer(&template, "nope"), None);
+        assert_eq!(crate::connector::template::marker_pointer(&template, "cursor").as_deref(), Some("/after"));
         let arr = fill_template(&json!(["$record", "$missing"]), &|n| (n == "record").then(|| json!({"a": 1})));
         assert_eq!(arr, json!([{"a": 1}]));
     }

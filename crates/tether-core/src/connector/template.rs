@@ -1,6 +1,8 @@
 //! `{placeholder}` templates in base URLs and paths, and the URL encoding rules that keep a value from
 //! escaping its place (an id `a/b` stays one path segment; `..`, or `a/../b`, is refused).
 
+use serde_json::Value;
+
 use crate::error::TetherError;
 
 /// Names of the `{placeholders}` in a template, in order.
@@ -277,6 +279,39 @@ pub fn display_readable(url: &str) -> String {
     }
 }
 
+/// The JSON pointer of the first place a template holds the string `$name`.
+pub fn marker_pointer(template: &Value, name: &str) -> Option<String> {
+    let marker = format!("${name}");
+    fn find(v: &Value, marker: &str, path: &mut Vec<String>) -> bool {
+        match v {
+            Value::String(s) => s == marker,
+            Value::Object(map) => map.iter().any(|(k, x)| {
+                path.push(k.replace('~', "~0").replace('/', "~1"));
+                let found = find(x, marker, path);
+                if !found {
+                    path.pop();
+                }
+                found
+            }),
+            Value::Array(items) => items.iter().enumerate().any(|(i, x)| {
+                path.push(i.to_string());
+                let found = find(x, marker, path);
+                if !found {
+                    path.pop();
+                }
+                found
+            }),
+            _ => false,
+        }
+    }
+    let mut path = Vec::new();
+    if find(template, &marker, &mut path) {
+        Some(path.iter().map(|t| format!("/{t}")).collect())
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -384,5 +419,13 @@ mod tests {
         for name in ["limit", "after", "properties", "keyword", "monkey", "pageToken", "page_token_x"] {
             assert!(!is_secret_param(name), "{name}");
         }
+    }
+
+    #[test]
+    fn markers_are_found_by_pointer() {
+        let template = serde_json::json!({"filterGroups": [{"filters": "$filters"}], "a/b": {"~": "$cursor"}});
+        assert_eq!(marker_pointer(&template, "cursor").as_deref(), Some("/a~1b/~0"));
+        assert_eq!(marker_pointer(&template, "filters").as_deref(), Some("/filterGroups/0/filters"));
+        assert_eq!(marker_pointer(&template, "nope"), None);
     }
 }

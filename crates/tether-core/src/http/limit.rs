@@ -65,7 +65,7 @@ fn reserve_at(key: &str, limit: &RateLimitDef, now: Instant) -> Duration {
 
 /// Wait for a token of bucket `key`; false when abandoned meanwhile (the statement was cancelled).
 pub fn acquire(key: &str, limit: &RateLimitDef, abandoned: &AtomicBool) -> bool {
-    crate::http::retry::sleep(reserve(key, limit), abandoned)
+    crate::http::wait::sleep(reserve(key, limit), abandoned)
 }
 
 #[cfg(test)]

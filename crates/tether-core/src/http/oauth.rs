@@ -36,41 +36,9 @@ use sha2::{Digest, Sha256};
 use crate::connector::pointer::Pointer;
 use crate::connector::template;
 use crate::error::{SqlState, TetherError};
-use crate::http::{exchange, Endpoint, HttpResponse};
-
-/// Whose user mapping the credentials come from: with the options, what authorizes their tokens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MappingIdentity {
-    /// The foreign server's oid.
-    pub server: u32,
-    /// The role the requests run as (the current user, or the owner of the view a table is read through).
-    pub role: u32,
-    /// The role the user mapping found is for: `role`, or 0 when it is the PUBLIC mapping. Roles sharing the
-    /// PUBLIC mapping share its refresh token (and so its stored rotations), never an access token.
-    pub mapping_role: u32,
-}
-
-/// A role with its own user mapping, for unit tests.
-#[cfg(test)]
-pub(crate) const ALICE: MappingIdentity = MappingIdentity { server: 16_500, role: 16_384, mapping_role: 16_384 };
-
-/// What a user mapping and the connector say about getting tokens.
-#[derive(Clone)]
-pub struct OAuthConfig {
-    pub token_url: String,
-    pub client_id: String,
-    pub client_secret: Option<String>,
-    pub refresh_token: Option<String>,
-    pub scope: Option<String>,
-    /// Pointer to the instance URL in the token response.
-    pub instance_pointer: Option<String>,
-    /// For hints: the role and server whose user mapping holds the options.
-    pub role: String,
-    pub server_name: String,
-    pub identity: MappingIdentity,
-    /// The directory of the rotated refresh token store; None keeps rotated tokens in this process only.
-    pub token_store: Option<PathBuf>,
-}
+use crate::http::credentials::{MappingIdentity, OAuthConfig};
+use crate::http::endpoint::Endpoint;
+use crate::http::transport::{exchange, HttpResponse};
 
 impl OAuthConfig {
     /// The cache key: a digest of everything that authorizes the token.
@@ -524,7 +492,9 @@ mod tests {
 
     use super::*;
     use crate::connector::model::Connector;
-    use crate::connector::resolve::{resolve_server, Options};
+    use crate::connector::options::Options;
+    use crate::connector::server::resolve_server;
+    use crate::http::credentials::ALICE;
     use crate::http::retry::{execute, Call};
     use crate::http::testing::{ok, scripted};
     use crate::http::{test_defaults, Credentials};

@@ -1,6 +1,6 @@
 //! Streaming a listing: a helper thread fetches a page, parses it, converts its records to cells, and
 //! works out the next page while the backend returns the rows of the previous one. The backend holds at
-//! most the current page and one prefetched page, whatever the table's size (DESIGN decision 4).
+//! most the current page and one prefetched page, whatever the table's size.
 //!
 //! With a LIMIT hint, no page is fetched ahead once enough rows were delivered; the next one is fetched
 //! only if the executor still asks for rows (a local filter may have dropped some), so results stay
@@ -14,12 +14,13 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::connector::extract::{ExtractError, ExtractedPage, PagePlan};
+use crate::connector::listing::ListFetch;
 use crate::connector::model::{BodyEncoding, RateLimitDef};
 use crate::connector::pager::{Pager, PagerPosition};
 use crate::connector::pointer::Pointer;
 use crate::connector::record;
 use crate::connector::request::{self, Request};
-use crate::connector::resolve::{ListFetch, TableDef};
+use crate::connector::table::TableDef;
 use crate::connector::template;
 use crate::error::TetherError;
 use crate::http::retry::{self, Call};

@@ -18,20 +18,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::connector::model::RateLimitDef;
 use crate::connector::template;
 use crate::error::TetherError;
+use crate::http::endpoint::RetryPolicy;
+use crate::http::oauth;
+use crate::http::wait::sleep;
 use crate::http::{limit, provider_error, send_once, Endpoint, HttpResponse};
-
-/// First backoff step; doubled on each attempt, with jitter.
-pub const BASE_BACKOFF: Duration = Duration::from_millis(250);
-const SLICE: Duration = Duration::from_millis(50);
-
-#[derive(Debug, Clone, Copy)]
-pub struct RetryPolicy {
-    /// Retries after the first attempt.
-    pub max_retries: u32,
-    /// Longest single wait (a longer Retry-After is not honoured: the request fails instead).
-    pub max_wait: Duration,
-    pub base_backoff: Duration,
-}
 
 /// A request and its body, sent as many times as the policy allows.
 pub struct Call<'a> {
@@ -89,7 +79,9 @@ pub fn execute(endpoint: &Endpoint, call: &Call, abandoned: &AtomicBool) -> Resu
             // An OAuth2 access token the API refuses (expired early, revoked): get a new one and send
             // again, once. The request was not carried out, so this is safe for any method.
             Ok(resp) if resp.status == 401 && endpoint.credentials.is_oauth() && !renewed_token => {
-                endpoint.credentials.invalidate();
+                if let Some(cfg) = endpoint.credentials.oauth() {
+                    oauth::invalidate(cfg);
+                }
                 renewed_token = true;
                 attempt -= 1;
                 continue;
@@ -133,20 +125,6 @@ pub fn execute(endpoint: &Endpoint, call: &Call, abandoned: &AtomicBool) -> Resu
             return Err(TetherError::Internal("request abandoned: the statement stopped waiting".into()));
         }
     }
-}
-
-/// Sleep in short slices; false when abandoned meanwhile.
-pub fn sleep(total: Duration, abandoned: &AtomicBool) -> bool {
-    let mut left = total;
-    while !left.is_zero() {
-        if abandoned.load(Ordering::Relaxed) {
-            return false;
-        }
-        let step = left.min(SLICE);
-        std::thread::sleep(step);
-        left -= step;
-    }
-    !abandoned.load(Ordering::Relaxed)
 }
 
 /// Exponential backoff with jitter: a random wait in [d/2, d] where d = base * 2^(attempt-1), capped by
@@ -333,7 +311,8 @@ mod tests {
     }
 
     use crate::connector;
-    use crate::connector::resolve::{resolve_server, Options};
+    use crate::connector::options::Options;
+    use crate::connector::server::resolve_server;
     use crate::http::testing::{ok, scripted, status};
     use crate::http::{test_defaults, Credentials};
     use std::net::TcpListener;
@@ -539,13 +518,5 @@ mod tests {
         assert!(r.is_err());
         std::thread::sleep(Duration::from_millis(50));
         assert!(seen.lock().unwrap().is_empty());
-    }
-
-    #[test]
-    fn abandoned_sleep_stops_early() {
-        let flag = AtomicBool::new(true);
-        let t = std::time::Instant::now();
-        assert!(!sleep(Duration::from_secs(5), &flag));
-        assert!(t.elapsed() < Duration::from_secs(1));
     }
 }

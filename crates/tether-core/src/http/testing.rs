@@ -5,6 +5,12 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 
+use crate::connector;
+use crate::connector::options::Options;
+use crate::connector::server::resolve_server;
+use crate::http::credentials::{Credentials, ALICE};
+use crate::http::endpoint::{test_defaults, Endpoint};
+
 /// A server answering each connection with the next scripted response (then closing it), and
 /// recording each request (first line, headers and body).
 pub fn scripted(responses: &[&str]) -> (String, Arc<Mutex<Vec<String>>>) {
@@ -56,4 +62,18 @@ pub fn ok(body: &str) -> String {
 pub fn status(code: u16, extra: &str) -> String {
     let body = format!("{{\"message\":\"failure {code}\"}}");
     format!("HTTP/1.1 {code} X\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
+}
+
+/// An endpoint of the generic REST connector on a closed port, with server `auth` options and user
+/// mapping options.
+pub fn rest_endpoint(auth: &[(&str, &str)], mapping: &[(&str, &str)]) -> Endpoint {
+    let mut opts: Options = [("connector", "rest"), ("base_url", "http://127.0.0.1:1")]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    opts.extend(auth.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let server = resolve_server(&opts, connector::find).unwrap();
+    let m: Options = mapping.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let creds = Credentials::new(&server, "s", "alice", ALICE, Some(&m), None).unwrap();
+    Arc::try_unwrap(Endpoint::new(&server, "s", creds, test_defaults())).unwrap()
 }

@@ -100,6 +100,24 @@ pub fn run<T: Send + 'static>(
         .unwrap_or_else(|| Err(TetherError::Internal("the HTTP helper thread ended without an answer".into())))
 }
 
+/// How often a sleeping helper thread looks whether its statement gave up on it.
+const SLICE: Duration = Duration::from_millis(50);
+
+/// Sleep in short slices (a Retry-After, a backoff, a rate-limit wait) on a helper thread; false when
+/// `abandoned` was set meanwhile, so that a cancelled statement's thread ends soon.
+pub fn sleep(total: Duration, abandoned: &AtomicBool) -> bool {
+    let mut left = total;
+    while !left.is_zero() {
+        if abandoned.load(Ordering::Relaxed) {
+            return false;
+        }
+        let step = left.min(SLICE);
+        std::thread::sleep(step);
+        left -= step;
+    }
+    !abandoned.load(Ordering::Relaxed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,5 +188,13 @@ mod tests {
         spawn_helper("t", check(blocked.clone())).unwrap().join().unwrap();
         spawn_small_helper("t", 64 * 1024, check(blocked.clone())).unwrap().join().unwrap();
         assert_eq!(blocked.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn abandoned_sleep_stops_early() {
+        let flag = AtomicBool::new(true);
+        let t = std::time::Instant::now();
+        assert!(!sleep(Duration::from_secs(5), &flag));
+        assert!(t.elapsed() < Duration::from_secs(1));
     }
 }

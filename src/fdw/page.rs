@@ -1,8 +1,9 @@
-//! One page per statement: a mirror refresh reads its source foreign table with
-//! `INSERT INTO stage SELECT ... FROM source`, one page at a time, so that each page is applied and its
-//! position saved in its own transaction. Before the statement the refresh arms this backend-local
-//! switch for the source table; the scan claims it, fetches a single page (from the saved position when
-//! there is one) and reports where the listing continues. Plain Rust: no Postgres calls.
+//! The scan's single-page mode, for mirror refreshes (`sync::refresh`): a refresh reads its source
+//! foreign table with `INSERT INTO stage SELECT ... FROM source`, one page at a time, so that each page
+//! is applied and its position saved in its own transaction. Before the statement the refresh arms
+//! this backend-local switch for the source table; the scan claims it, fetches a single page (from the
+//! saved position when there is one) and reports where the listing continues. Plain Rust: no Postgres
+//! calls.
 
 use std::cell::RefCell;
 

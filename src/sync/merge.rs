@@ -1,0 +1,179 @@
+//! The SQL of a mirror refresh: read a page of the source into the staging table, merge it into the
+//! mirror (insert what is new, update what changed, leave the rest; announce each change), stamp the
+//! rows a full pass saw, sweep the rows it did not see, and the single-record statements of reported
+//! deletions. Plain Rust that builds SQL text, unit-tested here; `refresh` runs it (as the mirror's
+//! owner) and owns the transactions.
+
+/// The tables and columns of a mirror, names as the catalog has them (they are quoted here).
+#[derive(Clone, Copy)]
+pub struct Tables<'a> {
+    /// The mirror and its source foreign table, as qualified relation names (`regclass::text`).
+    pub target: &'a str,
+    pub source: &'a str,
+    /// The mirror's data columns (those its source has too), in the mirror's order.
+    pub columns: &'a [String],
+    pub id_column: &'a str,
+    /// The id column's type, as `format_type` writes it.
+    pub id_type: &'a str,
+    /// For an incremental pass: the column a page is filtered on (`>= $1`), and its type.
+    pub updated: Option<(&'a str, &'a str)>,
+}
+
+/// The SQL of a pass, built once.
+pub struct Statements {
+    pub stage: String,
+    pub page: String,
+    pub apply: String,
+    pub mark: String,
+    pub sweep: String,
+    pub count: String,
+    /// Asks the provider whether record $1 (text) still exists (a get by id). None when the object
+    /// cannot be fetched by id.
+    pub exists: Option<String>,
+    /// Removes one record ($1 id as text, $2 mirror name, $3 notify, $4 channel) and announces it.
+    pub delete_one: String,
+}
+
+impl Statements {
+    /// The statements for `tables`; `fetch_by_id` when the object has a get (deletions reported by
+    /// webhooks are then checked with the provider); `quote` quotes an identifier for SQL.
+    pub fn new(tables: &Tables, fetch_by_id: bool, quote: &dyn Fn(&str) -> String) -> Statements {
+        let Tables { target, source, columns, id_column, id_type, updated } = *tables;
+        let id = quote(id_column);
+        let cols: Vec<String> = columns.iter().map(|c| quote(c)).collect();
+        let updated = updated.map(|(column, ty)| format!("{} >= $1::{ty}", quote(column)));
+        let list = cols.join(", ");
+        let stage = "pg_temp.tether_stage";
+        let page = format!(
+            "INSERT INTO {stage} ({list}) SELECT {list} FROM {source}{}",
+            updated.map(|u| format!(" WHERE {u}")).unwrap_or_default()
+        );
+        let row = |alias: &str| {
+            format!("ROW({})::text", cols.iter().map(|c| format!("{alias}.{c}")).collect::<Vec<_>>().join(", "))
+        };
+        let sets: Vec<String> = cols.iter().filter(|c| **c != id).map(|c| format!("{c} = excluded.{c}")).collect();
+        let sets = if sets.is_empty() { String::new() } else { format!("{}, ", sets.join(", ")) };
+        // $1 generation, $2 mirror name, $3 notify, $4 channel.
+        let apply = format!(
+            "WITH page AS (SELECT DISTINCT ON ({id}) {list} FROM {stage} WHERE {id} IS NOT NULL ORDER BY {id}),
+             changed AS (SELECT p.* FROM page p LEFT JOIN {target} t ON t.{id} = p.{id}
+                         WHERE t.{id} IS NULL OR {} IS DISTINCT FROM {}),
+             up AS (INSERT INTO {target} AS t ({list}, _synced_at, _sync_gen)
+                    SELECT {list}, now(), $1 FROM changed
+                    ON CONFLICT ({id}) DO UPDATE SET {sets}_synced_at = excluded._synced_at, _sync_gen = excluded._sync_gen
+                    RETURNING t.{id}::text AS id, (t.xmax = 0) AS inserted),
+             notified AS (SELECT pg_notify($4, json_build_object('mirror', $2::text, 'id', id,
+                                 'op', CASE WHEN inserted THEN 'insert' ELSE 'update' END)::text)
+                          FROM up WHERE $3)
+             SELECT (SELECT count(*) FROM page), count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted),
+                    (SELECT count(*) FROM notified)
+             FROM up",
+            row("t"),
+            row("p")
+        );
+        let mark = format!(
+            "UPDATE {target} t SET _sync_gen = $1 FROM {stage} s WHERE t.{id} = s.{id} AND t._sync_gen IS DISTINCT FROM $1"
+        );
+        // $1 generation, $2 pass start, $3 mirror name, $4 notify, $5 channel. Rows written through the mirror
+        // since the pass started are kept: the provider has them.
+        let sweep = format!(
+            "WITH gone AS (DELETE FROM {target} t WHERE t._sync_gen IS DISTINCT FROM $1 AND t._synced_at < $2::timestamptz
+                           RETURNING t.{id}::text AS id),
+             notified AS (SELECT pg_notify($5, json_build_object('mirror', $3::text, 'id', id, 'op', 'delete')::text)
+                          FROM gone WHERE $4)
+             SELECT count(*), (SELECT count(*) FROM notified) FROM gone"
+        );
+        Statements {
+            stage: format!("CREATE TEMP TABLE IF NOT EXISTS pg_temp.tether_stage (LIKE {source}) ON COMMIT DELETE ROWS"),
+            page,
+            apply,
+            mark,
+            sweep,
+            count: format!("SELECT count(*) FROM {target}"),
+            exists: fetch_by_id.then(|| format!("SELECT 1 FROM {source} WHERE {id} = CAST($1 AS {id_type})")),
+            delete_one: format!(
+                "WITH gone AS (DELETE FROM {target} t WHERE t.{id} = CAST($1 AS {id_type}) RETURNING t.{id}::text AS id),
+                 notified AS (SELECT pg_notify($4, json_build_object('mirror', $2::text, 'id', id, 'op', 'delete')::text)
+                              FROM gone WHERE $3)
+                 SELECT count(*), (SELECT count(*) FROM notified) FROM gone"
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Quotes every identifier, so that the tests see where quoting happens.
+    fn quote(name: &str) -> String {
+        format!("\"{}\"", name.replace('"', "\"\""))
+    }
+
+    fn statements(updated: Option<(&str, &str)>, fetch_by_id: bool) -> Statements {
+        let columns = ["id".to_string(), "email".to_string(), "Odd \"Name\"".to_string()];
+        let tables = Tables {
+            target: "local.contacts",
+            source: "crm.contacts",
+            columns: &columns,
+            id_column: "id",
+            id_type: "text",
+            updated,
+        };
+        Statements::new(&tables, fetch_by_id, &quote)
+    }
+
+    #[test]
+    fn a_page_is_read_from_the_source_into_the_staging_table() {
+        let s = statements(None, false);
+        assert_eq!(
+            s.page,
+            r#"INSERT INTO pg_temp.tether_stage ("id", "email", "Odd ""Name""") SELECT "id", "email", "Odd ""Name""" FROM crm.contacts"#
+        );
+        let s = statements(Some(("updated_at", "timestamp with time zone")), false);
+        assert!(
+            s.page.ends_with(r#" FROM crm.contacts WHERE "updated_at" >= $1::timestamp with time zone"#),
+            "{}",
+            s.page
+        );
+        assert!(s.stage.contains("(LIKE crm.contacts) ON COMMIT DELETE ROWS"), "{}", s.stage);
+    }
+
+    #[test]
+    fn the_merge_updates_what_changed_and_never_the_id() {
+        let s = statements(None, false);
+        assert!(s.apply.contains(r#"ON CONFLICT ("id") DO UPDATE SET "email" = excluded."email", "Odd ""Name""" = excluded."Odd ""Name""", _synced_at"#), "{}", s.apply);
+        assert!(!s.apply.contains(r#""id" = excluded."id""#), "the id is not updated: {}", s.apply);
+        // Only rows that differ from the mirror's are written (and announced).
+        assert!(s.apply.contains(r#"WHERE t."id" IS NULL OR ROW(t."id", t."email", t."Odd ""Name""")::text IS DISTINCT FROM ROW(p."id", p."email", p."Odd ""Name""")::text"#), "{}", s.apply);
+        // A page that lists a record twice is merged once.
+        assert!(s.apply.contains(r#"SELECT DISTINCT ON ("id")"#), "{}", s.apply);
+        // $1 generation, $2 mirror name, $3 notify, $4 channel.
+        assert!(s.apply.contains("SELECT pg_notify($4, json_build_object('mirror', $2::text"), "{}", s.apply);
+        assert!(s.apply.contains("FROM up WHERE $3"), "{}", s.apply);
+    }
+
+    #[test]
+    fn the_sweep_keeps_rows_written_since_the_pass_started() {
+        let s = statements(None, false);
+        assert!(s.sweep.contains("t._sync_gen IS DISTINCT FROM $1 AND t._synced_at < $2::timestamptz"), "{}", s.sweep);
+        assert!(s.sweep.contains("pg_notify($5,"), "{}", s.sweep);
+        assert!(
+            s.mark.starts_with("UPDATE local.contacts t SET _sync_gen = $1 FROM pg_temp.tether_stage s"),
+            "{}",
+            s.mark
+        );
+    }
+
+    #[test]
+    fn reported_deletions_take_the_id_as_a_parameter() {
+        let s = statements(None, true);
+        assert_eq!(s.exists.as_deref(), Some(r#"SELECT 1 FROM crm.contacts WHERE "id" = CAST($1 AS text)"#));
+        assert!(
+            s.delete_one.contains(r#"DELETE FROM local.contacts t WHERE t."id" = CAST($1 AS text)"#),
+            "{}",
+            s.delete_one
+        );
+        assert!(statements(None, false).exists.is_none(), "no get by id: nothing to ask the provider");
+    }
+}
