@@ -30,7 +30,37 @@ fn pg_code(state: SqlState) -> PgSqlErrorCode {
         SqlState::DuplicateObject => ERRCODE_DUPLICATE_OBJECT,
         SqlState::UndefinedObject => ERRCODE_UNDEFINED_OBJECT,
         SqlState::DependentObjectsStillExist => ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST,
+        SqlState::UndefinedTable => ERRCODE_UNDEFINED_TABLE,
+        SqlState::UndefinedColumn => ERRCODE_UNDEFINED_COLUMN,
         SqlState::Internal => ERRCODE_INTERNAL_ERROR,
+        SqlState::Other(code) => PgSqlErrorCode::from(make_sqlstate(&code)),
+    }
+}
+
+/// Postgres's MAKE_SQLSTATE: five characters packed six bits each.
+fn make_sqlstate(code: &[u8; 5]) -> i32 {
+    code.iter().enumerate().fold(0, |acc, (i, c)| acc | ((((*c as i32) - b'0' as i32) & 0x3F) << (6 * i)))
+}
+
+/// The five characters of a packed SQLSTATE (Postgres's unpack_sql_state).
+fn unpack_sqlstate(code: i32) -> [u8; 5] {
+    std::array::from_fn(|i| (((code >> (6 * i)) & 0x3F) as u8).wrapping_add(b'0'))
+}
+
+/// An error Postgres raised (caught by a PgTryBuilder), as a TetherError that keeps its SQLSTATE,
+/// message, DETAIL and HINT, scrubbed of credentials: what a background process records, and what it
+/// raises again unchanged (as postgres_fdw's pgfdw_report_error passes on a remote error).
+pub fn caught(e: pgrx::pg_sys::panic::CaughtError) -> TetherError {
+    use crate::http::redact::scrub;
+    use pgrx::pg_sys::panic::CaughtError;
+    match e {
+        CaughtError::PostgresError(r) | CaughtError::ErrorReport(r) => TetherError::Sql {
+            state: SqlState::Other(unpack_sqlstate(r.sql_error_code() as i32)),
+            message: scrub(r.message()),
+            detail: r.detail().map(scrub),
+            hint: r.hint().map(scrub),
+        },
+        CaughtError::RustPanic { ereport, .. } => TetherError::Internal(scrub(ereport.message())),
     }
 }
 
@@ -61,5 +91,20 @@ impl<T> OrReport<T> for Result<T, TetherError> {
             Ok(v) => v,
             Err(e) => report(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlstates_pack_as_postgres_packs_them() {
+        for state in [SqlState::InsufficientPrivilege, SqlState::UndefinedTable, SqlState::OutcomeUnknown] {
+            let code: [u8; 5] = state.code().as_bytes().try_into().unwrap();
+            assert_eq!(PgSqlErrorCode::from(make_sqlstate(&code)), pg_code(state), "{}", state.code());
+            assert_eq!(&unpack_sqlstate(make_sqlstate(&code)), &code);
+        }
+        assert_eq!(pg_code(SqlState::Other(*b"40P01")), PgSqlErrorCode::ERRCODE_T_R_DEADLOCK_DETECTED);
     }
 }

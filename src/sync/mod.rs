@@ -64,7 +64,7 @@ pub fn init() {
         Ok(Some(_)) => webhook::register(),
         Ok(None) => {}
         // A setting the server cannot honour stops it from starting, as Postgres does for its own.
-        Err(m) => error!("{m}"),
+        Err(m) => crate::error::report(TetherError::sql(crate::error::SqlState::InvalidParameterValue, m, None)),
     }
 }
 

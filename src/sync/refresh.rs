@@ -23,7 +23,7 @@ use pgrx::spi::SpiClient;
 use pgrx::PgTryBuilder;
 
 use crate::connector::pager::PagerPosition;
-use crate::error::TetherError;
+use crate::error::{SqlState, TetherError};
 use crate::fdw::page;
 use crate::sync::merge::{Statements, Tables};
 use crate::sync::rights::{as_owner, Applying};
@@ -120,7 +120,7 @@ struct Pass {
 /// Refresh mirror `id` to the end of a pass, or until an error (recorded in the catalog).
 pub fn run(id: i32) {
     if let Err(e) = transaction(crate::sync::rights::pin_session) {
-        log!("tether: mirror {id}: {e}");
+        log!("tether: mirror {id}: {}", e.one_line());
         return;
     }
     let locked = transaction(|| lock_mirror(id));
@@ -129,7 +129,7 @@ pub fn run(id: i32) {
         // Another process is refreshing this mirror (the launcher restarted meanwhile).
         Ok(false) => return,
         Err(e) => {
-            log!("tether: mirror {id}: {e}");
+            log!("tether: mirror {id}: {}", e.one_line());
             return;
         }
     }
@@ -140,7 +140,7 @@ pub fn run(id: i32) {
         Spi::run(&format!("SET synchronous_commit = off; SET lock_timeout = '{SYNC_LOCK_TIMEOUT}'"))
             .unwrap_or_else(|e| spi_error("setting up the sync session", e))
     }) {
-        log!("tether: mirror {id}: {e}");
+        log!("tether: mirror {id}: {}", e.one_line());
         return;
     }
     let mut pass = match transaction(|| begin(id)) {
@@ -224,7 +224,7 @@ fn apply_deletions(pass: &Pass) {
                             "tether: mirror {}: ignored a reported deletion of record \"{}\": {}",
                             pass.label,
                             crate::http::inbound::printable(record, 200),
-                            crate::http::inbound::printable(&e, 500)
+                            crate::http::inbound::printable(&e.one_line(), 500)
                         ),
                     }
                 }
@@ -257,9 +257,9 @@ fn apply_deletions(pass: &Pass) {
 }
 
 /// Run `f` in a subtransaction of the current transaction, as a PL/pgSQL block with an EXCEPTION
-/// clause does: an error rolls back what `f` did and comes back as its message; the transaction goes
-/// on.
-fn subtransaction<R>(f: impl FnOnce() -> R) -> Result<R, String> {
+/// clause does: an error rolls back what `f` did and comes back whole (`error::caught`); the
+/// transaction goes on.
+fn subtransaction<R>(f: impl FnOnce() -> R) -> Result<R, TetherError> {
     // SAFETY: main thread, inside a transaction; the memory context and resource owner are restored
     // on both paths, as PL/pgSQL's exec_stmt_block does.
     let (context, owner) = unsafe {
@@ -270,18 +270,7 @@ fn subtransaction<R>(f: impl FnOnce() -> R) -> Result<R, String> {
         (context, owner)
     };
     let f = AssertUnwindSafe(f);
-    let out = PgTryBuilder::new(move || Ok(f()))
-        .catch_others(|e| {
-            Err(crate::http::redact::scrub(&match e {
-                pg_sys::panic::CaughtError::PostgresError(r) | pg_sys::panic::CaughtError::ErrorReport(r) => {
-                    r.message().to_string()
-                }
-                pg_sys::panic::CaughtError::RustPanic { ereport, .. } => {
-                    format!("internal error in tether: {}", ereport.message())
-                }
-            }))
-        })
-        .execute();
+    let out = PgTryBuilder::new(move || Ok(f())).catch_others(|e| Err(crate::error::caught(e))).execute();
     unsafe {
         match &out {
             Ok(_) => pg_sys::ReleaseCurrentSubTransaction(),
@@ -293,30 +282,17 @@ fn subtransaction<R>(f: impl FnOnce() -> R) -> Result<R, String> {
     out
 }
 
-/// Run `f` in its own transaction; a Postgres error aborts it and comes back as its message (and
-/// DETAIL), scrubbed of credentials: it goes to the server log and to tables other roles may read.
-pub(crate) fn transaction<R>(f: impl FnOnce() -> R) -> Result<R, String> {
+/// Run `f` in its own transaction; an error aborts it and comes back whole, with its SQLSTATE, DETAIL
+/// and HINT, scrubbed of credentials (`error::caught`): it goes to the server log and to tables other
+/// roles may read.
+pub(crate) fn transaction<R>(f: impl FnOnce() -> R) -> Result<R, TetherError> {
     unsafe {
         pg_sys::SetCurrentStatementStartTimestamp();
         pg_sys::StartTransactionCommand();
         pg_sys::PushActiveSnapshot(pg_sys::GetTransactionSnapshot());
     }
     let f = AssertUnwindSafe(f);
-    let out = PgTryBuilder::new(move || Ok(f()))
-        .catch_others(|e| {
-            Err(crate::http::redact::scrub(&match e {
-                pg_sys::panic::CaughtError::PostgresError(r) | pg_sys::panic::CaughtError::ErrorReport(r) => {
-                    match r.detail() {
-                        Some(d) if !d.is_empty() => format!("{} ({})", r.message(), d),
-                        _ => r.message().to_string(),
-                    }
-                }
-                pg_sys::panic::CaughtError::RustPanic { ereport, .. } => {
-                    format!("internal error in tether: {}", ereport.message())
-                }
-            }))
-        })
-        .execute();
+    let out = PgTryBuilder::new(move || Ok(f())).catch_others(|e| Err(crate::error::caught(e))).execute();
     unsafe {
         match &out {
             Ok(_) => {
@@ -332,13 +308,14 @@ pub(crate) fn transaction<R>(f: impl FnOnce() -> R) -> Result<R, String> {
     out
 }
 
-fn fail(code: PgSqlErrorCode, message: String) -> ! {
-    pgrx::pg_sys::panic::ErrorReport::new(code, message, "tether").report(PgLogLevel::ERROR);
-    unreachable!("ereport(ERROR) returned")
+/// Raise an error of Tether's about the database's objects.
+fn fail(state: SqlState, message: String) -> ! {
+    crate::error::report(TetherError::sql(state, message, None))
 }
 
+/// A statement of Tether's own failed: a bug, or the catalog changed under it.
 fn spi_error(what: &str, e: pgrx::spi::Error) -> ! {
-    fail(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("internal error in tether: {what}: {e}"))
+    crate::error::report(TetherError::Internal(format!("{what}: {e}")))
 }
 
 /// Run one statement the worker built for the mirror's tables as its owner (`rights::as_owner`), with
@@ -407,7 +384,7 @@ fn begin(id: i32) -> Option<Pass> {
         let id_column = crate::sync::id_column(&loaded).unwrap_or_else(|e| crate::error::report(e));
         if !columns.contains(&id_column) {
             fail(
-                PgSqlErrorCode::ERRCODE_UNDEFINED_COLUMN,
+                SqlState::UndefinedColumn,
                 format!("mirror {label} has no column \"{id_column}\" (the id of its source {})", loaded.label),
             )
         }
@@ -563,14 +540,14 @@ fn check_access(
     let role = row.get::<String>(5).ok().flatten().unwrap_or_default();
     let server = row.get::<String>(4).ok().flatten().unwrap_or_default();
     let source_name = row.get::<String>(6).ok().flatten();
-    let denied = PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE;
+    let denied = SqlState::InsufficientPrivilege;
     match flag(1) {
-        None => fail(PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE, format!("mirror table {label} no longer exists")),
+        None => fail(SqlState::UndefinedTable, format!("mirror table {label} no longer exists")),
         Some(false) => fail(denied, format!("role {role} no longer owns mirror table {label}")),
         Some(true) => {}
     }
     let Some(source_name) = source_name else {
-        fail(PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE, format!("the source of mirror {label} no longer exists"))
+        fail(SqlState::UndefinedTable, format!("the source of mirror {label} no longer exists"))
     };
     if flag(3) != Some(true) {
         fail(denied, format!("role {role}, owner of mirror {label}, no longer has USAGE on server {server}"));
@@ -640,10 +617,9 @@ fn apply_page(pass: &mut Pass) -> PageResult {
         read.unwrap_or_else(|e| spi_error("reading a page", e));
         let outcome = match outcome {
             Ok(o) => o,
-            Err(page::Unclaimed) => fail(
-                PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-                "internal error in tether: the refresh did not read its source page by page".into(),
-            ),
+            Err(page::Unclaimed) => {
+                crate::error::report(TetherError::Internal("the refresh did not read its source page by page".into()))
+            }
         };
         let args = [pass.gen.into(), pass.label.clone().into(), pass.notify.into(), pass.channel.clone().into()];
         let row = owner_statement(c, pass, &pass.sql.apply, &args, "applying a page");
@@ -744,7 +720,8 @@ fn finish(pass: &Pass) {
 /// Put the mirror in the error state and schedule a retry with exponential backoff (10 s doubling, at
 /// most an hour). A saved position that fails again right away is dropped: the next run starts the pass
 /// over (a cursor may have expired at the provider).
-fn record_failure(id: i32, run_id: Option<i64>, error: &str, failed_at_resume: bool) {
+fn record_failure(id: i32, run_id: Option<i64>, error: &TetherError, failed_at_resume: bool) {
+    let error = error.one_line();
     log!("tether: refresh of mirror {id} failed: {error}");
     let result = transaction(|| {
         Spi::run_with_args(
@@ -753,25 +730,25 @@ fn record_failure(id: i32, run_id: Option<i64>, error: &str, failed_at_resume: b
                     pass_cursor = CASE WHEN $3 AND failures > 0 THEN NULL ELSE pass_cursor END,
                     failures = failures + 1
              WHERE id = $1",
-            &[id.into(), error.into(), failed_at_resume.into()],
+            &[id.into(), error.clone().into(), failed_at_resume.into()],
         )
         .unwrap_or_else(|e| spi_error("recording the failure", e));
         if let Some(run) = run_id {
             Spi::run_with_args(
                 "UPDATE tether.sync_runs SET finished_at = clock_timestamp(), error = $2 WHERE id = $1",
-                &[run.into(), error.into()],
+                &[run.into(), error.clone().into()],
             )
             .unwrap_or_else(|e| spi_error("recording the failure", e));
         } else {
             Spi::run_with_args(
                 "INSERT INTO tether.sync_runs (mirror_id, pass, finished_at, error)
                  SELECT id, coalesce(pass, 'full'), clock_timestamp(), $2 FROM tether.mirror_config WHERE id = $1",
-                &[id.into(), error.into()],
+                &[id.into(), error.clone().into()],
             )
             .unwrap_or_else(|e| spi_error("recording the failure", e));
         }
     });
     if let Err(e) = result {
-        log!("tether: mirror {id}: could not record the failure: {e}");
+        log!("tether: mirror {id}: could not record the failure: {}", e.one_line());
     }
 }

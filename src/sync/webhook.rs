@@ -19,6 +19,7 @@ use pgrx::JsonB;
 
 use crate::connector::server;
 use crate::connector::webhook::{self, Delivery, Event};
+use crate::error::{report, SqlState, TetherError};
 use crate::fdw::{options, registry};
 use crate::http::inbound::{self, Answer, Inbound};
 use crate::sync::refresh::transaction;
@@ -80,17 +81,19 @@ pub extern "C-unwind" fn tether_webhooks_main(_arg: pg_sys::Datum) {
     let addr = match crate::gucs::webhook_listen() {
         Ok(Some(addr)) => addr,
         Ok(None) => return,
-        Err(m) => error!("{m}"),
+        Err(m) => report(bad_setting(m)),
     };
     let listener = match TcpListener::bind(addr) {
         Ok(l) => l,
-        Err(e) => error!("tether webhooks: could not listen on {addr}: {e} (tether.webhook_listen); retrying in 5 s"),
+        Err(e) => report(bad_setting(format!(
+            "tether webhooks: could not listen on {addr}: {e} (tether.webhook_listen); retrying in 5 s"
+        ))),
     };
     let inbox = Arc::new(Inbox { jobs: Mutex::new(Vec::new()), pid: unsafe { pg_sys::MyProcPid } });
     let max_body = Arc::new(AtomicUsize::new(crate::gucs::webhook_max_body()));
     let submit = inbox.clone();
     if let Err(e) = inbound::serve(listener, max_body.clone(), Arc::new(move |r| submit.submit(r))) {
-        error!("tether webhooks: {e}");
+        report(e);
     }
     log!("tether webhooks: receiving on http://{addr}/webhooks/<server> for database \"{database}\"");
     let mut last_purge: Option<Instant> = None;
@@ -143,7 +146,10 @@ fn answer(request: &Inbound, addr: std::net::SocketAddr) -> Answer {
             (answer, woken)
         }
         Err(e) => {
-            log!("tether webhooks: a delivery for server \"{shown}\" failed: {}", inbound::printable(&e, 1000));
+            log!(
+                "tether webhooks: a delivery for server \"{shown}\" failed: {}",
+                inbound::printable(&e.one_line(), 1000)
+            );
             (Answer::message(500, "the delivery could not be recorded; retry later"), Vec::new())
         }
     };
@@ -257,7 +263,7 @@ fn receive(server: &str, request: &Inbound, addr: std::net::SocketAddr) -> Recei
             "SELECT EXISTS (SELECT 1 FROM tether.webhook_events WHERE server = $1 AND body_sha256 = $2)",
             &[server.into(), d.clone().into()],
         )
-        .unwrap_or_else(|e| error!("looking for a replayed delivery: {e}"))
+        .unwrap_or_else(|e| spi_error("looking for a replayed delivery", e))
         .unwrap_or(false);
         if replayed {
             let body = serde_json::json!({
@@ -294,7 +300,7 @@ fn receive(server: &str, request: &Inbound, addr: std::net::SocketAddr) -> Recei
                     digest.clone().into(),
                 ],
             )
-            .unwrap_or_else(|e| error!("recording a webhook event: {e}"))
+            .unwrap_or_else(|e| spi_error("recording a webhook event", e))
             .next()
             .and_then(|row| row.get::<i64>(1).ok().flatten())
         });
@@ -308,7 +314,7 @@ fn receive(server: &str, request: &Inbound, addr: std::net::SocketAddr) -> Recei
                  ON CONFLICT (mirror_id, record_id) DO UPDATE SET event = excluded.event",
                 &[mirrors.clone().into(), record.clone().into(), id.into()],
             )
-            .unwrap_or_else(|e| error!("recording a reported deletion: {e}"));
+            .unwrap_or_else(|e| spi_error("recording a reported deletion", e));
         }
         woken.extend(mirrors);
     }
@@ -321,7 +327,7 @@ fn receive(server: &str, request: &Inbound, addr: std::net::SocketAddr) -> Recei
              WHERE id IN (SELECT id FROM tether.mirror_config WHERE id = ANY ($1) FOR UPDATE SKIP LOCKED)",
             &[woken.clone().into()],
         )
-        .unwrap_or_else(|e| error!("requesting a refresh: {e}"));
+        .unwrap_or_else(|e| spi_error("requesting a refresh", e));
     }
     let body = serde_json::json!({
         "received": events.len(),
@@ -355,8 +361,18 @@ fn mirrors_for(server: pg_sys::Oid, event: &Event, generic: bool) -> Vec<i32> {
             &[server.into(), object.into(), table.into()],
         )
         .map(|rows| rows.into_iter().filter_map(|r| r.get::<i32>(1).ok().flatten()).collect())
-        .unwrap_or_else(|e| error!("finding the mirrors of a webhook event: {e}"))
+        .unwrap_or_else(|e| spi_error("finding the mirrors of a webhook event", e))
     })
+}
+
+/// A setting the receiver cannot work with (its process ends; the postmaster restarts it).
+fn bad_setting(message: String) -> TetherError {
+    TetherError::sql(SqlState::InvalidParameterValue, message, None)
+}
+
+/// A statement of the receiver's own failed: the delivery is answered 500 and the provider retries.
+fn spi_error(what: &str, e: pgrx::spi::Error) -> ! {
+    report(TetherError::Internal(format!("{what}: {e}")))
 }
 
 /// Forget events older than tether.webhook_retention.
@@ -372,10 +388,10 @@ fn purge() {
                 "DELETE FROM tether.webhook_events WHERE received_at < now() - make_interval(secs => $1)",
                 &[retention.into()],
             )
-            .unwrap_or_else(|e| error!("{e}"));
+            .unwrap_or_else(|e| spi_error("removing old events", e));
         }
     });
     if let Err(e) = result {
-        log!("tether webhooks: could not remove old events: {e}");
+        log!("tether webhooks: could not remove old events: {}", e.one_line());
     }
 }

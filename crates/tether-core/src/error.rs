@@ -44,12 +44,19 @@ pub enum SqlState {
     UndefinedObject,
     /// 2BP01: a connector still used by servers.
     DependentObjectsStillExist,
+    /// 42P01: a table Tether works on (a mirror, its source) is gone.
+    UndefinedTable,
+    /// 42703: a column Tether needs (a mirror's id column) is missing.
+    UndefinedColumn,
     /// XX000: a bug in Tether.
     Internal,
+    /// Any other SQLSTATE: an error Postgres raised that Tether caught and passes on as it was.
+    Other([u8; 5]),
 }
 
 impl SqlState {
-    pub fn code(self) -> &'static str {
+    /// The five-character code, as Postgres and docs/errors.md write it.
+    pub fn code(&self) -> &str {
         match self {
             SqlState::InvalidOptionName => "HV00D",
             SqlState::InvalidOptionValue => "HV024",
@@ -70,7 +77,10 @@ impl SqlState {
             SqlState::DuplicateObject => "42710",
             SqlState::UndefinedObject => "42704",
             SqlState::DependentObjectsStillExist => "2BP01",
+            SqlState::UndefinedTable => "42P01",
+            SqlState::UndefinedColumn => "42703",
             SqlState::Internal => "XX000",
+            SqlState::Other(code) => std::str::from_utf8(code).unwrap_or("XX000"),
         }
     }
 
@@ -118,6 +128,11 @@ pub enum TetherError {
     /// A bug: never expected, always reported.
     #[error("internal error in tether: {0}")]
     Internal(String),
+    /// An error with the SQLSTATE, DETAIL and HINT it was raised with: one Postgres raised while Tether
+    /// ran SQL (kept whole when a background process records it or passes it on), or one of Tether's
+    /// own about the database's objects (a mirror whose table is gone, a role that lost a privilege).
+    #[error("{message}")]
+    Sql { state: SqlState, message: String, detail: Option<String>, hint: Option<String> },
 }
 
 impl TetherError {
@@ -134,6 +149,19 @@ impl TetherError {
         TetherError::Option { message: message.into(), hint, state: SqlState::OptionNotFound }
     }
 
+    /// An error with a SQLSTATE of Tether's choosing about the database's objects.
+    pub fn sql(state: SqlState, message: impl Into<String>, hint: Option<String>) -> TetherError {
+        TetherError::Sql { state, message: message.into(), detail: None, hint }
+    }
+
+    /// The message, then the DETAIL in parentheses: one line, as background processes record an error.
+    pub fn one_line(&self) -> String {
+        match self.detail() {
+            Some(d) => format!("{self} ({d})"),
+            None => self.to_string(),
+        }
+    }
+
     pub fn sqlstate(&self) -> SqlState {
         match self {
             TetherError::Option { state, .. } => *state,
@@ -147,6 +175,7 @@ impl TetherError {
             TetherError::Conversion { .. } => SqlState::InvalidText,
             TetherError::Unsupported { .. } => SqlState::FeatureNotSupported,
             TetherError::Internal(_) => SqlState::Internal,
+            TetherError::Sql { state, .. } => *state,
         }
     }
 
@@ -157,6 +186,7 @@ impl TetherError {
             | TetherError::BadResponse { detail, .. }
             | TetherError::OutcomeUnknown { detail, .. }
             | TetherError::Conversion { detail, .. } => Some(detail.as_str()).filter(|d| !d.is_empty()),
+            TetherError::Sql { detail, .. } => detail.as_deref(),
             _ => None,
         }
     }
@@ -165,7 +195,8 @@ impl TetherError {
         match self {
             TetherError::Option { hint, .. }
             | TetherError::Provider { hint, .. }
-            | TetherError::Unsupported { hint, .. } => hint.as_deref(),
+            | TetherError::Unsupported { hint, .. }
+            | TetherError::Sql { hint, .. } => hint.as_deref(),
             TetherError::Conversion { hint, .. } | TetherError::OutcomeUnknown { hint, .. } => Some(hint.as_str()),
             TetherError::Connector { .. } => Some("see docs/connectors.md for the connector format"),
             TetherError::Transport { connect: true, .. } => {
@@ -260,5 +291,21 @@ mod tests {
         assert_eq!(e.sqlstate().code(), "08001");
         assert!(e.detail().is_none());
         assert!(e.hint().unwrap().contains("base_url"));
+    }
+
+    #[test]
+    fn errors_caught_from_postgres_keep_their_state() {
+        let e = TetherError::Sql {
+            state: SqlState::Other(*b"40P01"),
+            message: "deadlock detected".into(),
+            detail: Some("Process 1 waits for ShareLock".into()),
+            hint: Some("See server log for query details.".into()),
+        };
+        assert_eq!(e.sqlstate().code(), "40P01");
+        assert_eq!(e.to_string(), "deadlock detected");
+        assert_eq!(e.one_line(), "deadlock detected (Process 1 waits for ShareLock)");
+        assert_eq!(e.hint(), Some("See server log for query details."));
+        assert_eq!(SqlState::UndefinedTable.code(), "42P01");
+        assert_eq!(SqlState::Other(*b"\xff\xff\xff\xff\xff").code(), "XX000", "not a code: reported as internal");
     }
 }
