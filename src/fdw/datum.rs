@@ -59,6 +59,8 @@ pub fn target_for(attr: &Attr, separator: Option<String>) -> Target {
 }
 
 pub fn type_name(type_oid: pg_sys::Oid, typmod: i32) -> String {
+    // SAFETY: backend thread, in a transaction (a syscache lookup). format_type_with_typemod never returns
+    // NULL (an unknown type raises an ERROR); its palloc'd NUL-terminated result is copied into a String.
     unsafe {
         let p = pg_sys::format_type_with_typemod(type_oid, typmod);
         CStr::from_ptr(p).to_string_lossy().into_owned()
@@ -69,6 +71,13 @@ impl ColumnOut {
     pub fn new(attr: &Attr, target: Target) -> ColumnOut {
         let mut input = None;
         let mut elem_type = pg_sys::InvalidOid;
+        // SAFETY: backend thread, in a transaction: called from BeginForeignScan and BeginForeignModify /
+        // BeginForeignInsert. getTypeInputInfo and fmgr_info raise an ERROR rather than leave their
+        // out-parameters unset; a zeroed FmgrInfo is a valid value for fmgr_info to fill in, and holds no
+        // pointer to itself, so it may be moved into `self`. fmgr_info records the current memory context
+        // (fn_mcxt), where the input function may cache data (fn_extra): in those callbacks it is the
+        // executor's es_query_cxt or a context that outlives it, and this ColumnOut lives in the scan or
+        // modify state, which is dropped when es_query_cxt is deleted.
         unsafe {
             if matches!(target, Target::Input { .. } | Target::Numeric) {
                 let mut func = pg_sys::InvalidOid;
@@ -88,6 +97,9 @@ impl ColumnOut {
     /// The datum for a cell, allocated in the current memory context. `on_error` builds the error for
     /// a value the type's input function refuses.
     pub fn datum(&mut self, cell: Cell, on_error: &dyn Fn(ConversionError) -> TetherError) -> Option<pg_sys::Datum> {
+        // SAFETY: backend thread. cstring_to_text_with_len copies exactly `len` bytes from `s` (no NUL
+        // needed) into a new text palloc'd in the current memory context (the caller's per-row context).
+        // `s.len()` fits in an i32: cells come from an answer capped at http::MAX_RESPONSE_BYTES (256 MiB).
         let text_datum = |s: &str| unsafe {
             pg_sys::Datum::from(pg_sys::cstring_to_text_with_len(s.as_ptr() as *const std::ffi::c_char, s.len() as i32))
         };
@@ -116,6 +128,12 @@ impl ColumnOut {
     }
 
     fn text_array(&self, items: &[Option<String>]) -> pg_sys::Datum {
+        // SAFETY: backend thread. Each element is a text copied from its String (as in `datum`); `elems`
+        // and `nulls` both have items.len() entries, which dims (ndims 1, lower bound 1) describes.
+        // Only Target::TextArray columns get Cell::TextArray, and for them `new` set elem_type to the
+        // element type of text[] or varchar[], whose storage is what is passed (varlena, by reference,
+        // int alignment). construct_md_array copies everything into a new array palloc'd in the current
+        // memory context, so the Vecs may be dropped after it.
         unsafe {
             let mut elems: Vec<pg_sys::Datum> = Vec::with_capacity(items.len());
             let mut nulls: Vec<bool> = Vec::with_capacity(items.len());
@@ -167,6 +185,11 @@ impl ColumnOut {
         let ioparam = *ioparam;
         let typmod = self.typmod;
         let target = self.target.name().to_string();
+        // SAFETY: backend thread, in a transaction. `finfo_ptr` points to the FmgrInfo `new` filled in,
+        // inside self.input, which nothing else touches during the call; `cstr` is a NUL-terminated copy
+        // that outlives the call (input functions only read their argument: the *mut is the signature's);
+        // ioparam and typmod are those getTypeInputInfo and the column gave. An ERROR is caught by
+        // PgTryBuilder and always raised again below, so the transaction never goes on past it.
         let caught = PgTryBuilder::new(|| unsafe {
             Ok(pg_sys::InputFunctionCall(finfo_ptr, cstr.as_ptr() as *mut std::ffi::c_char, ioparam, typmod))
         })

@@ -50,6 +50,8 @@ fn create_statement(table: &ImportTable, server: &str) -> String {
     )
 }
 
+/// # Safety
+/// Postgres calls this as ImportForeignSchema (FDW API), with a valid statement and server oid.
 #[pg_guard]
 pub unsafe extern "C-unwind" fn import_foreign_schema(
     stmt: *mut pg_sys::ImportForeignSchemaStmt,
@@ -117,6 +119,8 @@ fn discover(
     let (Some(def), Some(url)) = (server.connector.discover.clone(), server.discover_url()?) else {
         return Ok(Vec::new());
     };
+    // SAFETY: backend thread, inside IMPORT FOREIGN SCHEMA's transaction; GetUserId takes nothing and
+    // returns the current user's oid.
     let endpoint = server_endpoint(server, server_oid, server_name, unsafe { pg_sys::GetUserId() })?;
     let shown = format!("GET {}", template::display_path(&url));
     let e = endpoint.clone();

@@ -22,6 +22,11 @@ use crate::error::OrReport;
 
 #[pg_extern]
 fn tether_fdw_handler() -> PgBox<pg_sys::FdwRoutine, AllocatedByRust> {
+    // SAFETY: T_FdwRoutine is the node tag of pg_sys::FdwRoutine, as alloc_node requires. The node is
+    // palloc0'd in the memory context the handler is called in; returning the PgBox hands the pointer to
+    // Postgres without freeing it (IntoDatum). Postgres uses it within the calling statement, or copies it
+    // when it caches it in the relcache (GetFdwRoutineForRelation), so nothing reads it after that context
+    // goes away.
     let mut routine =
         unsafe { PgBox::<pg_sys::FdwRoutine, AllocatedByRust>::alloc_node(pg_sys::NodeTag::T_FdwRoutine) };
     routine.GetForeignRelSize = Some(plan::get_foreign_rel_size);

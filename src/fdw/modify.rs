@@ -110,6 +110,9 @@ fn check_supported(loaded: &LoadedTable, op: Op) -> Result<(), TetherError> {
     })
 }
 
+/// # Safety
+/// Postgres calls this as AddForeignUpdateTargets (FDW API), with a valid PlannerInfo, range table entry
+/// and open target relation.
 #[pg_guard]
 pub unsafe extern "C-unwind" fn add_foreign_update_targets(
     root: *mut pg_sys::PlannerInfo,
@@ -152,6 +155,9 @@ pub unsafe extern "C-unwind" fn add_foreign_update_targets(
     }
 }
 
+/// # Safety
+/// Postgres calls this as PlanForeignModify (FDW API), with a valid PlannerInfo and ModifyTable, and
+/// `result_relation` one of its range table indexes.
 #[pg_guard]
 pub unsafe extern "C-unwind" fn plan_foreign_modify(
     root: *mut pg_sys::PlannerInfo,
@@ -257,6 +263,9 @@ unsafe fn modify_state<'a>(rinfo: *mut pg_sys::ResultRelInfo) -> &'a mut ModifyS
     &mut *p
 }
 
+/// # Safety
+/// Postgres calls this as BeginForeignModify (FDW API), with valid executor nodes and the fdw_private
+/// `plan_foreign_modify` made.
 #[pg_guard]
 pub unsafe extern "C-unwind" fn begin_foreign_modify(
     mtstate: *mut pg_sys::ModifyTableState,
@@ -272,6 +281,10 @@ pub unsafe extern "C-unwind" fn begin_foreign_modify(
 
 /// COPY FROM into a foreign table (or routing into a foreign partition): every writable column with a
 /// value is sent, one create per row.
+///
+/// # Safety
+/// Postgres calls this as BeginForeignInsert (FDW API), with a valid ModifyTableState (COPY makes one) and
+/// ResultRelInfo.
 #[pg_guard]
 pub unsafe extern "C-unwind" fn begin_foreign_insert(
     mtstate: *mut pg_sys::ModifyTableState,
@@ -290,6 +303,8 @@ pub unsafe extern "C-unwind" fn begin_foreign_insert(
     begin(mtstate, rinfo, loaded, plan, false);
 }
 
+/// # Safety
+/// Postgres calls this as EndForeignInsert (FDW API); it reads nothing.
 #[pg_guard]
 pub unsafe extern "C-unwind" fn end_foreign_insert(_estate: *mut pg_sys::EState, _rinfo: *mut pg_sys::ResultRelInfo) {}
 
@@ -580,6 +595,9 @@ unsafe fn varsize(p: *const u8) -> u32 {
     (header >> 2) & 0x3FFF_FFFF
 }
 
+/// # Safety
+/// Postgres calls this as ExecForeignInsert (FDW API), with the ResultRelInfo `begin` set up and a slot
+/// of the relation's row type.
 #[pg_guard]
 pub unsafe extern "C-unwind" fn exec_foreign_insert(
     _estate: *mut pg_sys::EState,
@@ -609,6 +627,9 @@ unsafe fn copy_row(st: &ModifyState, slot: *mut pg_sys::TupleTableSlot) -> (Vec<
     (values, nulls)
 }
 
+/// # Safety
+/// Postgres calls this as ExecForeignUpdate (FDW API), with the ResultRelInfo `begin` set up, the new
+/// row's slot and the plan slot carrying the junk columns.
 #[pg_guard]
 pub unsafe extern "C-unwind" fn exec_foreign_update(
     _estate: *mut pg_sys::EState,
@@ -628,6 +649,9 @@ pub unsafe extern "C-unwind" fn exec_foreign_update(
     slot
 }
 
+/// # Safety
+/// Postgres calls this as ExecForeignDelete (FDW API), with the ResultRelInfo `begin` set up, the
+/// RETURNING slot and the plan slot carrying the junk columns.
 #[pg_guard]
 pub unsafe extern "C-unwind" fn exec_foreign_delete(
     _estate: *mut pg_sys::EState,
@@ -649,6 +673,9 @@ pub unsafe extern "C-unwind" fn exec_foreign_delete(
     slot
 }
 
+/// # Safety
+/// Postgres calls this as GetForeignModifyBatchSize (FDW API), after BeginForeignModify or
+/// BeginForeignInsert on the same ResultRelInfo.
 #[pg_guard]
 pub unsafe extern "C-unwind" fn get_foreign_modify_batch_size(rinfo: *mut pg_sys::ResultRelInfo) -> std::ffi::c_int {
     let st = modify_state(rinfo);
@@ -660,6 +687,10 @@ pub unsafe extern "C-unwind" fn get_foreign_modify_batch_size(rinfo: *mut pg_sys
     st.loaded.table.batch_size().unwrap_or(1).min(i32::MAX as u64) as std::ffi::c_int
 }
 
+/// # Safety
+/// Postgres calls this as ExecForeignBatchInsert (FDW API), with `*num_slots` valid slots in `slots`.
+/// The executor passes as many plan slots, but COPY FROM (PostgreSQL 16 and later) passes NULL,
+/// which the one-row path does not allow for: it reads `*_plan_slots`.
 #[pg_guard]
 pub unsafe extern "C-unwind" fn exec_foreign_batch_insert(
     _estate: *mut pg_sys::EState,
@@ -847,9 +878,13 @@ impl ModifyState {
     }
 }
 
+/// # Safety
+/// Postgres calls this as EndForeignModify (FDW API); it reads nothing.
 #[pg_guard]
 pub unsafe extern "C-unwind" fn end_foreign_modify(_estate: *mut pg_sys::EState, _rinfo: *mut pg_sys::ResultRelInfo) {}
 
+/// # Safety
+/// Postgres calls this as IsForeignRelUpdatable (FDW API), with an open relation.
 #[pg_guard]
 pub unsafe extern "C-unwind" fn is_foreign_rel_updatable(rel: pg_sys::Relation) -> std::ffi::c_int {
     let Ok(loaded) = options::load_table((*rel).rd_id) else { return 0 };
@@ -867,6 +902,9 @@ pub unsafe extern "C-unwind" fn is_foreign_rel_updatable(rel: pg_sys::Relation) 
     bits
 }
 
+/// # Safety
+/// Postgres calls this as ExplainForeignModify (FDW API), with the ResultRelInfo `begin` set up and a
+/// valid ExplainState.
 #[pg_guard]
 pub unsafe extern "C-unwind" fn explain_foreign_modify(
     _mtstate: *mut pg_sys::ModifyTableState,

@@ -113,6 +113,10 @@ pub struct LoadedTable {
 
 /// `schema.name` of a relation.
 pub fn relation_label(relid: pg_sys::Oid) -> String {
+    // SAFETY: backend thread, in a transaction (syscache lookups on a plain oid). get_rel_name and
+    // get_namespace_name return NULL, never an ERROR, for an oid that names nothing (get_rel_namespace
+    // then gives InvalidOid), and `part` checks for NULL; otherwise they return palloc'd NUL-terminated
+    // strings in the current memory context, copied into Strings before this returns.
     unsafe {
         let name = pg_sys::get_rel_name(relid);
         let nsp = pg_sys::get_namespace_name(pg_sys::get_rel_namespace(relid));
@@ -138,11 +142,26 @@ pub unsafe fn server_def(server: *mut pg_sys::ForeignServer, name: &str) -> Resu
 
 /// The name of a role, for messages and OAuth2 token ownership.
 pub fn role_name(userid: pg_sys::Oid) -> String {
+    // SAFETY: backend thread, in a transaction (a syscache lookup); a non-null result is a palloc'd
+    // NUL-terminated string, copied into a String. With noerr = true, GetUserNameFromId returns NULL for
+    // an oid that names no role, and CStr::from_ptr needs a non-null pointer: this relies on every caller
+    // passing a role that exists (the current user, a view owner from the range table, a server owner, a
+    // mirror owner `refresh::check_access` has checked). Not checked here: a role dropped while one of
+    // its sessions still runs, or an arbitrary oid given to `validate_user_mapping`, breaks it.
     unsafe { CStr::from_ptr(pg_sys::GetUserNameFromId(userid, true)).to_string_lossy().into_owned() }
 }
 
 /// Load a foreign table: server, connector object, column mapping.
 pub fn load_table(relid: pg_sys::Oid) -> Result<LoadedTable, TetherError> {
+    // SAFETY: backend thread, in a transaction. GetForeignTable and GetForeignServer raise an ERROR for
+    // a missing entry and never return NULL; they, and servername (non-null), are palloc'd in the current
+    // memory context and valid until this returns. The option lists are NIL or Lists of DefElem, as
+    // options_from_list requires (so is GetForeignColumnOptions's, which raises an ERROR for a missing
+    // attribute). RelationIdGetRelation returns NULL for a relation that does not exist, which is
+    // checked; the open relation's rd_att stays valid until RelationClose (a relcache rebuild keeps a
+    // replaced descriptor until the end of the transaction), and the PgTupleDesc, which neither pins nor
+    // frees it, is dropped before that. An ERROR between open and close leaves the reference to the
+    // transaction's resource owner, which releases it on abort.
     unsafe {
         let ft = pg_sys::GetForeignTable(relid);
         let server = pg_sys::GetForeignServer((*ft).serverid);
@@ -186,6 +205,9 @@ pub fn load_table(relid: pg_sys::Oid) -> Result<LoadedTable, TetherError> {
 
 /// Whether `user` (InvalidOid: PUBLIC) has a user mapping of its own on a server.
 fn has_mapping(user: pg_sys::Oid, serverid: pg_sys::Oid) -> bool {
+    // SAFETY: backend thread, in a transaction. SearchSysCache2 takes the cache id and two key datums
+    // (oids, by value) and returns NULL when there is no entry, which is checked; a tuple it returns is
+    // released at once and never read.
     unsafe {
         let cache = pg_sys::SysCacheIdentifier::USERMAPPINGUSERSERVER as i32;
         let tuple = pg_sys::SearchSysCache2(cache, pg_sys::Datum::from(user), pg_sys::Datum::from(serverid));
@@ -200,6 +222,9 @@ fn has_mapping(user: pg_sys::Oid, serverid: pg_sys::Oid) -> bool {
 
 /// The user mapping options for `userid` on a server (falling back to PUBLIC), or None.
 pub fn user_mapping_options(userid: pg_sys::Oid, serverid: pg_sys::Oid) -> Option<Options> {
+    // SAFETY: backend thread, in a transaction. GetUserMapping raises an ERROR rather than returning NULL
+    // when there is no mapping (one exists here: checked first); the UserMapping and its options (NIL or
+    // a List of DefElem) are palloc'd in the current memory context and read before this returns.
     unsafe {
         if !has_mapping(userid, serverid) && !has_mapping(pg_sys::InvalidOid, serverid) {
             return None;
@@ -259,9 +284,12 @@ pub fn mapping_endpoint(
 
 /// Where rotated OAuth2 refresh tokens are kept: `<data directory>/pg_tether/oauth` (see `http::oauth`).
 fn oauth_token_store() -> Option<PathBuf> {
-    // SAFETY: DataDir is set (absolute) at startup, before any backend runs a query, and not changed after.
+    // SAFETY: DataDir is set (absolute) at startup, before any backend runs a query, and not changed after;
+    // the static's value (a pointer) is copied, no reference to the static mut is made.
     let dir = unsafe { pg_sys::DataDir };
     (!dir.is_null()).then(|| {
+        // SAFETY: `dir` is non-null (checked just above) and points to DataDir's NUL-terminated string,
+        // which lives as long as the process.
         let dir = unsafe { CStr::from_ptr(dir) };
         Path::new(OsStr::from_bytes(dir.to_bytes())).join("pg_tether").join("oauth")
     })
@@ -285,12 +313,15 @@ fn validate_foreign_table(relid: pg_sys::Oid) {
 /// options, which no other role may learn anything about.
 #[pg_extern]
 fn validate_user_mapping(server: pg_sys::Oid, role: pg_sys::Oid) {
-    // SAFETY: catalog lookups on the backend thread; the event trigger passes a server that exists.
+    // SAFETY: backend thread, inside the SQL function's transaction (catalog lookups). GetForeignServer
+    // raises an ERROR for an oid that is not a server (whoever calls this function, with whatever oid), and
+    // never returns NULL; servername is a palloc'd NUL-terminated copy (never NULL), copied into a String.
     let (srv, owner, name) = unsafe {
         let srv = pg_sys::GetForeignServer(server);
         (srv, (*srv).owner, CStr::from_ptr((*srv).servername).to_string_lossy().into_owned())
     };
-    // SAFETY: privilege checks of the calling role.
+    // SAFETY: backend thread, inside the SQL function's transaction: GetUserId reads the current user, and
+    // has_privs_of_role and superuser are catalog lookups that take and return plain values.
     let may = unsafe {
         let me = pg_sys::GetUserId();
         me == role || pg_sys::has_privs_of_role(me, owner) || pg_sys::superuser()
@@ -318,6 +349,8 @@ fn validate_user_mapping(server: pg_sys::Oid, role: pg_sys::Oid) {
             )),
         ));
     }
+    // SAFETY: `srv` is the non-null ForeignServer GetForeignServer returned above, palloc'd in this call's
+    // memory context, which is still current; its options are NIL or a List of DefElem.
     match unsafe { server_def(srv, &name) } {
         Err(e) if restoring_unknown_connector(&e) => {}
         Err(e) => crate::error::report(e),
@@ -331,7 +364,8 @@ fn validate_user_mapping(server: pg_sys::Oid, role: pg_sys::Oid) {
 /// tables come back before the rows of tether.user_connectors, so a registered connector is not known
 /// yet. It is checked when the server is used.
 fn restoring_unknown_connector(e: &TetherError) -> bool {
-    // SAFETY: reading a GUC variable on the backend thread.
+    // SAFETY: check_function_bodies is a plain bool GUC variable, written only by the GUC machinery on this
+    // same (backend) thread; it is read by value, no reference to the static mut is made.
     let checking = unsafe { pg_sys::check_function_bodies };
     !checking && e.to_string().contains("unknown connector")
 }

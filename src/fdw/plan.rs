@@ -324,6 +324,8 @@ unsafe fn limit_hint(root: *mut pg_sys::PlannerInfo) -> Option<u64> {
     Some((count.max(0) as u64).saturating_add(offset.max(0) as u64))
 }
 
+/// # Safety
+/// Postgres calls this as GetForeignRelSize (FDW API), with a valid PlannerInfo and RelOptInfo.
 #[pg_guard]
 pub unsafe extern "C-unwind" fn get_foreign_rel_size(
     root: *mut pg_sys::PlannerInfo,
@@ -345,6 +347,8 @@ unsafe fn rel_state<'a>(baserel: *mut pg_sys::RelOptInfo) -> &'a mut RelState {
     &mut *p
 }
 
+/// # Safety
+/// Postgres calls this as GetForeignPaths (FDW API), after GetForeignRelSize on the same RelOptInfo.
 #[pg_guard]
 pub unsafe extern "C-unwind" fn get_foreign_paths(
     root: *mut pg_sys::PlannerInfo,
@@ -405,6 +409,9 @@ pub unsafe fn columns_of(set: *mut pg_sys::Bitmapset, natts: usize) -> Vec<usize
     out
 }
 
+/// # Safety
+/// Postgres calls this as GetForeignPlan (FDW API), with the RelOptInfo GetForeignRelSize saw and valid
+/// lists.
 #[pg_guard]
 pub unsafe extern "C-unwind" fn get_foreign_plan(
     _root: *mut pg_sys::PlannerInfo,
@@ -463,7 +470,10 @@ pub fn to_private<T: Serialize>(value: &T) -> *mut pg_sys::List {
     let json = serde_json::to_string(value).map_err(|e| TetherError::Internal(e.to_string())).or_report();
     let text = CString::new(json).map_err(|e| TetherError::Internal(e.to_string())).or_report();
     let mut private = PgList::<pg_sys::Node>::new();
-    // SAFETY: pstrdup copies the string into the current memory context; makeString wraps it.
+    // SAFETY: backend thread, while planning; `text` is a NUL-terminated CString alive across the call.
+    // pstrdup copies it into the current memory context (the planner's, which holds the plan being built)
+    // and makeString wraps that copy in a String node; both palloc, which raises an ERROR rather than
+    // returning NULL. The list only stores the pointer.
     unsafe { private.push(pg_sys::makeString(pg_sys::pstrdup(text.as_ptr())) as *mut pg_sys::Node) };
     private.into_pg()
 }

@@ -65,7 +65,11 @@ pub fn all_user_connectors() -> Vec<Arc<Connector>> {
 fn check_privilege(action: &str) -> Result<(), TetherError> {
     let owner = Spi::get_one::<pg_sys::Oid>("SELECT extowner FROM pg_catalog.pg_extension WHERE extname = 'tether'")
         .map_err(|e| TetherError::Internal(e.to_string()))?;
+    // SAFETY: backend thread, inside the calling SQL function's transaction; GetUserId reads the
+    // session's current user.
     let user = unsafe { pg_sys::GetUserId() };
+    // SAFETY: as above; superuser and has_privs_of_role are catalog lookups that take and return plain
+    // values (an oid that names no role is simply not a member of anything).
     let allowed =
         unsafe { pg_sys::superuser() } || owner.is_some_and(|o| unsafe { pg_sys::has_privs_of_role(user, o) });
     if allowed {

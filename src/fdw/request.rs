@@ -35,9 +35,13 @@ fn required<'a>(value: Option<&'a str>, name: &str) -> Result<&'a str, TetherErr
 /// The server a call names, as the current user: a tether server it has USAGE on and a user mapping
 /// for. Returns the server and the endpoint carrying that mapping's credentials.
 fn server_for_call(name: &str) -> Result<(ServerDef, Arc<Endpoint>), TetherError> {
+    // SAFETY: backend thread, inside the calling SQL function's transaction; GetUserId takes nothing and
+    // returns the current user's oid.
     let user = unsafe { pg_sys::GetUserId() };
     let role = options::role_name(user);
     let c_name = CString::new(name).map_err(|_| TetherError::option("a server name cannot contain NUL", None))?;
+    // SAFETY: backend thread, in a transaction (catalog lookup); `c_name` is a NUL-terminated CString that
+    // outlives the call. With missing_ok = true an unknown name gives NULL, which is checked just below.
     let server = unsafe { pg_sys::GetForeignServerByName(c_name.as_ptr(), true) };
     if server.is_null() {
         return Err(TetherError::Option {
@@ -46,7 +50,12 @@ fn server_for_call(name: &str) -> Result<(ServerDef, Arc<Endpoint>), TetherError
             state: SqlState::UndefinedObject,
         });
     }
+    // SAFETY: `server` is non-null (checked above) and points to the ForeignServer GetForeignServerByName
+    // palloc'd in this call's memory context. GetForeignDataWrapper raises an ERROR for a missing wrapper
+    // and never returns NULL.
     let (oid, fdw) = unsafe { ((*server).serverid, pg_sys::GetForeignDataWrapper((*server).fdwid)) };
+    // SAFETY: `fdw` is the non-null ForeignDataWrapper returned just above; its fdwname is a palloc'd,
+    // NUL-terminated copy of the catalog name (never NULL), copied into a String here.
     let fdw_name = unsafe { CStr::from_ptr((*fdw).fdwname).to_string_lossy().into_owned() };
     if fdw_name != "tether" {
         return Err(TetherError::option(
@@ -54,6 +63,8 @@ fn server_for_call(name: &str) -> Result<(ServerDef, Arc<Endpoint>), TetherError
             None,
         ));
     }
+    // SAFETY: backend thread, in a transaction; an ACL check on plain values (a server that has gone
+    // raises an ERROR, not undefined behaviour).
     let usage = unsafe { pg_sys::pg_foreign_server_aclcheck(oid, user, pg_sys::ACL_USAGE as pg_sys::AclMode) };
     if usage != pg_sys::AclResult::ACLCHECK_OK {
         return Err(TetherError::Option {
@@ -71,6 +82,8 @@ fn server_for_call(name: &str) -> Result<(ServerDef, Arc<Endpoint>), TetherError
             state: SqlState::InsufficientPrivilege,
         });
     };
+    // SAFETY: `server` is the non-null ForeignServer returned by GetForeignServerByName above, still
+    // valid (palloc'd in this call's memory context); its options are NIL or a List of DefElem.
     let def = unsafe { options::server_def(server, name)? };
     let endpoint = options::mapping_endpoint(&def, oid, name, user, Some(&mapping))?;
     Ok((def, endpoint))

@@ -65,6 +65,9 @@ unsafe fn state<'a>(node: *mut pg_sys::ForeignScanState) -> &'a mut ScanState {
     &mut *p
 }
 
+/// # Safety
+/// Postgres calls this as BeginForeignScan (FDW API), with a valid ForeignScanState whose plan is a
+/// ForeignScan made by `get_foreign_plan`.
 #[pg_guard]
 pub unsafe extern "C-unwind" fn begin_foreign_scan(node: *mut pg_sys::ForeignScanState, eflags: std::ffi::c_int) {
     let scan = (*node).ss.ps.plan as *mut pg_sys::ForeignScan;
@@ -179,6 +182,8 @@ unsafe fn start_stream(node: *mut pg_sys::ForeignScanState, st: &mut ScanState) 
     }
 }
 
+/// # Safety
+/// Postgres calls this as IterateForeignScan (FDW API), with the node `begin_foreign_scan` set up.
 #[pg_guard]
 pub unsafe extern "C-unwind" fn iterate_foreign_scan(
     node: *mut pg_sys::ForeignScanState,
@@ -251,11 +256,15 @@ unsafe fn store_row(st: &mut ScanState, slot: *mut pg_sys::TupleTableSlot, cells
     pg_sys::ExecStoreVirtualTuple(slot);
 }
 
+/// # Safety
+/// Postgres calls this as ReScanForeignScan (FDW API), with the node `begin_foreign_scan` set up.
 #[pg_guard]
 pub unsafe extern "C-unwind" fn rescan_foreign_scan(node: *mut pg_sys::ForeignScanState) {
     state(node).stop();
 }
 
+/// # Safety
+/// Postgres calls this as EndForeignScan (FDW API), with a valid ForeignScanState.
 #[pg_guard]
 pub unsafe extern "C-unwind" fn end_foreign_scan(node: *mut pg_sys::ForeignScanState) {
     if !(*node).fdw_state.is_null() {
@@ -264,12 +273,18 @@ pub unsafe extern "C-unwind" fn end_foreign_scan(node: *mut pg_sys::ForeignScanS
 }
 
 /// One line of EXPLAIN output, with any credential this process knows scrubbed from it.
+///
+/// # Safety
+/// `es` must be the ExplainState Postgres passed to the Explain callback running on this (backend) thread.
 pub(crate) unsafe fn explain_text(label: &str, value: &str, es: *mut pg_sys::ExplainState) {
     let l = std::ffi::CString::new(label).unwrap_or_default();
     let v = std::ffi::CString::new(crate::http::redact::scrub(value)).unwrap_or_default();
     pg_sys::ExplainPropertyText(l.as_ptr(), v.as_ptr(), es);
 }
 
+/// # Safety
+/// Postgres calls this as ExplainForeignScan (FDW API), with the node `begin_foreign_scan` set up and a
+/// valid ExplainState.
 #[pg_guard]
 pub unsafe extern "C-unwind" fn explain_foreign_scan(
     node: *mut pg_sys::ForeignScanState,

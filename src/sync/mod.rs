@@ -32,6 +32,10 @@ pub struct Shared {
     owners: [AtomicU32; REQUEST_SLOTS],
 }
 
+// SAFETY: Shared is nothing but atomics (an AtomicI32 and fixed-size arrays of AtomicI32 and AtomicU32):
+// no pointer, heap allocation or Drop, so its bytes mean the same in every process that maps the segment,
+// any bit pattern the atomics hold is valid, and every process reads and writes it only through the
+// atomics.
 unsafe impl PGRXSharedMemory for Shared {}
 
 impl Default for Shared {
@@ -44,6 +48,8 @@ impl Default for Shared {
     }
 }
 
+// SAFETY: PgAtomic::new requires that no other shared memory structure use the name; "tether_sync" starts
+// with the extension's name and is registered only here.
 static SHARED: PgAtomic<Shared> = unsafe { PgAtomic::new(c"tether_sync") };
 
 /// Set in `_PG_init` when the library is in shared_preload_libraries (shared memory and the worker
@@ -53,6 +59,8 @@ static PRELOADED: AtomicBool = AtomicBool::new(false);
 /// Called from `_PG_init`: the worker's settings, shared memory and the launcher, when preloading.
 #[allow(unexpected_cfgs)] // pg_shmem_init! checks a pg18 feature this crate does not declare
 pub fn init() {
+    // SAFETY: a plain bool the postmaster sets while it loads shared_preload_libraries, read by value in
+    // _PG_init on the main thread; no reference to the static mut is made.
     if unsafe { !pg_sys::process_shared_preload_libraries_in_progress } {
         return;
     }
@@ -168,7 +176,8 @@ fn forget_mirror(id: i32) -> bool {
 /// it (SELECT on the mirror table): its owner, and those it granted.
 #[pg_extern(name = "channel_for")]
 fn changes_channel(mirror: pg_sys::Oid) -> String {
-    // SAFETY: an ACL check of the calling role on the backend thread.
+    // SAFETY: backend thread, inside the SQL function's transaction: GetUserId reads the current user, and
+    // pg_class_aclcheck takes plain values (a relation that does not exist raises an ERROR).
     let allowed = unsafe {
         pg_sys::pg_class_aclcheck(mirror, pg_sys::GetUserId(), pg_sys::ACL_SELECT as pg_sys::AclMode)
             == pg_sys::AclResult::ACLCHECK_OK
@@ -259,6 +268,10 @@ pub(crate) fn wake_launcher() {
     let pid = shared.launcher_pid.load(Ordering::Acquire);
     if pid > 0 {
         // SIGUSR1 sets the launcher's latch (procsignal handler of database-connected workers).
+        // SAFETY: kill(2) takes only integers and touches no memory of this process; pid > 0, so it never
+        // names a process group. The pid is the launcher's, from shared memory (read atomically); from
+        // the launcher's exit until its successor stores its own pid it is stale (and may have been
+        // reused by another process), which sends a stray SIGUSR1 but touches no memory of this process.
         unsafe {
             libc::kill(pid, libc::SIGUSR1);
         }

@@ -37,7 +37,9 @@ pub const LOCK_CLASS: i32 = 0x7e7e_0001;
 
 /// Take the refresh lock of mirror `id` without waiting; false when another process holds it.
 fn lock_mirror(id: i32) -> bool {
-    // SAFETY: main thread, connected to the database; a session lock is released at process exit.
+    // SAFETY: main thread of the sync process, inside `transaction`, connected to its database (so
+    // MyDatabaseId is set). The LOCKTAG is a local LockAcquire only reads. A session lock (sessionLock =
+    // true) needs no resource owner and is released at process exit; dontWait = true, so it never sleeps.
     unsafe {
         let tag = pg_sys::LOCKTAG {
             locktag_field1: pg_sys::MyDatabaseId.to_u32(),
@@ -260,8 +262,10 @@ fn apply_deletions(pass: &Pass) {
 /// clause does: an error rolls back what `f` did and comes back whole (`error::caught`); the
 /// transaction goes on.
 fn subtransaction<R>(f: impl FnOnce() -> R) -> Result<R, TetherError> {
-    // SAFETY: main thread, inside a transaction; the memory context and resource owner are restored
-    // on both paths, as PL/pgSQL's exec_stmt_block does.
+    // SAFETY: main thread, inside a transaction (`transaction`), which BeginInternalSubTransaction needs
+    // (it raises an ERROR otherwise). It makes the subtransaction's context current, so the caller's
+    // context, which belongs to the enclosing transaction or outlives it, is made current again; it and
+    // the resource owner are saved to be restored on both paths below, as PL/pgSQL's exec_stmt_block does.
     let (context, owner) = unsafe {
         let context = pg_sys::CurrentMemoryContext;
         let owner = pg_sys::CurrentResourceOwner;
@@ -271,6 +275,11 @@ fn subtransaction<R>(f: impl FnOnce() -> R) -> Result<R, TetherError> {
     };
     let f = AssertUnwindSafe(f);
     let out = PgTryBuilder::new(move || Ok(f())).catch_others(|e| Err(crate::error::caught(e))).execute();
+    // SAFETY: same thread and transaction, and the subtransaction begun above is still the current one:
+    // `f` neither commits nor rolls back, and an ERROR inside it was caught by PgTryBuilder (pgrx copied
+    // and flushed the error state) instead of unwinding past this frame. Releasing or rolling it back
+    // (which also undoes what `as_owner` changed inside it: the user, the GUC nest level) and then
+    // restoring the saved memory context and resource owner is PL/pgSQL's sequence.
     unsafe {
         match &out {
             Ok(_) => pg_sys::ReleaseCurrentSubTransaction(),
@@ -286,6 +295,10 @@ fn subtransaction<R>(f: impl FnOnce() -> R) -> Result<R, TetherError> {
 /// and HINT, scrubbed of credentials (`error::caught`): it goes to the server log and to tables other
 /// roles may read.
 pub(crate) fn transaction<R>(f: impl FnOnce() -> R) -> Result<R, TetherError> {
+    // SAFETY: main thread of a background process connected to its database
+    // (BackgroundWorker::connect_worker_to_spi), between transactions: no caller nests `transaction` or
+    // calls it inside BackgroundWorker::transaction. GetTransactionSnapshot is valid once the transaction
+    // has started, and PushActiveSnapshot keeps its own copy.
     unsafe {
         pg_sys::SetCurrentStatementStartTimestamp();
         pg_sys::StartTransactionCommand();
@@ -293,6 +306,12 @@ pub(crate) fn transaction<R>(f: impl FnOnce() -> R) -> Result<R, TetherError> {
     }
     let f = AssertUnwindSafe(f);
     let out = PgTryBuilder::new(move || Ok(f())).catch_others(|e| Err(crate::error::caught(e))).execute();
+    // SAFETY: same thread, in the transaction started above. On success the snapshot pushed above is on
+    // top again (SPI pops what it pushes), so it is popped and the transaction committed. On an ERROR,
+    // caught by PgTryBuilder (pgrx flushed the error state), AbortCurrentTransaction cleans up the whole
+    // transaction (snapshots, SPI, locks, memory) and TopMemoryContext is made current instead of a
+    // context of the aborted transaction. `R` is returned by value: callers return Rust-owned values,
+    // nothing that points into the transaction's memory.
     unsafe {
         match &out {
             Ok(_) => {

@@ -27,8 +27,10 @@ pub fn pin_session() {
 
 fn set(name: &str, value: &str, action: pg_sys::GucAction::Type) {
     let (name, value) = (CString::new(name).unwrap_or_default(), CString::new(value).unwrap_or_default());
-    // SAFETY: called on the backend's main thread inside a transaction; an invalid value raises an
-    // ERROR (elevel ERROR), which pgrx turns into a Rust panic caught by the caller's transaction.
+    // SAFETY: called on the backend's main thread inside a transaction (superuser is a catalog lookup);
+    // `name` and `value` are NUL-terminated CStrings that outlive the call, and set_config_option copies
+    // what it keeps. An invalid value raises an ERROR (elevel ERROR), which pgrx turns into a Rust panic
+    // caught by the caller's transaction.
     unsafe {
         let context = if pg_sys::superuser() { pg_sys::GucContext::PGC_SUSET } else { pg_sys::GucContext::PGC_USERSET };
         pg_sys::set_config_option(
@@ -52,7 +54,11 @@ fn set(name: &str, value: &str, action: pg_sys::GucAction::Type) {
 pub fn as_owner<R>(role: pg_sys::Oid, f: impl FnOnce() -> R) -> R {
     let mut saved_user = pg_sys::Oid::INVALID;
     let mut saved_context = 0;
-    // SAFETY: main thread, inside a transaction (the callers run in `refresh::transaction`).
+    // SAFETY: main thread, inside a transaction: a sync process's `refresh::transaction`, or the SQL
+    // function that calls `as_extension_owner`. GetUserIdAndSecContext writes the two locals;
+    // NewGUCNestLevel opens a GUC nest level that AtEOXact_GUC below (or, after an ERROR, the abort of the
+    // enclosing transaction or subtransaction) closes; SetUserIdAndSecContext only records the oid and
+    // flags.
     let nest = unsafe {
         pg_sys::GetUserIdAndSecContext(&mut saved_user, &mut saved_context);
         let nest = pg_sys::NewGUCNestLevel();
@@ -64,7 +70,10 @@ pub fn as_owner<R>(role: pg_sys::Oid, f: impl FnOnce() -> R) -> R {
         nest
     };
     let out = f();
-    // SAFETY: as above; undoes exactly what was done before `f`.
+    // SAFETY: same thread and transaction as above, and `f` returned normally: AtEOXact_GUC(false, nest)
+    // closes the level opened above, rolling back every setting changed at or inside it, and the user and
+    // security context saved above are put back. When `f` raises an ERROR this is not reached, and the
+    // abort of the enclosing transaction or subtransaction restores both.
     unsafe {
         pg_sys::AtEOXact_GUC(false, nest);
         pg_sys::SetUserIdAndSecContext(saved_user, saved_context);

@@ -54,6 +54,10 @@ impl Inbox {
         }
         // SIGUSR1 sets the main thread's latch (helper threads block every signal, so the kernel
         // delivers it there).
+        // SAFETY: this runs on a helper thread, which must not call Postgres: kill(2) is a plain
+        // thread-safe system call that takes only integers and touches no Postgres state. self.pid is
+        // this process's own pid (MyProcPid, read by the main thread at start), so it signals no other
+        // process.
         unsafe {
             libc::kill(self.pid, libc::SIGUSR1);
         }
@@ -89,6 +93,8 @@ pub extern "C-unwind" fn tether_webhooks_main(_arg: pg_sys::Datum) {
             "tether webhooks: could not listen on {addr}: {e} (tether.webhook_listen); retrying in 5 s"
         ))),
     };
+    // SAFETY: MyProcPid is a plain int set at process start and never changed after; read by value on the
+    // main thread.
     let inbox = Arc::new(Inbox { jobs: Mutex::new(Vec::new()), pid: unsafe { pg_sys::MyProcPid } });
     let max_body = Arc::new(AtomicUsize::new(crate::gucs::webhook_max_body()));
     let submit = inbox.clone();
@@ -215,6 +221,9 @@ fn receive(server: &str, request: &Inbound, addr: std::net::SocketAddr) -> Recei
     let Some(server_oid) = found else {
         return Received::not_here(format!("no tether server named \"{server}\""));
     };
+    // SAFETY: main thread, inside `transaction` (catalog lookups). GetForeignServer raises an ERROR for a
+    // server that has gone since the query above and never returns NULL; its options (NIL or a List of
+    // DefElem, as options_from_list requires) are read at once, in the transaction's memory.
     let opts = unsafe { options::options_from_list((*pg_sys::GetForeignServer(server_oid)).options) };
     let def = match server::resolve_server(&opts, registry::find) {
         Ok(d) => d,

@@ -35,6 +35,10 @@ pub fn register_launcher() {
 /// SIGTERM ends the process at the next interrupt check (as in a regular backend), SIGHUP reloads the
 /// configuration.
 pub(crate) fn handle_signals() {
+    // SAFETY: called first thing in each background process's main function, on its only thread (no
+    // helper thread exists yet), before signals are unblocked: pqsignal installs the two handlers below,
+    // which do only what a signal handler may (see them), and BackgroundWorkerUnblockSignals then lets
+    // signals in.
     unsafe {
         pg_sys::pqsignal(libc::SIGTERM, Some(on_sigterm));
         pg_sys::pqsignal(libc::SIGHUP, Some(on_sighup));
@@ -44,7 +48,18 @@ pub(crate) fn handle_signals() {
 
 /// What Postgres's `die` does: the next CHECK_FOR_INTERRUPTS ends the process (aborting the open
 /// transaction), including while a provider request is awaited.
+///
+/// # Safety
+/// Only to be installed as a signal handler (`handle_signals`), never called directly.
 unsafe extern "C-unwind" fn on_sigterm(_signal: std::ffi::c_int) {
+    // SAFETY: runs as a signal handler, on the main thread (helper threads block every signal:
+    // `http::wait::spawn_helper`). It does only what Postgres's `die` does: volatile stores to the
+    // sig_atomic_t flags InterruptPending and ProcDiePending, through raw pointers (no reference to a
+    // static mut), and SetLatch on MyLatch, which Postgres documents as safe in a signal handler and
+    // which is set up before the handler is installed. pgrx routes SetLatch through its FFI guard (a
+    // sigsetjmp that saves and restores the error-handling statics it touches), as its own bgworker
+    // handlers do. errno is not saved and restored around SetLatch, as Postgres's own handlers do (from
+    // PostgreSQL 17 on, its pqsignal wrapper does it for every handler).
     unsafe {
         (&raw mut pg_sys::InterruptPending).write_volatile(1);
         (&raw mut pg_sys::ProcDiePending).write_volatile(1);
@@ -52,7 +67,13 @@ unsafe extern "C-unwind" fn on_sigterm(_signal: std::ffi::c_int) {
     }
 }
 
+/// SIGHUP: reload the configuration at the next `wait_tick`.
+///
+/// # Safety
+/// Only to be installed as a signal handler (`handle_signals`), never called directly.
 unsafe extern "C-unwind" fn on_sighup(_signal: std::ffi::c_int) {
+    // SAFETY: as in `on_sigterm`: on the main thread, only a volatile store to the sig_atomic_t flag
+    // ConfigReloadPending through a raw pointer, and SetLatch on MyLatch.
     unsafe {
         (&raw mut pg_sys::ConfigReloadPending).write_volatile(1);
         pg_sys::SetLatch(pg_sys::MyLatch);
@@ -69,6 +90,8 @@ pub extern "C-unwind" fn tether_launcher_main(_arg: pg_sys::Datum) {
         crate::sync::rights::pin_session();
         let _ = Spi::run(&format!("SET lock_timeout = '{LAUNCHER_LOCK_TIMEOUT}'"));
     });
+    // SAFETY: MyProcPid is a plain int set at process start and never changed after; read by value on the
+    // main thread.
     crate::sync::set_launcher_pid(unsafe { pg_sys::MyProcPid });
     log!("tether launcher started: keeping the mirror tables of database \"{database}\" in sync");
     let mut launched: HashMap<i32, Launched> = HashMap::new();
@@ -149,6 +172,9 @@ fn existing(ids: &[i32]) -> BTreeSet<i32> {
 /// Sleep until the latch is set (a wake-up) or `ms` pass, then handle interrupts (SIGTERM ends the
 /// process) and a pending configuration reload. Returns whether the configuration was reloaded.
 pub(crate) fn wait_tick(ms: i64) -> bool {
+    // SAFETY: main thread of the launcher or the webhook receiver, between transactions. MyLatch is this
+    // process's own latch, set up at process start; WaitLatch only waits on it (with a timeout, and
+    // WL_EXIT_ON_PM_DEATH, which every background worker may use) and ResetLatch clears it.
     unsafe {
         pg_sys::WaitLatch(
             pg_sys::MyLatch,
@@ -159,6 +185,11 @@ pub(crate) fn wait_tick(ms: i64) -> bool {
         pg_sys::ResetLatch(pg_sys::MyLatch);
     }
     pgrx::check_for_interrupts!();
+    // SAFETY: main thread, between transactions. ConfigReloadPending is a sig_atomic_t that only the
+    // SIGHUP handler, on this same thread, sets: it is read by value after WaitLatch (an FFI call, so the
+    // read is not hoisted), and a SIGHUP that comes between the read and the reset is covered by the
+    // reload that follows, as in Postgres's own loops. ProcessConfigFile(PGC_SIGHUP) is what Postgres's
+    // processes call from their main loop.
     unsafe {
         if pg_sys::ConfigReloadPending != 0 {
             pg_sys::ConfigReloadPending = 0;
@@ -218,6 +249,8 @@ fn start_sync(id: i32) -> Option<DynamicBackgroundWorker> {
         .set_start_time(BgWorkerStartTime::RecoveryFinished)
         .set_restart_time(None)
         .set_argument(Some(pg_sys::Datum::from(id)))
+        // SAFETY: MyProcPid is a plain int set at process start and never changed after; read by value on
+        // the launcher's main thread.
         .set_notify_pid(unsafe { pg_sys::MyProcPid })
         .load_dynamic()
         .ok()
