@@ -140,15 +140,19 @@ pub unsafe fn server_def(server: *mut pg_sys::ForeignServer, name: &str) -> Resu
         .map_err(|e| e.context(&format!("server \"{name}\"")))
 }
 
-/// The name of a role, for messages and OAuth2 token ownership.
+/// The name of a role, for messages and OAuth2 token ownership; `role <oid>` for an oid that names no
+/// role (one dropped while a session of it still runs, an arbitrary oid passed to a function).
 pub fn role_name(userid: pg_sys::Oid) -> String {
-    // SAFETY: backend thread, in a transaction (a syscache lookup); a non-null result is a palloc'd
-    // NUL-terminated string, copied into a String. With noerr = true, GetUserNameFromId returns NULL for
-    // an oid that names no role, and CStr::from_ptr needs a non-null pointer: this relies on every caller
-    // passing a role that exists (the current user, a view owner from the range table, a server owner, a
-    // mirror owner `refresh::check_access` has checked). Not checked here: a role dropped while one of
-    // its sessions still runs, or an arbitrary oid given to `validate_user_mapping`, breaks it.
-    unsafe { CStr::from_ptr(pg_sys::GetUserNameFromId(userid, true)).to_string_lossy().into_owned() }
+    // SAFETY: backend thread, in a transaction (a syscache lookup). With noerr = true,
+    // GetUserNameFromId returns NULL for an oid that names no role (checked before CStr::from_ptr),
+    // else a palloc'd NUL-terminated string, copied into a String.
+    unsafe {
+        let name = pg_sys::GetUserNameFromId(userid, true);
+        if name.is_null() {
+            return format!("role {}", userid.to_u32());
+        }
+        CStr::from_ptr(name).to_string_lossy().into_owned()
+    }
 }
 
 /// Load a foreign table: server, connector object, column mapping.

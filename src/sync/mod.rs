@@ -266,13 +266,13 @@ impl OrReportInternal for Result<(), pgrx::spi::Error> {
 pub(crate) fn wake_launcher() {
     let Some(shared) = shared() else { return };
     let pid = shared.launcher_pid.load(Ordering::Acquire);
-    if pid > 0 {
-        // SIGUSR1 sets the launcher's latch (procsignal handler of database-connected workers).
-        // SAFETY: kill(2) takes only integers and touches no memory of this process; pid > 0, so it never
-        // names a process group. The pid is the launcher's, from shared memory (read atomically); from
-        // the launcher's exit until its successor stores its own pid it is stale (and may have been
-        // reused by another process), which sends a stray SIGUSR1 but touches no memory of this process.
-        unsafe {
+    // Between the launcher's exit and its successor's start the pid is stale, and the kernel may have
+    // given it to another process, which SIGUSR1 would end: only a live process of this server (one
+    // with a PGPROC, where SIGUSR1 sets the latch) is signalled.
+    // SAFETY: BackendPidGetProc takes ProcArrayLock itself and returns a pointer into shared memory or
+    // NULL (only compared here). kill(2) takes only integers; pid > 0, so it never names a group.
+    unsafe {
+        if pid > 0 && !pg_sys::BackendPidGetProc(pid).is_null() {
             libc::kill(pid, libc::SIGUSR1);
         }
     }
