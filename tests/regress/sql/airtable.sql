@@ -1,6 +1,9 @@
 -- Airtable: tables discovered by IMPORT FOREIGN SCHEMA from the base's schema, fields under
 -- `fields`, pageSize/offset paging, conditions as a filterByFormula formula, writes in batches of at
 -- most 10, and the 5 requests per second per base limit.
+
+-- Set-up: the shared fixture (the fake provider reset, servers hs and api).
+\i tests/regress/fixtures/base.sql
 \getenv fake_url FAKE_URL
 \getenv token TETHER_TEST_TOKEN
 \set airtable_url :fake_url/v0
@@ -69,3 +72,10 @@ SELECT rate_limited - :before AS rate_limited FROM fake.airtable_rate_limited;
 ALTER SERVER at OPTIONS (ADD rate_limit 'none', ADD max_retries '0');
 SELECT fake.sqlstate_of($$SELECT count(name) FROM (SELECT (SELECT name FROM air.contacts c WHERE c.name = 'Bulk ' || g) AS name FROM generate_series(1, 30) g) s$$);
 SELECT rate_limited - :before > 0 AS rate_limited FROM fake.airtable_rate_limited;
+
+-- Clean-up: what the scenario created.
+SET client_min_messages = warning;
+DROP FOREIGN TABLE fake.airtable_rate_limited;
+DROP SCHEMA air, air2 CASCADE;
+DROP SERVER at CASCADE;
+CALL fake.check_clean();

@@ -1,5 +1,8 @@
 -- Auth schemes: bearer token, basic, API key in a header, API key in the query string. The fake
 -- provider refuses each resource without its scheme's credentials.
+
+-- Set-up: the shared fixture (the fake provider reset, servers hs and api).
+\i tests/regress/fixtures/base.sql
 \getenv fake_url FAKE_URL
 \getenv token TETHER_TEST_TOKEN
 \getenv password TETHER_TEST_BASIC_PASSWORD
@@ -55,3 +58,8 @@ RESET ROLE;
 DROP VIEW bearer_view;
 REVOKE ALL ON bearer_items FROM tether_reader;
 DROP ROLE tether_reader;
+
+-- Clean-up: what the scenario created.
+SET client_min_messages = warning;
+DROP SERVER bearer_api, basic_api, header_api, query_api CASCADE;
+CALL fake.check_clean();

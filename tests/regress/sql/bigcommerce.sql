@@ -1,6 +1,9 @@
 -- BigCommerce v3: the store hash in the base URL from a server option, X-Auth-Token, page/limit
 -- paging with meta.pagination, id:in and email:in pushdown, array bodies written in batches of at
 -- most 10, and errors {status, title, errors: {field: message}}.
+
+-- Set-up: the shared fixture (the fake provider reset, servers hs and api).
+\i tests/regress/fixtures/base.sql
 \getenv fake_url FAKE_URL
 \getenv token TETHER_TEST_TOKEN
 \set bc_url :fake_url/stores/{store_hash}/v3
@@ -72,3 +75,10 @@ ALTER FOREIGN TABLE fake.seeder OPTIONS (SET query 'object=bigcommerce_quota&cou
 SELECT seeded FROM fake.seeder;
 ALTER FOREIGN TABLE fake.seeder OPTIONS (SET query 'object=bigcommerce_window_ms&count=30000');
 SELECT seeded FROM fake.seeder;
+
+-- Clean-up: what the scenario created.
+SET client_min_messages = warning;
+DROP FOREIGN TABLE fake.seeder, fake.bigcommerce_rate_limited;
+DROP SCHEMA bc CASCADE;
+DROP SERVER bc CASCADE;
+CALL fake.check_clean();

@@ -1,5 +1,10 @@
 -- A scan waiting on a provider that never answers is stopped by statement_timeout within about a
 -- second (the HTTP call runs on a helper thread; the backend keeps checking for interrupts).
+
+-- Set-up: the shared fixture (the fake provider reset, servers hs and api) and the tables crm.contacts
+-- and crm.companies.
+\i tests/regress/fixtures/base.sql
+\i tests/regress/fixtures/crm.sql
 CREATE FOREIGN TABLE stalled (id int) SERVER api OPTIONS (path '/faults/stall');
 SET statement_timeout = '1s';
 SELECT * FROM stalled;
@@ -21,3 +26,9 @@ RESET statement_timeout;
 
 -- The backend keeps working afterwards.
 SELECT count(*) FROM crm.contacts WHERE id = '5';
+
+-- Clean-up: what the scenario created.
+SET client_min_messages = warning;
+DROP FOREIGN TABLE stalled;
+DROP SCHEMA crm CASCADE;
+CALL fake.check_clean();

@@ -1,5 +1,10 @@
 -- Provider failures become one native ERROR each: the provider's message, the HTTP exchange in DETAIL,
 -- a HINT where the fix is known, and a documented SQLSTATE (docs/errors.md; listed at the end).
+
+-- Set-up: the shared fixture (the fake provider reset, servers hs and api) and the tables crm.contacts
+-- and crm.companies.
+\i tests/regress/fixtures/base.sql
+\i tests/regress/fixtures/crm.sql
 \getenv fake_url FAKE_URL
 
 SELECT * FROM fake.reset;
@@ -98,3 +103,11 @@ FROM (VALUES
     ('SELECT * FROM nowhere_items')
 ) AS t(statement);
 ALTER SERVER api OPTIONS (DROP max_retries);
+
+-- Clean-up: what the scenario created.
+SET client_min_messages = warning;
+DROP FOREIGN TABLE malformed, status_500, status_404, status_422, status_429, redirected, items_paged, looping,
+    same_page, wrong_records, fake.inject_503;
+DROP SERVER hs_badtoken, hs_nomapping, nowhere, slow CASCADE;
+DROP SCHEMA crm CASCADE;
+CALL fake.check_clean();

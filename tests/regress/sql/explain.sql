@@ -1,4 +1,9 @@
 -- EXPLAIN shows the object, the first request (no host, no credentials) and what was pushed down.
+
+-- Set-up: the shared fixture (the fake provider reset, servers hs and api) and the tables crm.contacts
+-- and crm.companies.
+\i tests/regress/fixtures/base.sql
+\i tests/regress/fixtures/crm.sql
 EXPLAIN (COSTS OFF) SELECT id, email FROM crm.contacts;
 EXPLAIN (COSTS OFF) SELECT id, email FROM crm.contacts WHERE id = '42';
 EXPLAIN (COSTS OFF) SELECT id FROM crm.contacts WHERE id IN ('1', '2', '3');
@@ -18,3 +23,9 @@ CREATE SERVER secretive FOREIGN DATA WRAPPER tether
 CREATE USER MAPPING FOR CURRENT_USER SERVER secretive OPTIONS (api_key :'token');
 CREATE FOREIGN TABLE secret_items (id int, name text) SERVER secretive OPTIONS (path '/items');
 EXPLAIN (COSTS OFF) SELECT * FROM secret_items;
+
+-- Clean-up: what the scenario created.
+SET client_min_messages = warning;
+DROP SERVER secretive CASCADE;
+DROP SCHEMA crm CASCADE;
+CALL fake.check_clean();

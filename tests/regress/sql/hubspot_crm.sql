@@ -1,5 +1,8 @@
 -- HubSpot deals, conditions pushed through the CRM search endpoint, and OAuth2 against HubSpot's
 -- token endpoint.
+
+-- Set-up: the shared fixture (the fake provider reset, servers hs and api).
+\i tests/regress/fixtures/base.sql
 \getenv fake_url FAKE_URL
 \set token_url :fake_url/oauth/v1/token
 \getenv client_secret TETHER_TEST_CLIENT_SECRET
@@ -114,3 +117,10 @@ SELECT fake.sqlstate_of('SELECT count(*) FROM hub.oauth_deals');
 -- And a mapping without client_id or refresh token is refused before any request.
 ALTER USER MAPPING FOR CURRENT_USER SERVER hs_oauth OPTIONS (DROP refresh_token, DROP client_secret);
 SELECT count(*) FROM hub.oauth_deals;
+
+-- Clean-up: what the scenario created.
+SET client_min_messages = warning;
+DROP FOREIGN TABLE fake.hubspot_rate_limited;
+DROP SCHEMA hub CASCADE;
+DROP SERVER hs_oauth, hs_client CASCADE;
+CALL fake.check_clean();

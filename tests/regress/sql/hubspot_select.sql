@@ -1,5 +1,8 @@
 -- Reading HubSpot contacts and companies: pagination, LIMIT, id lookups, pushdown, custom properties.
 -- The fake provider holds 250 contacts; HubSpot pages hold at most 100 records.
+
+-- Set-up: the shared fixture (the fake provider reset, servers hs and api).
+\i tests/regress/fixtures/base.sql
 CREATE SCHEMA crm;
 CREATE FOREIGN TABLE crm.contacts (
     id text,
@@ -96,3 +99,8 @@ SELECT count(*) FROM crm.companies;
 SELECT count(*) FROM crm.companies WHERE id = '2';
 SELECT count(*) FROM crm.contacts LIMIT 1;
 SELECT requests, connections FROM fake.stats;
+
+-- Clean-up: what the scenario created.
+SET client_min_messages = warning;
+DROP SCHEMA crm CASCADE;
+CALL fake.check_clean();

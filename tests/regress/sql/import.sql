@@ -1,4 +1,7 @@
 -- IMPORT FOREIGN SCHEMA: the remote schema names the connector; LIMIT TO and EXCEPT name tables.
+
+-- Set-up: the shared fixture (the fake provider reset, servers hs and api).
+\i tests/regress/fixtures/base.sql
 CREATE SCHEMA imp;
 IMPORT FOREIGN SCHEMA hubspot EXCEPT (companies) FROM SERVER hs INTO imp;
 SELECT foreign_table_name FROM information_schema.foreign_tables WHERE foreign_table_schema = 'imp' ORDER BY 1;
@@ -17,3 +20,6 @@ IMPORT FOREIGN SCHEMA rest FROM SERVER api INTO imp;
 -- The imported tables work.
 SELECT count(*) > 0 AS has_rows FROM imp.contacts;
 DROP SCHEMA imp CASCADE;
+
+-- Clean-up: nothing is left of the above.
+CALL fake.check_clean();

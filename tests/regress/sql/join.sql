@@ -1,5 +1,10 @@
 -- Joins with local tables. On the inner side of a nested loop the foreign scan is rescanned once per
 -- outer row, each time from the start, and the results are the same as with any other join method.
+
+-- Set-up: the shared fixture (the fake provider reset, servers hs and api) and the tables crm.contacts
+-- and crm.companies.
+\i tests/regress/fixtures/base.sql
+\i tests/regress/fixtures/crm.sql
 CREATE TABLE campaign_targets (email text, campaign text);
 INSERT INTO campaign_targets VALUES
     ('contact3@example.com', 'spring'),
@@ -48,3 +53,9 @@ SELECT t.campaign, c.id FROM campaign_targets t, crm.contacts c
 WHERE c.email = 'contact3@example.com' AND t.email = c.email;
 EXPLAIN (COSTS OFF) SELECT t.campaign, c.id FROM campaign_targets t, crm.contacts c
 WHERE c.email = 'contact3@example.com' AND t.email = c.email;
+
+-- Clean-up: what the scenario created.
+SET client_min_messages = warning;
+DROP TABLE campaign_targets, orders;
+DROP SCHEMA crm CASCADE;
+CALL fake.check_clean();

@@ -2,6 +2,9 @@
 -- cluster runs with shared_preload_libraries = 'tether' and tether.database = 'tether_regress').
 -- Writes to the mirror go to the provider first. Timestamps vary from run to run, so the scenario
 -- shows facts about them rather than their values.
+
+-- Set-up: the shared fixture (the fake provider reset, servers hs and api).
+\i tests/regress/fixtures/base.sql
 CREATE FOREIGN TABLE fake.contact_seeder (seeded bigint) SERVER fake
     OPTIONS (path '/_control/seed', query 'object=contacts&count=250');
 SELECT seeded FROM fake.contact_seeder;
@@ -9,23 +12,8 @@ CREATE SCHEMA mcrm;
 CREATE SCHEMA local;
 IMPORT FOREIGN SCHEMA hubspot LIMIT TO (contacts, companies) FROM SERVER hs INTO mcrm;
 
--- The first backfill runs in the worker after the creating transaction commits.
-CREATE FUNCTION fake.wait_for_first_sync(m regclass) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    t0 timestamptz := clock_timestamp();
-BEGIN
-    LOOP
-        IF EXISTS (SELECT 1 FROM tether.mirrors WHERE mirror = m AND (last_success IS NOT NULL OR state = 'error')) THEN
-            RETURN (SELECT state FROM tether.mirrors WHERE mirror = m);
-        END IF;
-        IF clock_timestamp() - t0 > interval '60 seconds' THEN
-            RETURN 'timed out';
-        END IF;
-        PERFORM pg_sleep(0.05);
-    END LOOP;
-END
-$$;
-
+-- The first backfill runs in the worker after the creating transaction commits
+-- (fake.wait_for_first_sync, of the fixture, waits for its end).
 SELECT tether.mirror('mcrm.contacts', 'local.contacts', every => '1 hour');
 SELECT attname, format_type(atttypid, atttypmod), attnotnull FROM pg_attribute
 WHERE attrelid = 'local.contacts'::regclass AND attnum > 0 ORDER BY attnum;
@@ -157,3 +145,9 @@ SELECT count(*) FROM tether.mirror_config;
 SELECT count(*) AS triggers FROM pg_trigger WHERE tgrelid = 'local.doomed'::regclass;
 INSERT INTO local.doomed (id, name) VALUES ('x', 'now an ordinary table');
 SELECT count(*) FROM tether.sync_runs;
+
+-- Clean-up: what the scenario created.
+SET client_min_messages = warning;
+DROP FOREIGN TABLE fake.contact_seeder;
+DROP SCHEMA mcrm, local CASCADE;
+CALL fake.check_clean();

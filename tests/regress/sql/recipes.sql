@@ -1,5 +1,8 @@
 -- The integration recipes of docs/recipes.md, run end to end against the fake providers: SQL as the
 -- workflow language (acquisition, reverse ETL with id mapping, nested data, transforms, control flow).
+
+-- Set-up: the shared fixture (the fake provider reset, servers hs and api).
+\i tests/regress/fixtures/base.sql
 \getenv fake_url FAKE_URL
 \getenv token TETHER_TEST_TOKEN
 \set bc_url :fake_url/stores/abc123/v3
@@ -201,3 +204,11 @@ BEGIN
 END
 $$;
 SELECT * FROM stage.bc_customer_pages ORDER BY page;
+
+-- Clean-up: what the scenario created.
+SET client_min_messages = warning;
+DROP FUNCTION sync_inventory();
+DROP TABLE customer_map, crm_signups, warehouse_stock, sync_errors;
+DROP SCHEMA stage, bc_api, shop_api, analytics CASCADE;
+DROP SERVER bigcommerce, shopify CASCADE;
+CALL fake.check_clean();

@@ -1,5 +1,8 @@
 -- tether.request and tether.request_pages: any call to a server's API from SQL, through the server's
 -- connector settings (base URL, credentials, retries, rate limit, body encoding, error messages).
+
+-- Set-up: the shared fixture (the fake provider reset, servers hs and api).
+\i tests/regress/fixtures/base.sql
 \getenv fake_url FAKE_URL
 \set bc_url :fake_url/stores/abc123/v3
 \set shop_url :fake_url/admin/api/2024-01
@@ -106,7 +109,7 @@ ALTER SERVER api OPTIONS (ADD read_timeout '300ms', max_retries '0');
 SELECT tether.request('api', 'GET', '/faults/stall');
 ALTER SERVER api OPTIONS (DROP read_timeout, DROP max_retries);
 
--- request_pages follows the connector's pagination for the object at that path: 251 customers in
+-- request_pages follows the connector's pagination for the object at that path: 250 customers in
 -- pages of 100 are three requests.
 SELECT * FROM fake.reset;
 SELECT count(*) AS customers, count(DISTINCT r ->> 'id') AS distinct_ids, min((r ->> 'id')::int), max((r ->> 'id')::int)
@@ -188,3 +191,11 @@ REVOKE USAGE ON FOREIGN SERVER bcr FROM tether_caller;
 REVOKE USAGE ON SCHEMA tether, fake FROM tether_caller;
 DROP ROLE tether_caller;
 SELECT requests FROM fake.stats;
+
+-- Clean-up: what the scenario created.
+SET client_min_messages = warning;
+DROP TABLE staged_products;
+DROP FUNCTION fake.error_of(text);
+DROP USER MAPPING FOR CURRENT_USER SERVER api;
+DROP SERVER bcr, str, shr, hs_req CASCADE;
+CALL fake.check_clean();

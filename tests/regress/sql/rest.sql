@@ -1,5 +1,8 @@
 -- The generic REST connector: a resource path, a records pointer, and every pagination style chosen by
 -- table options. The fake provider serves 30 items in each style.
+
+-- Set-up: the shared fixture (the fake provider reset, servers hs and api).
+\i tests/regress/fixtures/base.sql
 CREATE SCHEMA shop;
 
 -- No pagination: the body is the array of records.
@@ -80,3 +83,8 @@ SELECT query FROM fake.requests;
 CREATE FOREIGN TABLE shop.active_items (id int, active boolean) SERVER api
     OPTIONS (path '/rest/plain/items?active=true', query 'name=Item%202');
 SELECT * FROM shop.active_items;
+
+-- Clean-up: what the scenario created.
+SET client_min_messages = warning;
+DROP SCHEMA shop CASCADE;
+CALL fake.check_clean();

@@ -1,5 +1,9 @@
 -- Writes to a generic REST resource: POST to the path, PATCH (or PUT) and DELETE to path/{id}. The body
 -- holds each written column at its JSON pointer.
+
+-- Set-up: the shared fixture (the fake provider reset, servers hs and api) and schema shop, as in rest.sql.
+\i tests/regress/fixtures/base.sql
+CREATE SCHEMA shop;
 CREATE FOREIGN TABLE shop.items_rw (
     id int,
     name text,
@@ -44,3 +48,8 @@ SELECT max(id) AS max_id, count(*) FROM shop.items_rw;
 -- The id is the API's: read-only unless the column says otherwise.
 INSERT INTO shop.items_rw (id, name, price) VALUES (99, 'Chosen id', 1);
 UPDATE shop.items_rw SET created_at = now() WHERE id = 1;
+
+-- Clean-up: what the scenario created.
+SET client_min_messages = warning;
+DROP SCHEMA shop CASCADE;
+CALL fake.check_clean();

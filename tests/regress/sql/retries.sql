@@ -1,5 +1,20 @@
 -- Retries: a rate-limited request waits as asked and tries again; requests that are safe to repeat are
 -- retried after provider failures; a create is resent only when the API takes an idempotency key.
+
+-- Set-up: the shared fixture (the fake provider reset, servers hs and api) and crm.people, HubSpot's
+-- contacts as writes.sql defines them.
+\i tests/regress/fixtures/base.sql
+CREATE SCHEMA crm;
+CREATE FOREIGN TABLE crm.people (
+    id text,
+    email text,
+    firstname text,
+    lastname text,
+    lifecyclestage text,
+    created_at timestamptz,
+    updated_at timestamptz,
+    hs_interests text[] OPTIONS (separator ';')
+) SERVER hs OPTIONS (object 'contacts');
 \getenv fake_url FAKE_URL
 
 -- 429 with Retry-After is waited out, for any method (the provider did not process the request).
@@ -72,3 +87,9 @@ FROM (VALUES
     ($$INSERT INTO crm.people (id) VALUES ('1')$$),
     ($$INSERT INTO crm.people (email) VALUES ('x@example.com') ON CONFLICT DO NOTHING$$)
 ) AS t(statement);
+
+-- Clean-up: what the scenario created.
+SET client_min_messages = warning;
+DROP SERVER idem, hs_wrongtoken CASCADE;
+DROP SCHEMA crm CASCADE;
+CALL fake.check_clean();

@@ -1,6 +1,9 @@
 -- Salesforce: OAuth2 with the instance URL from the token response, reads through SOQL (pushed
 -- conditions quoted and escaped, LIMIT, nextRecordsUrl paging), sObject writes with RETURNING read
 -- back by id, sObject Collections batches of 200, and Salesforce's error array.
+
+-- Set-up: the shared fixture (the fake provider reset, servers hs and api).
+\i tests/regress/fixtures/base.sql
 \getenv fake_url FAKE_URL
 \set token_url :fake_url/services/oauth2/token
 \getenv client_secret TETHER_TEST_SF_CLIENT_SECRET
@@ -97,3 +100,9 @@ SELECT count(*) FROM sfdc.short_accounts;
 SELECT pg_sleep(1.2);
 SELECT count(*) FROM sfdc.short_accounts;
 SELECT method, path FROM fake.requests;
+
+-- Clean-up: what the scenario created.
+SET client_min_messages = warning;
+DROP SCHEMA sfdc CASCADE;
+DROP SERVER sf, sf_short CASCADE;
+CALL fake.check_clean();

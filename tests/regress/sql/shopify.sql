@@ -1,6 +1,9 @@
 -- Shopify Admin REST: X-Shopify-Access-Token, Link-header paging with page_info, the fields
 -- parameter, customers with their addresses as a child table, writes wrapped in {"customer": ...},
 -- Shopify's {"errors": ...} bodies, and the leaky-bucket rate limit.
+
+-- Set-up: the shared fixture (the fake provider reset, servers hs and api).
+\i tests/regress/fixtures/base.sql
 \getenv fake_url FAKE_URL
 \getenv token TETHER_TEST_TOKEN
 \set shop_url :fake_url/admin/api/2024-01
@@ -68,3 +71,10 @@ SELECT count(email) FROM (
 ) s;
 SELECT count(*) AS requests FROM fake.requests WHERE path LIKE '/admin/api/%';
 SELECT rate_limited FROM fake.shopify_rate_limited;
+
+-- Clean-up: what the scenario created.
+SET client_min_messages = warning;
+DROP FOREIGN TABLE fake.shopify_rate_limited;
+DROP SCHEMA shop CASCADE;
+DROP SERVER shop CASCADE;
+CALL fake.check_clean();

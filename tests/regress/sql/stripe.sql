@@ -1,5 +1,8 @@
 -- Stripe: form-encoded bodies with nested keys (metadata[key]), an Idempotency-Key on every POST,
 -- starting_after/has_more paging, list filters, and Stripe's error shape.
+
+-- Set-up: the shared fixture (the fake provider reset, servers hs and api).
+\i tests/regress/fixtures/base.sql
 \getenv fake_url FAKE_URL
 \getenv token TETHER_TEST_TOKEN
 \set stripe_url :fake_url/v1
@@ -68,3 +71,9 @@ UPDATE stripe.customers SET name = 'Ghost' WHERE id = 'cus_doesnotexist';
 SELECT fake.sqlstate_of($$INSERT INTO stripe.customers (email, tax_exempt) VALUES ('x@example.com', 'sometimes')$$);
 -- Read-only objects refuse writes.
 INSERT INTO stripe.invoices (id) VALUES ('in_1');
+
+-- Clean-up: what the scenario created.
+SET client_min_messages = warning;
+DROP SCHEMA stripe CASCADE;
+DROP SERVER st CASCADE;
+CALL fake.check_clean();

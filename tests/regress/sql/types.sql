@@ -1,5 +1,8 @@
 -- Every supported column type, converted from the JSON the provider sends. A missing field is NULL; a
 -- value that does not convert is an error naming the column, the object and the value.
+
+-- Set-up: the shared fixture (the fake provider reset, servers hs and api).
+\i tests/regress/fixtures/base.sql
 CREATE FOREIGN TABLE typed (
     id int,
     t_text text,
@@ -47,3 +50,8 @@ CREATE FOREIGN TABLE typed_array (id int, t_csv text[]) SERVER api OPTIONS (path
 SELECT * FROM typed_array;
 -- The failing column is not read when the query does not need it.
 SELECT id FROM typed_bad ORDER BY id;
+
+-- Clean-up: what the scenario created.
+SET client_min_messages = warning;
+DROP FOREIGN TABLE typed, typed_more, typed_bad, typed_bad_ts, typed_range, typed_varchar, typed_array;
+CALL fake.check_clean();

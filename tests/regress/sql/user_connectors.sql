@@ -1,5 +1,8 @@
 -- Connectors registered with SQL: validated with the JSON path at fault, used like built-in ones,
 -- updated and dropped; only the extension's owner or a superuser may change them.
+
+-- Set-up: the shared fixture (the fake provider reset, servers hs and api).
+\i tests/regress/fixtures/base.sql
 \getenv fake_url FAKE_URL
 \getenv token TETHER_TEST_TOKEN
 
@@ -107,3 +110,8 @@ RESET check_function_bodies;
 SELECT * FROM restored_deals;
 CREATE FOREIGN TABLE restored_more (id text) SERVER restored OPTIONS (object 'deals');
 DROP SERVER restored CASCADE;
+
+-- Clean-up: what the scenario created.
+SET client_min_messages = warning;
+DROP SCHEMA crm2;
+CALL fake.check_clean();

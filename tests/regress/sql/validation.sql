@@ -1,5 +1,8 @@
 -- Options are validated when servers, user mappings and tables are created or altered, and the errors
 -- list what is accepted.
+
+-- Set-up: the shared fixture (the fake provider reset, servers hs and api).
+\i tests/regress/fixtures/base.sql
 \getenv fake_url FAKE_URL
 
 -- Servers.
@@ -65,3 +68,6 @@ SELECT connector, object, writes FROM tether.connectors() ORDER BY 1, 2;
 SELECT columns FROM tether.connectors() WHERE connector = 'hubspot' AND object = 'contacts';
 SELECT tether.connector_definition('hubspot') -> 'objects' -> 'contacts' -> 'list';
 SELECT tether.connector_definition('nope');
+
+-- Clean-up: nothing is left of the above.
+CALL fake.check_clean();

@@ -3,6 +3,10 @@
 -- through its API (/_control/webhook_subscribe). A good delivery is recorded and refreshes the mirrors
 -- of its object; badly signed, unsigned, stale or tampered ones are refused and nothing is recorded.
 -- A server's webhook secret lives in its owner's user mapping, which no other role can read.
+
+-- Set-up: the shared fixture (the fake provider reset, servers hs and api), and the Stripe, Shopify and
+-- BigCommerce servers as stripe.sql, shopify.sql and bigcommerce.sql define them, with Stripe's customers.
+\i tests/regress/fixtures/base.sql
 \getenv fake_url FAKE_URL
 \getenv hooks TETHER_WEBHOOK_URL
 \getenv token TETHER_TEST_TOKEN
@@ -11,6 +15,20 @@
 \getenv shop_secret TETHER_TEST_SHOPIFY_WEBHOOK_SECRET
 \getenv bc_secret TETHER_TEST_BIGCOMMERCE_WEBHOOK_SECRET
 \getenv rest_secret TETHER_TEST_REST_WEBHOOK_SECRET
+\set stripe_url :fake_url/v1
+\set shop_url :fake_url/admin/api/2024-01
+\set bc_url :fake_url/stores/{store_hash}/v3
+CREATE SERVER st FOREIGN DATA WRAPPER tether OPTIONS (connector 'stripe', base_url :'stripe_url');
+CREATE USER MAPPING FOR CURRENT_USER SERVER st OPTIONS (token :'token');
+CREATE SCHEMA stripe;
+IMPORT FOREIGN SCHEMA stripe LIMIT TO (customers) FROM SERVER st INTO stripe;
+CREATE SERVER shop FOREIGN DATA WRAPPER tether
+    OPTIONS (connector 'shopify', base_url :'shop_url', shop 'tether-test');
+CREATE USER MAPPING FOR CURRENT_USER SERVER shop OPTIONS (api_key :'token');
+CREATE SERVER bc FOREIGN DATA WRAPPER tether
+    OPTIONS (connector 'bigcommerce', base_url :'bc_url', store_hash 'abc123');
+CREATE USER MAPPING FOR CURRENT_USER SERVER bc OPTIONS (api_key :'token');
+
 CREATE SCHEMA whk;
 CREATE SERVER hs_hooks FOREIGN DATA WRAPPER tether
     OPTIONS (connector 'hubspot', base_url :'fake_url', rate_limit 'none');
@@ -153,10 +171,15 @@ DROP ROLE hook_reader;
 
 SELECT tether.unmirror('whk.contacts_copy', drop => true);
 SELECT tether.unmirror('whk.stripe_customers', drop => true);
-ALTER USER MAPPING FOR CURRENT_USER SERVER st OPTIONS (DROP webhook_secret);
-ALTER USER MAPPING FOR CURRENT_USER SERVER shop OPTIONS (DROP webhook_secret);
-ALTER USER MAPPING FOR CURRENT_USER SERVER bc OPTIONS (DROP webhook_secret);
 DROP USER MAPPING FOR CURRENT_USER SERVER api;
--- A refresh the last deliveries asked for may still be running: let it end before the next scenario
--- counts requests.
+-- A refresh the last deliveries asked for may still be running: let it end before the scenario ends
+-- (a later scenario counts requests).
 SELECT fake.eventually($$ NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'tether sync') $$) AS quiet;
+
+-- Clean-up: what the scenario created.
+SET client_min_messages = warning;
+DROP FOREIGN TABLE fake.webhook_sender, fake.webhook_subscriber;
+DROP FUNCTION fake.webhook(text), fake.eventually(text), fake.portless(jsonb), fake.subscribe(text);
+DROP SCHEMA whk, stripe CASCADE;
+DROP SERVER hs_hooks, st, shop, bc CASCADE;
+CALL fake.check_clean();

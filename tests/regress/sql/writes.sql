@@ -1,5 +1,10 @@
 -- Writes call HubSpot during the statement: INSERT, UPDATE and DELETE send the create, update and
 -- delete requests, RETURNING shows what HubSpot answered, and HubSpot's refusals are native errors.
+
+-- Set-up: the shared fixture (the fake provider reset, servers hs and api) and the tables crm.contacts
+-- and crm.companies.
+\i tests/regress/fixtures/base.sql
+\i tests/regress/fixtures/crm.sql
 CREATE FOREIGN TABLE crm.people (
     id text,
     email text,
@@ -132,3 +137,9 @@ INSERT INTO crm.contacts_ro (email) VALUES ('x@example.com');
 DELETE FROM crm.contacts_ro WHERE id = '1';
 SELECT table_name, is_insertable_into FROM information_schema.tables
 WHERE table_schema = 'crm' AND table_name IN ('people', 'contacts_ro') ORDER BY 1;
+
+-- Clean-up: what the scenario created.
+SET client_min_messages = warning;
+DROP TABLE sync_log;
+DROP SCHEMA crm CASCADE;
+CALL fake.check_clean();
