@@ -18,7 +18,7 @@ use pgrx::{PgList, PgMemoryContexts};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::connector::model::{BatchResultsDef, WriteDef};
+use crate::connector::model::WriteDef;
 use crate::connector::pointer::Pointer;
 use crate::connector::record::{self, Converter, OutputColumn};
 use crate::connector::template;
@@ -27,6 +27,7 @@ use crate::error::{report, OrReport, TetherError};
 use crate::fdw::datum::{self, ColumnOut};
 use crate::fdw::options::{self, LoadedTable};
 use crate::fdw::plan::{columns_of, from_private, to_private};
+use crate::http::batch::BatchAnswer;
 use crate::http::retry::{self, Call};
 use crate::http::{wait, Endpoint, HttpResponse};
 
@@ -715,167 +716,20 @@ pub unsafe extern "C-unwind" fn exec_foreign_batch_insert(
     let Some(req) = req else { report(TetherError::Internal("no batch endpoint".into())) };
     let shown = format!("{} {}", req.method, template::display_path(&req.url));
     let resp = st.send(req).or_report();
-    if let Err(e) = st.check_batch(&resp, n, first_row, &shown) {
+    let batch = BatchAnswer {
+        connector: &st.loaded.table.connector_name,
+        label: &st.loaded.label,
+        message_at: st.endpoint.as_ref().map(|e| e.errors.message.as_slice()).unwrap_or_default(),
+        rows: n,
+        first_row,
+        shown: &shown,
+        earlier_rows: st.written_rows,
+    };
+    if let Err(e) = st.loaded.table.object.batch_create.as_ref().map_or(Ok(()), |def| batch.check(def, &resp)) {
         report(e);
     }
     st.written_rows += n as u64;
     slots
-}
-
-impl ModifyState {
-    /// A batch answer with per-row errors (HubSpot 207) fails the statement, naming each rejected row.
-    fn check_batch(&self, resp: &HttpResponse, n: usize, first_row: u64, shown: &str) -> Result<(), TetherError> {
-        let Some(batch) = &self.loaded.table.object.batch_create else { return Ok(()) };
-        let doc: Value = serde_json::from_slice(&resp.body).unwrap_or(Value::Null);
-        if let Some(results) = &batch.results {
-            return self.check_batch_results(results, &doc, n, first_row, shown);
-        }
-        let errors: Vec<Value> = batch
-            .errors
-            .as_deref()
-            .and_then(|p| Pointer::parse(p).ok())
-            .and_then(|p| p.get(&doc).and_then(Value::as_array).cloned())
-            .unwrap_or_default();
-        if errors.is_empty() && resp.status != 207 {
-            return Ok(());
-        }
-        let created = Pointer::parse(&batch.records)
-            .ok()
-            .and_then(|p| p.get(&doc).and_then(Value::as_array).map(|a| a.len()))
-            .unwrap_or(0);
-        let trace_at = batch.trace.as_ref().and_then(|t| Pointer::parse(&t.error).ok());
-        let message_at = &self.endpoint.as_ref().map(|e| e.errors.message.clone()).unwrap_or_default();
-        let mut lines = Vec::new();
-        let mut first: Option<(String, String)> = None;
-        let mut category = None;
-        for e in &errors {
-            let row = trace_at
-                .as_ref()
-                .and_then(|p| p.get(e))
-                .and_then(Value::as_str)
-                .and_then(|t| t.strip_prefix("row-"))
-                .map(|r| format!("row {r}"))
-                .unwrap_or_else(|| "a row".to_string());
-            let msg = message_at
-                .iter()
-                .find_map(|p| Pointer::parse(p).ok()?.get(e)?.as_str().map(str::to_string))
-                .unwrap_or_else(|| e.to_string());
-            if category.is_none() {
-                category = e.get("category").and_then(Value::as_str).map(str::to_string);
-            }
-            if first.is_none() {
-                first = Some((row.clone(), msg.clone()));
-            }
-            lines.push(format!("{row}: {msg}"));
-        }
-        let failed = errors.len().max(1);
-        let status = match category.as_deref() {
-            Some("OBJECT_ALREADY_EXISTS") | Some("CONFLICT") => 409,
-            _ => 400,
-        };
-        let first = first.unwrap_or_else(|| ("a row".into(), format!("the provider answered HTTP {}", resp.status)));
-        Err(self.batch_error(status, first, lines, (failed, 0, created), n, first_row, shown))
-    }
-
-    /// Per-input results in the order sent (Salesforce sObject Collections answer 200 with a success
-    /// flag for each record).
-    fn check_batch_results(
-        &self,
-        def: &BatchResultsDef,
-        doc: &Value,
-        n: usize,
-        first_row: u64,
-        shown: &str,
-    ) -> Result<(), TetherError> {
-        let at = |p: &str| Pointer::parse(p).ok();
-        let results = at(&def.at).and_then(|p| p.get(doc).and_then(Value::as_array).cloned()).unwrap_or_default();
-        if results.len() != n {
-            return Err(TetherError::OutcomeUnknown {
-                connector: self.loaded.table.connector_name.clone(),
-                message: format!("the provider answered {} results for the {n} rows sent together", results.len()),
-                detail: format!("rows {first_row} to {} of this statement, sent by {shown}", first_row + n as u64 - 1),
-                hint: format!(
-                    "check which of these rows exist at the provider before inserting them again (SELECT from {})",
-                    self.loaded.label
-                ),
-            });
-        }
-        let (ok_at, message_at, code_at) = (at(&def.ok), at(&def.message), def.code.as_deref().and_then(at));
-        let mut lines = Vec::new();
-        let mut first = None;
-        let (mut failed, mut rolled_back, mut created) = (0, 0, 0);
-        for (i, r) in results.iter().enumerate() {
-            if ok_at.as_ref().and_then(|p| p.get(r)).and_then(Value::as_bool) == Some(true) {
-                created += 1;
-                continue;
-            }
-            let code = code_at.as_ref().and_then(|p| p.get(r)).and_then(Value::as_str).unwrap_or("");
-            if def.not_at_fault.iter().any(|c| c == code) {
-                rolled_back += 1;
-                continue;
-            }
-            failed += 1;
-            let row = format!("row {}", first_row + i as u64);
-            let message = message_at
-                .as_ref()
-                .and_then(|p| p.get(r))
-                .and_then(Value::as_str)
-                .map(str::to_string)
-                .unwrap_or_else(|| r.to_string());
-            let shown_msg = if code.is_empty() { message.clone() } else { format!("{message} ({code})") };
-            lines.push(format!("{row}: {shown_msg}"));
-            first.get_or_insert((row, message));
-        }
-        if failed + rolled_back == 0 {
-            return Ok(());
-        }
-        let first = first.unwrap_or_else(|| ("a row".into(), "the provider rejected the rows".into()));
-        Err(self.batch_error(400, first, lines, (failed, rolled_back, created), n, first_row, shown))
-    }
-
-    /// The error for a batch some rows of which the provider rejected.
-    #[allow(clippy::too_many_arguments)]
-    fn batch_error(
-        &self,
-        status: u16,
-        (first_row_name, first_message): (String, String),
-        lines: Vec<String>,
-        (failed, rolled_back, created): (usize, usize, usize),
-        n: usize,
-        first_row: u64,
-        shown: &str,
-    ) -> TetherError {
-        let rolled = if rolled_back > 0 {
-            format!(", {rolled_back} more were not created because the request is all or none,")
-        } else {
-            String::new()
-        };
-        let mut detail = format!(
-            "{failed} of the {n} rows sent together (rows {first_row} to {} of this statement) {} rejected{rolled} and {created} created by {shown}: {}",
-            first_row + n as u64 - 1,
-            if failed == 1 { "was" } else { "were" },
-            lines.join("; ")
-        );
-        let earlier = self.written_rows;
-        if earlier > 0 {
-            detail.push_str(&format!(". {earlier} earlier row(s) of this statement were already written"));
-        }
-        let kept = created as u64 + earlier;
-        let hint = if kept > 0 {
-            format!(
-                "the provider keeps the {kept} record(s) it created although the statement fails: insert only the rejected rows again, once fixed"
-            )
-        } else {
-            "nothing was created: fix the rejected rows and run the statement again".to_string()
-        };
-        TetherError::Provider {
-            connector: self.loaded.table.connector_name.clone(),
-            status,
-            message: format!("{first_message} ({first_row_name})"),
-            detail,
-            hint: Some(hint),
-        }
-    }
 }
 
 /// # Safety

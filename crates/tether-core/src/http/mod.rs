@@ -8,6 +8,7 @@
 
 pub mod answer;
 pub mod auth;
+pub mod batch;
 pub mod budget;
 pub mod credentials;
 pub mod endpoint;
