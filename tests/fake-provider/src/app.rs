@@ -1,6 +1,6 @@
 //! The request router. `handle` is transport-independent: unit tests call it
 //! directly and the tiny_http glue in `server.rs` only converts types. Around
-//! each API request it asks `webhook_send` to announce what the request changed
+//! each API request it asks `webhooks` to announce what the request changed
 //! to the provider's webhook subscription, if there is one.
 
 use crate::control;
@@ -10,7 +10,7 @@ use crate::hubspot;
 use crate::providers;
 use crate::rest;
 use crate::state::{FaultAction, State};
-use crate::webhook_send;
+use crate::webhooks;
 
 pub fn handle(state: &State, req: &FakeRequest) -> FakeResponse {
     if req.path.starts_with(control::PREFIX) {
@@ -55,10 +55,10 @@ fn injected(state: &State, req: &FakeRequest, status: u16) -> FakeResponse {
 
 /// `route`, then queues the webhooks of subscriptions for what the request changed (never delaying it).
 fn route_announced(state: &State, req: &FakeRequest) -> FakeResponse {
-    let pending = webhook_send::prepare(state, req);
+    let pending = webhooks::prepare(state, req);
     let resp = route(state, req);
     if let Some(pending) = pending {
-        webhook_send::announce(state, pending, req, &resp);
+        webhooks::announce(state, pending, req, &resp);
     }
     resp
 }

@@ -3,8 +3,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 
-use crate::data::MAX_SEED;
-use crate::state::{Config, MAX_LATENCY_MS};
+use crate::state::{Config, MAX_LATENCY_MS, MAX_SEED};
 
 pub const USAGE: &str = "\
 fake-provider: imitates HubSpot CRM v3 and generic REST APIs on the loopback interface

@@ -21,11 +21,11 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::data::{gen_companies, gen_contacts, gen_items, MAX_SEED};
 use crate::http::{FakeRequest, FakeResponse};
-use crate::state::{Fault, FaultAction, State, MAX_LATENCY_MS};
-use crate::webhook::{Event, Mode, Op, Provider};
-use crate::webhook_send::{self, Destination, Target};
+use crate::hubspot::seed_data::{gen_companies, gen_contacts};
+use crate::rest::items::gen_items;
+use crate::state::{Fault, FaultAction, State, MAX_LATENCY_MS, MAX_SEED};
+use crate::webhooks::{self, Destination, Event, Mode, Op, Provider, Target};
 
 pub const PREFIX: &str = "/_control/";
 
@@ -238,7 +238,7 @@ fn webhook_event(state: &State, req: &FakeRequest, provider: Provider) -> Result
     let op = req.param("op").map_or(Ok(Op::Update), Op::parse)?;
     let mut event = Event::new(provider, object, id, op, None)?;
     if op != Op::Delete {
-        event.record = webhook_send::current_record(state, &event);
+        event.record = webhooks::current_record(state, &event);
     }
     Ok(event)
 }

@@ -2,9 +2,9 @@
 
 use serde_json::{json, Value};
 
-use crate::data::item;
 use crate::http::{FakeRequest, FakeResponse};
 use crate::hubspot;
+use crate::rest::items::item;
 use crate::rest::page_size;
 
 /// Longest delay `/faults/slow` accepts (same bound as a stall).

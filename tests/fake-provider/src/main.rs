@@ -1,32 +1,33 @@
-//! fake-provider: imitates real provider APIs (HubSpot CRM v3, generic REST
-//! styles, auth schemes, faults) on 127.0.0.1 so tests and benchmarks never
-//! touch the internet, and sends their signed webhooks to loopback receivers
-//! (`webhook`, `webhook_send`). See `cli::USAGE` for flags and endpoints.
+//! fake-provider: imitates real provider APIs (HubSpot CRM v3, Salesforce, Airtable, Stripe, Shopify,
+//! BigCommerce, OAuth2 token endpoints, generic REST styles, auth schemes, faults) on 127.0.0.1 so tests and
+//! benchmarks never touch the internet, and sends their signed webhooks to loopback receivers (`webhooks`).
+//! See `cli::USAGE` for flags and endpoints.
+//!
+//! Layout: one folder per provider fake (its `mod.rs` says what it imitates and which files hold what), helpers
+//! several of them use in `shared`, and the server around them: `server` (sockets), `app` (the router),
+//! `control` (`/_control/...`), `faults` (`/faults/...`), `state` (what requests change), `providers` (the list
+//! the router and the control endpoints go through).
 
 mod airtable;
 mod app;
 mod bigcommerce;
 mod cli;
 mod control;
-mod data;
 mod faults;
 mod http;
 mod hubspot;
-mod hubspot_write;
 mod oauth;
 mod providers;
 mod rest;
-mod rest_write;
 mod salesforce;
 mod server;
+mod shared;
 mod shopify;
 mod state;
 mod stripe;
-mod stripe_spec;
 #[cfg(test)]
 mod tests;
-mod webhook;
-mod webhook_send;
+mod webhooks;
 
 use std::io::Write;
 use std::path::Path;

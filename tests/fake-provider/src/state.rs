@@ -5,15 +5,22 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use crate::data::Data;
+use serde_json::Value;
+
 use crate::http::FakeRequest;
-use crate::webhook_send::Webhooks;
+use crate::hubspot::data::{CrmTable, ObjectType, COMPANIES, DEALS};
+use crate::hubspot::seed_data::{gen_companies, gen_contacts, gen_deals, DEFAULT_DEALS};
+use crate::rest::items::gen_items;
+use crate::webhooks::Webhooks;
 
 /// Largest accepted latency setting (same bound as a stall).
 pub const MAX_LATENCY_MS: u64 = 300_000;
 
 /// How many requests the request log keeps.
 pub const LOG_CAPACITY: usize = 1000;
+
+/// Upper bound for any seeded data set (protects memory).
+pub const MAX_SEED: u64 = 2_000_000;
 
 /// Startup configuration that never changes.
 #[derive(Debug, Clone)]
@@ -119,6 +126,56 @@ pub struct Runtime {
     pub latency_ms: u64,
     /// Idempotency keys seen on `POST /rest/plain/items`, with their first answer.
     pub idempotency: HashMap<String, IdempotentEntry>,
+}
+
+/// All mutable seed data.
+#[derive(Debug)]
+pub struct Data {
+    pub contacts: CrmTable,
+    pub companies: CrmTable,
+    /// Generated on first use (`hubspot::ensure_deals`), because the seed count comes from the
+    /// configuration's `--seed deals=N`, which `Data::new` does not see.
+    pub deals: Option<CrmTable>,
+    pub items: Vec<Value>,
+}
+
+/// What `Data::table` answers for deals that were never generated.
+static NO_RECORDS: CrmTable = CrmTable { active: Vec::new(), archived: Vec::new() };
+
+impl Data {
+    pub fn new(contacts: u64, companies: u64, items: u64) -> Data {
+        Data {
+            contacts: gen_contacts(contacts),
+            companies: gen_companies(companies),
+            deals: None,
+            items: gen_items(items),
+        }
+    }
+
+    pub fn table(&self, ty: &ObjectType) -> &CrmTable {
+        if ty.name == COMPANIES.name {
+            &self.companies
+        } else if ty.name == DEALS.name {
+            self.deals.as_ref().unwrap_or(&NO_RECORDS)
+        } else {
+            &self.contacts
+        }
+    }
+
+    pub fn table_mut(&mut self, ty: &ObjectType) -> &mut CrmTable {
+        if ty.name == COMPANIES.name {
+            &mut self.companies
+        } else if ty.name == DEALS.name {
+            self.deals.get_or_insert_with(|| gen_deals(DEFAULT_DEALS))
+        } else {
+            &mut self.contacts
+        }
+    }
+
+    /// One more than the largest item id (1 when there are no items).
+    pub fn next_item_id(&self) -> u64 {
+        self.items.iter().filter_map(|it| it["id"].as_u64()).max().unwrap_or(0).saturating_add(1)
+    }
 }
 
 #[derive(Debug)]

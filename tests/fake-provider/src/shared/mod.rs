@@ -1,0 +1,9 @@
+//! Helpers more than one provider fake uses, each defined once: calendar dates and ISO 8601 text (`time`),
+//! JSON written by hand on hot paths (`json`), number syntax checks (`numbers`), deterministic seed values
+//! (`seed`) and the parsing of request headers and form bodies (`request`).
+
+pub mod json;
+pub mod numbers;
+pub mod request;
+pub mod seed;
+pub mod time;

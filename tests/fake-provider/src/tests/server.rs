@@ -1,0 +1,93 @@
+//! The real server: requests over one keep-alive TCP connection, connection counting, TCP_NODELAY.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Ipv4Addr, TcpStream};
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::server;
+use crate::state::{Config, State};
+
+/// Reads one HTTP/1.1 response with a Content-Length body.
+fn read_response(reader: &mut BufReader<TcpStream>) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let mut status_line = String::new();
+    reader.read_line(&mut status_line).expect("status line");
+    let status = status_line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("status code");
+    let mut headers = Vec::new();
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).expect("header line");
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+        }
+    }
+    let len: usize =
+        headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse().ok()).expect("content-length");
+    let mut body = vec![0; len];
+    reader.read_exact(&mut body).expect("body");
+    (status, headers, body)
+}
+
+fn request(stream: &mut TcpStream, port: u16, path: &str, extra: &str) {
+    let req = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{extra}\r\n");
+    stream.write_all(req.as_bytes()).expect("write request");
+}
+
+#[test]
+fn keep_alive_counts_one_connection() {
+    let listener = server::bind_listener(Ipv4Addr::LOCALHOST, 0).expect("bind");
+    assert!(socket2::SockRef::from(&listener).nodelay().expect("nodelay"), "TCP_NODELAY must be set on the listener");
+    assert!(socket2::SockRef::from(&listener).reuse_address().expect("reuseaddr"));
+    let port = listener.local_addr().expect("addr").port();
+    let srv = server::start(listener).expect("start");
+    let state = Arc::new(State::new(Config::default()));
+    let (srv2, state2) = (Arc::clone(&srv), Arc::clone(&state));
+    let handle = thread::spawn(move || server::serve(&srv2, &state2));
+
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+
+    request(&mut stream, port, "/rest/plain/items/1", "");
+    let (status, headers, body) = read_response(&mut reader);
+    assert_eq!(status, 200);
+    assert!(headers.iter().any(|(k, v)| k == "content-type" && v == "application/json"));
+    let item: Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!(item["id"], 1);
+
+    request(&mut stream, port, "/crm/v3/objects/contacts?limit=100", "Authorization: Bearer test-token\r\n");
+    let (status, _, body) = read_response(&mut reader);
+    assert_eq!(status, 200);
+    let page: Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!(page["results"].as_array().map(Vec::len), Some(25));
+
+    // Stats over the same connection: control requests are not counted.
+    request(&mut stream, port, "/_control/stats", "");
+    let (status, _, body) = read_response(&mut reader);
+    assert_eq!(status, 200);
+    let stats: Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!(stats["requests"], 2, "{stats}");
+    assert_eq!(stats["connections"], 1, "{stats}");
+
+    // A second TCP connection counts as a new connection.
+    let mut other = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    other.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    let mut other_reader = BufReader::new(other.try_clone().expect("clone"));
+    request(&mut other, port, "/rest/plain/items", "");
+    assert_eq!(read_response(&mut other_reader).0, 200);
+    request(&mut stream, port, "/_control/stats", "");
+    let (_, _, body) = read_response(&mut reader);
+    let stats: Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!(stats["requests"], 3, "{stats}");
+    assert_eq!(stats["connections"], 2, "{stats}");
+
+    srv.unblock();
+    handle.join().expect("server thread");
+}
