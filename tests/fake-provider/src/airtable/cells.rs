@@ -4,9 +4,8 @@
 use serde_json::{json, Value};
 
 use super::errors::WriteError;
-use super::seed_data::date_string;
 use super::store::{Field, Kind, Table};
-use crate::shared::time::{parse_date, parse_iso_ms};
+use crate::shared::time::{date_string, parse_date, parse_iso_ms};
 
 /// Converts a written value to the stored cell (`None`: empty), Airtable's way.
 fn convert(field: &mut Field, value: &Value, typecast: bool) -> Result<Option<Value>, WriteError> {

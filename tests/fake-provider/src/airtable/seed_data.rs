@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 
 use super::store::{make_id, Field, Kind, Rec, Table};
-use crate::shared::time::civil_from_days;
+use crate::shared::time::date_string;
 
 /// 2024-01-05T10:00:00Z
 const SEED_BASE_MS: u64 = 1_704_448_800_000;
@@ -16,11 +16,6 @@ const LAST: &[&str] = &["Lovelace", "Novak", "Okafor", "Park", "Quinn", "Rossi",
 const TAG_CHOICES: &[&str] = &["vip", "newsletter", "lead", "partner", "churned"];
 const STATUS_CHOICES: &[&str] = &["Todo", "In progress", "Done"];
 const PROJECT_WORDS: &[&str] = &["Apollo", "Borealis", "Cobalt", "Delta", "Ember", "Fjord", "Granite"];
-
-pub(super) fn date_string(days: i64) -> String {
-    let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02}")
-}
 
 fn pick<T: Copy>(list: &[T], n: u64) -> T {
     list[(n % list.len() as u64) as usize]

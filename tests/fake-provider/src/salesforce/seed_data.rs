@@ -5,7 +5,11 @@ use serde_json::{json, Value};
 
 use super::schema::{SObject, ACCOUNT};
 use super::store::{Rec, Table};
-use super::values::{make_id, sf_date, sf_datetime, BASE_DAYS, BASE_MS, DAY_MS, HOUR_MS, MINUTE_MS};
+use super::values::{make_id, sf_datetime};
+use crate::shared::time::{date_string, BASE_MS, DAY_MS, HOUR_MS, MINUTE_MS};
+
+/// 2024-01-01 (`BASE_MS`) in days since the epoch.
+const BASE_DAYS: i64 = (BASE_MS / DAY_MS) as i64;
 
 const WORDS: &[&str] = &["Acme", "Globex", "Initech", "Umbrella", "Hooli", "Stark", "Wayne", "Tyrell", "Soylent"];
 const SUFFIXES: &[&str] = &["Corp", "Labs", "Industries", "Systems", "Holdings", "Partners", "GmbH"];
@@ -133,7 +137,7 @@ fn seed_record(obj: &SObject, i: u64, accounts: u64) -> Rec {
                 account(12),
                 s(&format!("{} - {} {i}", pick(WORDS, i), pick(&["Renewal", "Expansion", "New Business"], i))),
                 s(stage),
-                s(&sf_date(BASE_DAYS + ((i * 13) % 365) as i64)),
+                s(&date_string(BASE_DAYS + ((i * 13) % 365) as i64)),
                 if i.is_multiple_of(10) { Value::Null } else { json!(((i * 2_500) % 200_000 + 1_000) as f64) },
                 json!(probability),
                 s(&sf_datetime(created)),

@@ -1,14 +1,7 @@
 //! How values look in the org: 18-character ids with the real key prefixes and case-safety checksum, and
-//! Salesforce's date and date-time text. Also the fixed clock of the seeded records.
+//! Salesforce's date-time text (dates are plain `2024-01-05`, `shared::time::date_string`).
 
-use crate::shared::time::{civil_from_days, iso_ms};
-
-/// 2024-01-01T00:00:00Z
-pub(super) const BASE_MS: u64 = 1_704_067_200_000;
-pub(super) const MINUTE_MS: u64 = 60_000;
-pub(super) const HOUR_MS: u64 = 3_600_000;
-pub(super) const DAY_MS: u64 = 86_400_000;
-pub(super) const BASE_DAYS: i64 = 19_723;
+use crate::shared::time::iso_ms;
 
 const B62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
@@ -62,16 +55,10 @@ pub(super) fn sf_datetime(ms: u64) -> String {
     format!("{}+0000", iso.strip_suffix('Z').unwrap_or(&iso))
 }
 
-/// `2024-01-05` for days since the epoch.
-pub(super) fn sf_date(days: i64) -> String {
-    let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::shared::time::parse_iso_ms;
+    use crate::shared::time::{parse_iso_ms, BASE_MS};
 
     #[test]
     fn ids_have_the_case_safe_suffix() {
@@ -89,7 +76,6 @@ mod tests {
     #[test]
     fn sf_dates() {
         assert_eq!(sf_datetime(BASE_MS), "2024-01-01T00:00:00.000+0000");
-        assert_eq!(sf_date(BASE_DAYS), "2024-01-01");
         assert_eq!(parse_iso_ms("2024-01-01T00:00:00.000+0000"), Some(BASE_MS as i64));
     }
 }

@@ -1,4 +1,12 @@
-//! Syntax checks of numbers written as text (HubSpot property values, REST item prices).
+//! Syntax checks of numbers written as text (HubSpot property values, REST item prices, date fields).
+
+/// The value of a non-empty run of ASCII digits (`None` for anything else, signs included).
+pub fn digits(s: &str) -> Option<i64> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
 
 /// Whether `s` is an optionally signed integer that fits in an i64 (`12`, `-3`).
 pub fn is_integer_str(s: &str) -> bool {
@@ -24,4 +32,18 @@ pub fn is_decimal_str(s: &str) -> bool {
         Some(e) => all_digits(e.strip_prefix(['-', '+']).unwrap_or(e)),
     };
     mantissa_ok && exponent_ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digit_runs() {
+        assert_eq!(digits("0042"), Some(42));
+        assert_eq!(digits("1704448800"), Some(1_704_448_800));
+        for bad in ["", "-1", "+1", "1.5", " 1", "1e3", "99999999999999999999"] {
+            assert_eq!(digits(bad), None, "{bad}");
+        }
+    }
 }

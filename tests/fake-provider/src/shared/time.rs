@@ -1,8 +1,9 @@
 //! Calendar arithmetic (proleptic Gregorian, UTC) and ISO 8601 text: parsing dates and instants, formatting
-//! epoch milliseconds. The fixed clocks the fakes stamp seeded and written records with live here too, so test
-//! output never depends on the wall clock.
+//! epoch milliseconds and seconds, in UTC or at a fixed offset. The fixed clocks the fakes stamp seeded and
+//! written records with live here too, so test output never depends on the wall clock.
 
 use crate::shared::json::push_iso_ms;
+use crate::shared::numbers::digits;
 
 /// 2024-01-01T00:00:00Z in epoch milliseconds.
 pub const BASE_MS: u64 = 1_704_067_200_000;
@@ -139,8 +140,87 @@ pub fn iso_ms(ms: u64) -> String {
 
 /// `2024-01-05T10:00:00Z`
 pub fn iso_secs(ms: u64) -> String {
-    let (y, mo, d, h, mi, s, _) = split_ms(ms);
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+    datetime_secs((ms / 1000) as i64, 0)
+}
+
+/// `2024-01-05` for days since the epoch.
+pub fn date_string(days: i64) -> String {
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Epoch seconds as local time at `offset` seconds from UTC: `2024-01-05T10:00:00Z` for UTC,
+/// `2024-01-05T05:00:00-05:00` otherwise.
+pub fn datetime_secs(epoch: i64, offset: i64) -> String {
+    let local = epoch + offset;
+    let (y, m, d) = civil_from_days(local.div_euclid(86_400));
+    let secs = local.rem_euclid(86_400);
+    let zone = match offset {
+        0 => "Z".to_string(),
+        _ => {
+            let sign = if offset < 0 { '-' } else { '+' };
+            format!("{sign}{:02}:{:02}", offset.abs() / 3_600, offset.abs() / 60 % 60)
+        }
+    };
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}{zone}", secs / 3_600, secs / 60 % 60, secs % 60)
+}
+
+/// Hours and minutes of `+HH:MM`, `+HHMM` or `+HH`.
+fn zone_offset(zone: &str) -> Option<(i64, i64)> {
+    let hours = digits(zone.get(1..3)?)?;
+    let minutes = match zone.len() {
+        3 => 0,
+        5 => digits(zone.get(3..5)?)?,
+        6 if zone.as_bytes().get(3) == Some(&b':') => digits(zone.get(4..6)?)?,
+        _ => return None,
+    };
+    (hours <= 23 && minutes <= 59).then_some((hours, minutes))
+}
+
+/// Epoch seconds of a date (`2024-05-14`, local midnight) or a date-time (`2024-05-14T09:34:00`, `T` or a
+/// space) as filters accept them (Shopify's, BigCommerce's), with `Z`, `+HH:MM`, `+HHMM`, `+HH` or no zone.
+/// Without a zone the time is local, `local_offset` seconds from UTC. `fractions` accepts fractional seconds
+/// (`09:34:00.123`, ignored).
+pub fn parse_datetime_secs(s: &str, local_offset: i64, fractions: bool) -> Option<i64> {
+    let s = s.trim();
+    let date = s.get(..10)?;
+    let b = date.as_bytes();
+    if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') {
+        return None;
+    }
+    let (y, m, d) = (digits(date.get(..4)?)?, digits(date.get(5..7)?)?, digits(date.get(8..10)?)?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let day = days_from_civil(y, m as u64, d as u64) * 86_400;
+    let rest = &s[10..];
+    if rest.is_empty() {
+        return Some(day - local_offset);
+    }
+    let rest = rest.strip_prefix('T').or_else(|| rest.strip_prefix(' '))?;
+    let (hh, mm, ss) = (digits(rest.get(..2)?)?, digits(rest.get(3..5)?)?, digits(rest.get(6..8)?)?);
+    if hh > 23 || mm > 59 || ss > 60 {
+        return None;
+    }
+    let mut zone = &rest[8..];
+    if let Some(frac) = zone.strip_prefix('.').filter(|_| fractions) {
+        let end = frac.find(|c: char| !c.is_ascii_digit()).unwrap_or(frac.len());
+        zone = &frac[end..];
+    }
+    let offset = match zone {
+        "" => local_offset,
+        "Z" | "z" => 0,
+        _ => {
+            let sign = match zone.as_bytes().first() {
+                Some(b'+') => 1,
+                Some(b'-') => -1,
+                _ => return None,
+            };
+            let (oh, om) = zone_offset(zone)?;
+            sign * (oh * 3_600 + om * 60)
+        }
+    };
+    Some(day + hh * 3_600 + mm * 60 + ss - offset)
 }
 
 #[cfg(test)]
@@ -153,5 +233,32 @@ mod tests {
         assert_eq!(iso_ms(1_709_210_096_789), "2024-02-29T12:34:56.789Z");
         assert_eq!(iso_secs(0), "1970-01-01T00:00:00Z");
         assert_eq!(iso_secs(951_782_400_000), "2000-02-29T00:00:00Z");
+        assert_eq!(date_string(19_723), "2024-01-01");
+        assert_eq!(datetime_secs(1_704_448_800, 0), "2024-01-05T10:00:00Z");
+        assert_eq!(datetime_secs(1_704_448_800, -5 * 3_600), "2024-01-05T05:00:00-05:00");
+        assert_eq!(datetime_secs(1_704_448_800, 5 * 3_600 + 30 * 60), "2024-01-05T15:30:00+05:30");
+    }
+
+    #[test]
+    fn datetimes_of_filters() {
+        let at = 1_704_448_800; // 2024-01-05T10:00:00Z
+        for (text, local_offset, fractions, expected) in [
+            ("2024-01-05T10:00:00Z", 0, false, Some(at)),
+            ("2024-01-05 10:00:00", 0, false, Some(at)),
+            ("2024-01-05T05:00:00-05:00", 0, false, Some(at)),
+            ("2024-01-05T15:00:00+0500", 0, false, Some(at)),
+            ("2024-01-05T12:00:00+02", 0, false, Some(at)),
+            ("2024-01-05T05:00:00", -5 * 3_600, false, Some(at)),
+            ("2024-01-05", -5 * 3_600, false, Some(at - 5 * 3_600)),
+            ("2024-01-05T10:00:00.250Z", 0, true, Some(at)),
+            ("2024-01-05T10:00:00.250Z", 0, false, None),
+            ("2024-01-05T10:00:00+", 0, false, None),
+            ("2024-01-05T10:00:00+24:00", 0, false, None),
+            ("2024-13-05", 0, false, None),
+            ("2024-01-05X10:00:00", 0, false, None),
+            ("soon", 0, false, None),
+        ] {
+            assert_eq!(parse_datetime_secs(text, local_offset, fractions), expected, "{text}");
+        }
     }
 }

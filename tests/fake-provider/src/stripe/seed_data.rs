@@ -4,11 +4,12 @@
 use serde_json::{json, Map, Value};
 
 use super::store::{sort_newest_first, Rec};
+use crate::shared::time::{BASE_MS, WRITE_BASE_MS};
 
 /// 2024-01-01T00:00:00Z: the first seeded object's `created`.
-const SEED_BASE: i64 = 1_704_067_200;
+const SEED_BASE: i64 = (BASE_MS / 1000) as i64;
 /// 2025-01-01T00:00:00Z: objects created through the API get `WRITE_BASE + n` (n counts writes).
-pub(super) const WRITE_BASE: i64 = 1_735_689_600;
+pub(super) const WRITE_BASE: i64 = (WRITE_BASE_MS / 1000) as i64;
 
 fn splitmix64(x: u64) -> u64 {
     let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);

@@ -6,8 +6,8 @@ use serde_json::{json, Map, Value};
 use crate::http::{FakeRequest, FakeResponse};
 use crate::salesforce::errors::{error, SfError};
 use crate::salesforce::schema::{FType, SObject};
-use crate::salesforce::values::{sf_date, sf_datetime};
-use crate::shared::time::{parse_date, parse_iso_ms};
+use crate::salesforce::values::sf_datetime;
+use crate::shared::time::{date_string, parse_date, parse_iso_ms};
 
 /// Line and column (1-based) just after the value of `key` in the raw JSON text, as Jackson reports them.
 fn value_position(body: &str, key: &str) -> (usize, usize) {
@@ -107,7 +107,7 @@ fn coerce(ty: FType, value: &Value) -> Option<Value> {
         FType::Date => match value {
             Value::String(s) => {
                 let date = s.get(..10).filter(|_| s.len() == 10 || s.get(10..11) == Some("T"))?;
-                parse_date(date).map(|d| Value::String(sf_date(d)))
+                parse_date(date).map(|d| Value::String(date_string(d)))
             }
             _ => None,
         },
