@@ -11,6 +11,7 @@ use crate::http::FakeRequest;
 use crate::hubspot::data::{CrmTable, ObjectType, COMPANIES, DEALS};
 use crate::hubspot::seed_data::{gen_companies, gen_contacts, gen_deals, DEFAULT_DEALS};
 use crate::rest::items::gen_items;
+use crate::shared::seed::uuid_like;
 use crate::webhooks::Webhooks;
 
 /// Largest accepted latency setting (same bound as a stall).
@@ -292,26 +293,4 @@ impl State {
         let mut stores = self.stores.lock().unwrap_or_else(|e| e.into_inner());
         stores.insert(std::any::TypeId::of::<T>(), Box::new(value));
     }
-}
-
-/// A UUID-shaped (version 4 layout) string, a pure function of `n`.
-pub fn uuid_like(n: u64) -> String {
-    let a = splitmix64(n);
-    let b = splitmix64(a ^ n);
-    format!(
-        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-        a >> 32,
-        (a >> 16) & 0xffff,
-        a & 0x0fff,
-        0x8000 | ((b >> 48) & 0x3fff),
-        b & 0xffff_ffff_ffff
-    )
-}
-
-/// A bijective mix of 64 bits (distinct inputs give distinct outputs).
-pub fn splitmix64(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
 }

@@ -4,6 +4,7 @@
 use serde_json::{json, Value};
 
 use super::store::{make_id, Field, Kind, Rec, Table};
+use crate::shared::seed::pick;
 use crate::shared::time::date_string;
 
 /// 2024-01-05T10:00:00Z
@@ -16,10 +17,6 @@ const LAST: &[&str] = &["Lovelace", "Novak", "Okafor", "Park", "Quinn", "Rossi",
 const TAG_CHOICES: &[&str] = &["vip", "newsletter", "lead", "partner", "churned"];
 const STATUS_CHOICES: &[&str] = &["Todo", "In progress", "Done"];
 const PROJECT_WORDS: &[&str] = &["Apollo", "Borealis", "Cobalt", "Delta", "Ember", "Fjord", "Granite"];
-
-fn pick<T: Copy>(list: &[T], n: u64) -> T {
-    list[(n % list.len() as u64) as usize]
-}
 
 fn contact_name(i: u64) -> String {
     match i {

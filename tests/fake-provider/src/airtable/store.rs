@@ -7,6 +7,7 @@ use std::time::Instant;
 use serde_json::Value;
 
 use super::seed_data::{contacts_table, projects_table};
+use crate::shared::seed::{splitmix64, BASE62};
 use crate::state::{State, MAX_SEED};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,24 +106,15 @@ pub(super) struct AtStore {
     pub(super) rates: HashMap<String, BaseRate>,
 }
 
-fn splitmix(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
-const B62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-
 /// `prefix` plus 14 pseudo-random (but deterministic) base-62 characters.
 pub(super) fn make_id(prefix: &str, seed: u64) -> String {
-    let a = splitmix(seed);
-    let b = splitmix(a ^ 0x5eed);
+    let a = splitmix64(seed);
+    let b = splitmix64(a ^ 0x5eed);
     let mut v = (u128::from(a) << 64) | u128::from(b);
     let mut out = String::with_capacity(17);
     out.push_str(prefix);
     for _ in 0..14 {
-        out.push(char::from(B62[(v % 62) as usize]));
+        out.push(char::from(BASE62[(v % 62) as usize]));
         v /= 62;
     }
     out

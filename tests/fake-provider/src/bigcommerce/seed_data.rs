@@ -5,23 +5,14 @@ use serde_json::{json, Map, Value};
 
 use super::store::Row;
 use super::time::{utc, SEED_BASE};
+use crate::shared::json::object;
+use crate::shared::seed::pick;
 
 const FIRST: &[&str] = &["Jane", "John", "Priya", "Wei", "Carlos", "Amara", "Lena", "Omar", "Sara", "Tom"];
 const LAST: &[&str] = &["Smith", "Doe", "Patel", "Chen", "Garcia", "Okafor", "Novak", "Haddad", "Berg", "Moriarty"];
 
-fn pick<'a>(items: &[&'a str], i: u64) -> &'a str {
-    items.get((i % items.len() as u64) as usize).copied().unwrap_or("")
-}
-
-fn obj(v: Value) -> Map<String, Value> {
-    match v {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    }
-}
-
 pub(super) fn customer_record(id: u64, created: i64, modified: i64) -> Map<String, Value> {
-    obj(json!({
+    object(json!({
         "id": id,
         "authentication": { "force_password_reset": false },
         "company": "",
@@ -80,7 +71,7 @@ pub(super) fn gen_product(i: u64) -> Row {
     let price_cents = 999 + (i * 1_234 % 20_000);
     let sale_cents = if n.is_multiple_of(4) { price_cents * 8 / 10 } else { 0 };
     let categories: Vec<u64> = (0..1 + i % 3).map(|k| 18 + (i + k * 5) % 7).collect();
-    let rec = obj(json!({
+    let rec = object(json!({
         "id": n,
         "name": format!("{} {n}", pick(PRODUCT_NAMES, i)),
         "type": if n.is_multiple_of(5) { "digital" } else { "physical" },

@@ -4,6 +4,7 @@
 use serde_json::{json, Value};
 
 use crate::http::{FakeRequest, FakeResponse};
+use crate::shared::numbers::money;
 use crate::shared::seed::pick;
 use crate::shared::time::{iso_secs, BASE_MS, DAY_MS};
 use crate::state::State;
@@ -23,7 +24,7 @@ pub fn item(i: u64) -> Value {
         "id": i,
         "name": format!("Item {i}"),
         "sku": format!("SKU-{i:04}"),
-        "price": format!("{}.{:02}", cents / 100, cents % 100),
+        "price": money(cents),
         "quantity": i * 3,
         "active": i.is_multiple_of(2),
         "tags": tags,

@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 use super::schema::{SObject, ACCOUNT};
 use super::store::{Rec, Table};
 use super::values::{make_id, sf_datetime};
+use crate::shared::seed::pick;
 use crate::shared::time::{date_string, BASE_MS, DAY_MS, HOUR_MS, MINUTE_MS};
 
 /// 2024-01-01 (`BASE_MS`) in days since the epoch.
@@ -40,10 +41,6 @@ const STAGES: &[(&str, f64)] = &[
     ("Closed Won", 100.0),
     ("Closed Lost", 0.0),
 ];
-
-fn pick<T: Copy>(list: &[T], n: u64) -> T {
-    list[(n % list.len() as u64) as usize]
-}
 
 pub(super) fn s(v: &str) -> Value {
     Value::String(v.to_string())

@@ -1,9 +1,8 @@
 //! How values look in the org: 18-character ids with the real key prefixes and case-safety checksum, and
 //! Salesforce's date-time text (dates are plain `2024-01-05`, `shared::time::date_string`).
 
+use crate::shared::seed::BASE62;
 use crate::shared::time::iso_ms;
-
-const B62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /// The 3-character case-safety suffix that makes a 15-character id 18 characters long.
 fn id_suffix(id15: &str) -> String {
@@ -25,7 +24,7 @@ pub(super) fn make_id(prefix: &str, n: u64) -> String {
     let mut tail = [b'0'; 6];
     let mut rest = n;
     for slot in tail.iter_mut().rev() {
-        *slot = B62[(rest % 62) as usize];
+        *slot = BASE62[(rest % 62) as usize];
         rest /= 62;
     }
     let id15 = format!("{prefix}Dn0000{}", String::from_utf8_lossy(&tail));

@@ -1,7 +1,18 @@
 //! JSON written by hand, for the answers on hot paths (HubSpot listings, SOQL pages, Airtable pages), which
-//! are serialised without building a `serde_json::Value` first.
+//! are serialised without building a `serde_json::Value` first; and the small conversions the fakes' records
+//! need.
+
+use serde_json::{Map, Value};
 
 use crate::shared::time::split_ms;
+
+/// The map of a JSON object (`json!({...})` of a record); empty for any other value.
+pub fn object(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
 
 /// Writes `n` as exactly `buf.len()` zero-padded decimal digits.
 fn put_digits(buf: &mut [u8], n: u64) {
@@ -94,5 +105,7 @@ mod tests {
             push_u64(&mut n, v);
             assert_eq!(n, v.to_string());
         }
+        assert_eq!(object(serde_json::json!({ "a": 1 })).get("a"), Some(&Value::from(1)));
+        assert!(object(Value::Null).is_empty());
     }
 }

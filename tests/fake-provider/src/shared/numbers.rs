@@ -1,5 +1,10 @@
 //! Syntax checks of numbers written as text (HubSpot property values, REST item prices, date fields).
 
+/// An amount of cents as a decimal string with two places (`1250` is `12.50`), as APIs write prices.
+pub fn money(cents: u64) -> String {
+    format!("{}.{:02}", cents / 100, cents % 100)
+}
+
 /// The value of a non-empty run of ASCII digits (`None` for anything else, signs included).
 pub fn digits(s: &str) -> Option<i64> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
@@ -37,6 +42,13 @@ pub fn is_decimal_str(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn money_has_two_places() {
+        assert_eq!(money(1250), "12.50");
+        assert_eq!(money(7), "0.07");
+        assert_eq!(money(0), "0.00");
+    }
 
     #[test]
     fn digit_runs() {

@@ -7,10 +7,11 @@ use std::collections::BTreeMap;
 use serde_json::{json, Map, Value};
 
 use super::errors::{errors, not_found};
-use super::seed_data::{obj, set_default_address};
+use super::seed_data::set_default_address;
 use super::store::{Row, Store};
 use super::time::{shop_time, WRITE_BASE};
 use crate::http::{FakeRequest, FakeResponse};
+use crate::shared::json::object;
 
 const NEEDS_IDENTITY: &str = "Customer must have a name, phone number or email address";
 
@@ -285,7 +286,7 @@ pub(super) fn create_customer(store: &mut Store, req: &FakeRequest) -> FakeRespo
     };
     let id = store.next_customer;
     let now = WRITE_BASE + store.writes as i64 + 1;
-    let blank = obj(json!({
+    let blank = object(json!({
         "id": id,
         "email": null,
         "created_at": shop_time(now),

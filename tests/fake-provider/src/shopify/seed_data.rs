@@ -5,6 +5,9 @@ use serde_json::{json, Map, Value};
 
 use super::store::Row;
 use super::time::{shop_time, SEED_BASE};
+use crate::shared::json::object;
+use crate::shared::numbers::money;
+use crate::shared::seed::pick;
 
 pub(super) const CUSTOMER_BASE_ID: u64 = 7_000_000_000;
 pub(super) const ADDRESS_BASE_ID: u64 = 6_000_000_000;
@@ -22,21 +25,6 @@ const CITIES: &[(&str, &str, &str, &str, &str, &str)] = &[
     ("Austin", "Texas", "TX", "United States", "US", "73301"),
     ("Paris", "", "", "France", "FR", "75002"),
 ];
-
-fn pick<'a>(items: &[&'a str], i: u64) -> &'a str {
-    items.get((i % items.len() as u64) as usize).copied().unwrap_or("")
-}
-
-pub(super) fn obj(v: Value) -> Map<String, Value> {
-    match v {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    }
-}
-
-fn money(cents: u64) -> String {
-    format!("{}.{:02}", cents / 100, cents % 100)
-}
 
 fn seed_address(i: u64, k: u64, customer_id: u64, first: &str, last: &str) -> Value {
     let (city, province, province_code, country, country_code, zip) =
@@ -79,7 +67,7 @@ pub(super) fn gen_customer(i: u64) -> Row {
     };
     let addresses: Vec<Value> = (0..n % 4).map(|k| seed_address(i, k, id, first, last)).collect();
     let email = if n.is_multiple_of(19) { Value::Null } else { json!(format!("shopper{n}@example.com")) };
-    let mut rec = obj(json!({
+    let mut rec = object(json!({
         "id": id,
         "email": email,
         "created_at": shop_time(created),
@@ -167,7 +155,7 @@ pub(super) fn gen_product(i: u64) -> Row {
         })
         .collect();
     let title = product_title(i);
-    let rec = obj(json!({
+    let rec = object(json!({
         "id": id,
         "title": title,
         "body_html": format!("<p>{title}, made to last.</p>"),
@@ -226,7 +214,7 @@ pub(super) fn gen_order(i: u64, customers: u64, products: u64) -> Row {
     for k in ["id", "email", "first_name", "last_name", "phone", "state", "tags", "currency", "created_at"] {
         embedded.insert(k.to_string(), customer.get(k).cloned().unwrap_or(Value::Null));
     }
-    let rec = obj(json!({
+    let rec = object(json!({
         "id": id,
         "name": format!("#{}", 1_000 + n),
         "order_number": 1_000 + n,

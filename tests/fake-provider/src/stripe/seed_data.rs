@@ -1,9 +1,11 @@
 //! The seeded objects: customers, products, prices and invoices with Stripe-shaped ids, each a pure function of
 //! its index; also the blank records that creates start from.
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::store::{sort_newest_first, Rec};
+use crate::shared::json::object;
+use crate::shared::seed::{pick, splitmix64, BASE62};
 use crate::shared::time::{BASE_MS, WRITE_BASE_MS};
 
 /// 2024-01-01T00:00:00Z: the first seeded object's `created`.
@@ -11,16 +13,8 @@ const SEED_BASE: i64 = (BASE_MS / 1000) as i64;
 /// 2025-01-01T00:00:00Z: objects created through the API get `WRITE_BASE + n` (n counts writes).
 pub(super) const WRITE_BASE: i64 = (WRITE_BASE_MS / 1000) as i64;
 
-fn splitmix64(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
-
 /// `prefix` + 14 alphanumerics, a pure function of (domain, n).
 pub(super) fn stripe_id(prefix: &str, domain: u64, n: u64) -> String {
-    const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     let mut out = String::with_capacity(prefix.len() + 14);
     out.push_str(prefix);
     let mut x = splitmix64(domain.rotate_left(32) ^ n);
@@ -28,7 +22,7 @@ pub(super) fn stripe_id(prefix: &str, domain: u64, n: u64) -> String {
         if i == 7 {
             x = splitmix64(x ^ n);
         }
-        out.push(ALPHABET[(x % 62) as usize] as char);
+        out.push(BASE62[(x % 62) as usize] as char);
         x /= 62;
     }
     out
@@ -68,12 +62,8 @@ const CITIES: &[(&str, &str, &str, &str)] = &[
     ("London", "GB", "EC1A 1BB", "London"),
 ];
 
-fn pick<'a>(items: &[&'a str], i: u64) -> &'a str {
-    items.get((i % items.len() as u64) as usize).copied().unwrap_or("")
-}
-
 pub(super) fn customer_record(id: String, created: i64, prefix: String) -> Rec {
-    let v = json!({
+    object(json!({
         "id": id,
         "object": "customer",
         "address": null,
@@ -101,11 +91,7 @@ pub(super) fn customer_record(id: String, created: i64, prefix: String) -> Rec {
         "shipping": null,
         "tax_exempt": "none",
         "test_clock": null
-    });
-    match v {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    }
+    }))
 }
 
 /// Seeded customer `i` (0-based). Pairs share a `created` second, so the id breaks the tie.
@@ -164,7 +150,7 @@ pub(super) fn gen_customers(count: u64) -> Vec<Rec> {
 }
 
 pub(super) fn product_record(id: String, name: &str, created: i64) -> Rec {
-    let v = json!({
+    object(json!({
         "id": id,
         "object": "product",
         "active": true,
@@ -183,11 +169,7 @@ pub(super) fn product_record(id: String, name: &str, created: i64) -> Rec {
         "unit_label": null,
         "updated": created,
         "url": null
-    });
-    match v {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    }
+    }))
 }
 
 const PRODUCT_NAMES: &[&str] = &["Starter plan", "Pro plan", "Team seat", "T-shirt", "Mug", "Sticker pack", "Hoodie"];
@@ -239,7 +221,7 @@ fn gen_price(j: u64, products: u64) -> Rec {
         })
     };
     let kind = if recurring.is_null() { "one_time" } else { "recurring" };
-    let v = json!({
+    object(json!({
         "id": price_id(j),
         "object": "price",
         "active": !n.is_multiple_of(9),
@@ -259,11 +241,7 @@ fn gen_price(j: u64, products: u64) -> Rec {
         "type": kind,
         "unit_amount": amount,
         "unit_amount_decimal": amount.to_string()
-    });
-    match v {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    }
+    }))
 }
 
 pub(super) fn gen_prices(count: u64, products: u64) -> Vec<Rec> {
@@ -289,7 +267,7 @@ fn gen_invoice(k: u64, customers: u64) -> Rec {
     } else {
         json!(format!("{}-{:04}", invoice_prefix(CUSTOMER_DOMAIN, cust), 1 + k / 7))
     };
-    let v = json!({
+    object(json!({
         "id": stripe_id("in_", INVOICE_DOMAIN, k),
         "object": "invoice",
         "amount_due": due,
@@ -305,11 +283,7 @@ fn gen_invoice(k: u64, customers: u64) -> Rec {
         "paid": status == "paid",
         "status": status,
         "subscription": null
-    });
-    match v {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    }
+    }))
 }
 
 pub(super) fn gen_invoices(count: u64, customers: u64) -> Vec<Rec> {

@@ -8,8 +8,8 @@ use sha2::{Digest, Sha256};
 
 use super::event::{Event, Mode, Provider};
 use super::payload::{bigcommerce_body, hubspot_body, rest_body, shopify_body, stripe_body, tamper};
+use crate::shared::seed::{splitmix64, uuid_like};
 use crate::shared::time::iso_ms;
-use crate::state::{splitmix64, uuid_like};
 
 /// How far in the past a `stale` delivery is stamped.
 pub const STALE_MS: u64 = 10 * 60 * 1000;
