@@ -5,6 +5,11 @@ use std::net::SocketAddr;
 
 use serde_json::Value;
 
+/// The media type of JSON bodies.
+pub const JSON: &str = "application/json";
+/// The media type of form bodies.
+pub const FORM: &str = "application/x-www-form-urlencoded";
+
 /// One HTTP request, already read off the wire.
 #[derive(Debug, Clone, Default)]
 pub struct FakeRequest {
@@ -82,12 +87,12 @@ impl FakeRequest {
         self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
-    /// Whether the `Content-Type` header says `application/json` (parameters such as
-    /// `charset` are ignored).
-    pub fn has_json_content_type(&self) -> bool {
+    /// Whether the `Content-Type` header names the media type `media` (`JSON`, `FORM`; case-insensitive,
+    /// parameters such as `charset` are ignored).
+    pub fn has_media_type(&self, media: &str) -> bool {
         self.header_value("content-type")
             .and_then(|v| v.split(';').next())
-            .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
+            .is_some_and(|m| m.trim().eq_ignore_ascii_case(media))
     }
 
     /// The `Host` header, or the loopback address if the client sent none.
@@ -301,6 +306,14 @@ mod tests {
         );
         assert_eq!(percent_decode("%C3%A9"), "é");
         assert_eq!(percent_encode("Item 3/é"), "Item%203%2F%C3%A9");
+    }
+
+    #[test]
+    fn media_types_ignore_case_and_parameters() {
+        let req = FakeRequest::get("/").header("Content-Type", "Application/JSON; charset=utf-8");
+        assert!(req.has_media_type(JSON));
+        assert!(!req.has_media_type(FORM));
+        assert!(!FakeRequest::get("/").has_media_type(JSON));
     }
 
     #[test]

@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Map, Value};
 
-use crate::http::{FakeRequest, FakeResponse};
+use crate::http::{FakeRequest, FakeResponse, JSON};
 use crate::oauth::{token_status, TokenStatus};
 use crate::providers::ProviderModule;
 use crate::shared::request::bearer_token;
@@ -160,7 +160,7 @@ fn rate_limit(state: &State, base: &str) -> Option<FakeResponse> {
 
 fn json_body(req: &FakeRequest) -> Result<Map<String, Value>, FakeResponse> {
     let bad = || at_error(422, "INVALID_REQUEST_BODY", "Could not parse request body");
-    if !req.has_json_content_type() {
+    if !req.has_media_type(JSON) {
         return Err(bad());
     }
     match serde_json::from_slice::<Value>(&req.body) {

@@ -6,8 +6,8 @@ use std::collections::HashSet;
 use serde_json::Value;
 
 use super::errors::hubspot_error;
-use crate::http::{FakeRequest, FakeResponse};
-use crate::shared::json::push_json_str;
+use crate::http::{FakeRequest, FakeResponse, JSON};
+use crate::shared::json::{push_json_str, syntax_error_detail};
 use crate::state::State;
 
 /// Largest number of inputs a batch request accepts (same as HubSpot).
@@ -31,14 +31,12 @@ pub(super) fn invalid_input(state: &State, message: &str) -> FakeResponse {
 
 /// The request body as JSON; 415 without a JSON content type, 400 if it does not parse.
 pub fn json_body(state: &State, req: &FakeRequest) -> Result<Value, FakeResponse> {
-    if !req.has_json_content_type() {
+    if !req.has_media_type(JSON) {
         return Err(hubspot_error(state, 415, "Unsupported Media Type", "VALIDATION_ERROR"));
     }
     serde_json::from_slice(&req.body).map_err(|e| {
-        // serde_json appends " at line L column C"; HubSpot puts the position first.
-        let text = e.to_string();
-        let suffix = format!(" at line {} column {}", e.line(), e.column());
-        let detail = text.strip_suffix(&suffix).unwrap_or(&text);
+        // HubSpot puts the position first.
+        let detail = syntax_error_detail(&e);
         invalid_input(state, &format!("Invalid input JSON on line {}, column {}: {detail}", e.line(), e.column()))
     })
 }

@@ -23,9 +23,9 @@ mod tokens;
 
 use serde_json::{json, Value};
 
-use crate::http::{FakeRequest, FakeResponse};
+use crate::http::{FakeRequest, FakeResponse, FORM};
 use crate::providers::ProviderModule;
-use crate::shared::request::{basic_credentials, form_param, form_params, is_form};
+use crate::shared::request::{basic_credentials, form_param, form_params};
 use crate::state::State;
 
 pub use tokens::{issued_tokens, refresh_grant, rotation, set_rotation, token_status, TokenStatus};
@@ -88,7 +88,7 @@ fn handle(state: &State, req: &FakeRequest) -> Option<FakeResponse> {
 
 /// Checks a token request and issues a token.
 fn token_request(state: &State, req: &FakeRequest) -> Result<Value, Refusal> {
-    if !is_form(req) {
+    if !req.has_media_type(FORM) {
         return Err(Refusal::NotForm);
     }
     let params = form_params(req);

@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::items::{item, matches_filters};
 use crate::http::{base64_decode, FakeRequest, FakeResponse};
 use crate::oauth::{token_status, TokenStatus};
-use crate::shared::request::bearer_token;
+use crate::shared::request::{authorization, bearer_token};
 use crate::state::State;
 
 const BASIC_USER: &str = "test-user";
@@ -29,11 +29,9 @@ pub(super) fn auth_items(state: &State, req: &FakeRequest, kind: &str) -> FakeRe
             },
             None => false,
         },
-        "basic" => req
-            .header_value("authorization")
-            .and_then(|v| v.trim().split_once(' '))
+        "basic" => authorization(req)
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
-            .and_then(|(_, cred)| base64_decode(cred.trim()))
+            .and_then(|(_, cred)| base64_decode(cred))
             .and_then(|raw| String::from_utf8(raw).ok())
             .is_some_and(|cred| cred == format!("{BASIC_USER}:{}", state.config.basic_password)),
         "header" => req.header_value("x-api-key").is_some_and(|v| v == token),

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
-use crate::http::{FakeRequest, FakeResponse};
+use crate::http::{FakeRequest, FakeResponse, JSON};
 use crate::shared::numbers::is_decimal_str;
 use crate::shared::time::{iso_secs, WRITE_BASE_MS};
 use crate::state::{IdempotentEntry, State};
@@ -20,7 +20,7 @@ fn not_found() -> FakeResponse {
 
 /// The request body as a JSON object; 415 / 400 otherwise.
 fn body_object(req: &FakeRequest) -> Result<Map<String, Value>, FakeResponse> {
-    if !req.has_json_content_type() {
+    if !req.has_media_type(JSON) {
         return Err(FakeResponse::message(415, "Content-Type must be application/json"));
     }
     match serde_json::from_slice::<Value>(&req.body) {

@@ -7,9 +7,9 @@ use serde_json::{json, Value};
 
 use super::errors::invalid_session;
 use super::store::{with_store, Session};
-use crate::http::{FakeRequest, FakeResponse};
+use crate::http::{FakeRequest, FakeResponse, FORM};
 use crate::oauth;
-use crate::shared::request::{basic_credentials, form_param, form_params, is_form};
+use crate::shared::request::{authorization, basic_credentials, form_param, form_params};
 use crate::shared::time::WRITE_BASE_MS;
 use crate::state::State;
 
@@ -27,7 +27,7 @@ pub(super) fn token(state: &State, req: &FakeRequest) -> FakeResponse {
     let refuse = |error: &str, description: &str| {
         FakeResponse::json(400, &json!({ "error": error, "error_description": description }))
     };
-    if !is_form(req) {
+    if !req.has_media_type(FORM) {
         return refuse("unsupported_grant_type", "grant type not supported");
     }
     let params = form_params(req);
@@ -96,10 +96,9 @@ pub fn issued_sessions(state: &State) -> Vec<String> {
 
 /// Checks `Authorization: Bearer <session>` (or Salesforce's older `OAuth <session>`).
 pub(super) fn authenticate(state: &State, req: &FakeRequest) -> Result<(), FakeResponse> {
-    let token =
-        req.header_value("authorization").map(str::trim).and_then(|v| v.split_once(' ')).and_then(|(scheme, t)| {
-            (scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("oauth")).then_some(t.trim())
-        });
+    let token = authorization(req).and_then(|(scheme, t)| {
+        (scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("oauth")).then_some(t)
+    });
     let Some(token) = token else {
         return Err(invalid_session());
     };

@@ -6,6 +6,14 @@ use serde_json::{Map, Value};
 
 use crate::shared::time::split_ms;
 
+/// A JSON syntax error's message without serde_json's ` at line L column C` (providers put the position
+/// elsewhere).
+pub fn syntax_error_detail(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let suffix = format!(" at line {} column {}", e.line(), e.column());
+    text.strip_suffix(&suffix).unwrap_or(&text).to_string()
+}
+
 /// The map of a JSON object (`json!({...})` of a record); empty for any other value.
 pub fn object(value: Value) -> Map<String, Value> {
     match value {
@@ -107,5 +115,12 @@ mod tests {
         }
         assert_eq!(object(serde_json::json!({ "a": 1 })).get("a"), Some(&Value::from(1)));
         assert!(object(Value::Null).is_empty());
+    }
+
+    #[test]
+    fn syntax_errors_without_their_position() {
+        let e = serde_json::from_str::<Value>("{\"a\": }").expect_err("a syntax error");
+        assert_eq!(syntax_error_detail(&e), "expected value");
+        assert_eq!((e.line(), e.column()), (1, 7));
     }
 }

@@ -3,6 +3,7 @@
 
 use super::errors::{api_error, ApiError, MISSING_KEY};
 use crate::http::{base64_decode, FakeRequest};
+use crate::shared::request::authorization;
 use crate::state::State;
 
 /// `sk_test_****...****abcd`: the first 8 characters of a prefixed key and the last 4 are shown.
@@ -22,12 +23,11 @@ fn mask_key(key: &str) -> String {
 
 /// The API key from `Authorization: Bearer <key>` or Basic `<key>:` (None: none given).
 fn api_key(req: &FakeRequest) -> Option<String> {
-    let header = req.header_value("authorization")?.trim();
-    let (scheme, rest) = header.split_once(' ').unwrap_or((header, ""));
+    let (scheme, rest) = authorization(req)?;
     let key = if scheme.eq_ignore_ascii_case("bearer") {
-        rest.trim().to_string()
+        rest.to_string()
     } else if scheme.eq_ignore_ascii_case("basic") {
-        let decoded = base64_decode(rest.trim())?;
+        let decoded = base64_decode(rest)?;
         let text = String::from_utf8(decoded).ok()?;
         text.split_once(':').map_or(text.as_str(), |(user, _)| user).to_string()
     } else {

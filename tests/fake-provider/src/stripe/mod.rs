@@ -29,7 +29,7 @@ mod store;
 
 use serde_json::Value;
 
-use crate::http::{parse_query, percent_decode, FakeRequest, FakeResponse};
+use crate::http::{parse_query, percent_decode, FakeRequest, FakeResponse, FORM};
 use crate::providers::ProviderModule;
 use crate::state::State;
 
@@ -161,10 +161,7 @@ fn request_params(req: &FakeRequest) -> Result<Params, ApiError> {
         return Ok(parse_params(&req.query));
     }
     let content_type = req.header_value("content-type");
-    let is_form = content_type
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
-    if !is_form && (content_type.is_some() || !req.body.is_empty()) {
+    if !req.has_media_type(FORM) && (content_type.is_some() || !req.body.is_empty()) {
         return Err(invalid(
             &format!(
                 "Invalid request: unsupported Content-Type {}. If error persists and you need assistance, please \

@@ -24,9 +24,9 @@ use std::sync::OnceLock;
 use serde_json::{json, Map, Value};
 
 use super::params::{first_nested_name, Params, P};
+use crate::http::FORM;
 
 const SPEC_TEXT: &str = include_str!("../../specs/stripe-customers.mock.json");
-const FORM: &str = "application/x-www-form-urlencoded";
 /// Longest `$ref` chain followed before giving up (the spec has no cycles on the request side).
 const MAX_REF_DEPTH: usize = 32;
 

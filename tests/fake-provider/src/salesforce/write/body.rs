@@ -7,6 +7,7 @@ use crate::http::{FakeRequest, FakeResponse};
 use crate::salesforce::errors::{error, SfError};
 use crate::salesforce::schema::{FType, SObject};
 use crate::salesforce::values::sf_datetime;
+use crate::shared::json::syntax_error_detail;
 use crate::shared::time::{date_string, parse_date, parse_iso_ms};
 
 /// Line and column (1-based) just after the value of `key` in the raw JSON text, as Jackson reports them.
@@ -162,9 +163,7 @@ pub(super) fn body_object(req: &FakeRequest) -> Result<(Map<String, Value>, Stri
             ))
         }
         Err(e) => {
-            let full = e.to_string();
-            let suffix = format!(" at line {} column {}", e.line(), e.column());
-            let detail = full.strip_suffix(&suffix).unwrap_or(&full);
+            let detail = syntax_error_detail(&e);
             Err(error(400, "JSON_PARSER_ERROR", &format!("{detail} at [line:{}, column:{}]", e.line(), e.column())))
         }
     }
