@@ -12,6 +12,7 @@ use super::seed_data::customer_record;
 use super::store::{str_field, with_store, Row, Store};
 use super::time::utc;
 use crate::http::{FakeRequest, FakeResponse};
+use crate::shared::email::is_plain_email;
 use crate::state::State;
 
 const CUSTOMER_FILTERS: &[&str] = &[
@@ -160,17 +161,6 @@ fn customers_page(store: &Store, req: &FakeRequest) -> Result<Value, FakeRespons
     Ok(json!({ "data": data, "meta": meta }))
 }
 
-fn is_email(s: &str) -> bool {
-    let Some((local, domain)) = s.split_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && !domain.contains('@')
-        && !s.chars().any(char::is_whitespace)
-        && domain.split('.').count() >= 2
-        && domain.split('.').all(|p| !p.is_empty())
-}
-
 /// Field checks in the style of BigCommerce's JSON validation (`error.path.missing`, `error.email`...).
 fn check_item(item: &Map<String, Value>, creating: bool, errors: &mut Map<String, Value>) {
     let mut bad = |field: &str, code: &str| {
@@ -200,7 +190,7 @@ fn check_item(item: &Map<String, Value>, creating: bool, errors: &mut Map<String
                     bad(field, "error.minLength");
                 } else if s.chars().count() > max {
                     bad(field, "error.maxLength");
-                } else if field == "email" && !is_email(s) {
+                } else if field == "email" && !is_plain_email(s) {
                     bad(field, "error.email");
                 }
             }

@@ -1,7 +1,8 @@
 //! Helpers more than one provider fake uses, each defined once: calendar dates and ISO 8601 text (`time`),
-//! JSON written by hand on hot paths (`json`), number syntax checks (`numbers`), deterministic seed values
-//! (`seed`) and the parsing of request headers and form bodies (`request`).
+//! JSON written by hand on hot paths (`json`), number and e-mail syntax checks (`numbers`, `email`),
+//! deterministic seed values (`seed`) and the parsing of request headers and form bodies (`request`).
 
+pub mod email;
 pub mod json;
 pub mod numbers;
 pub mod request;

@@ -11,6 +11,7 @@ use super::seed_data::set_default_address;
 use super::store::{Row, Store};
 use super::time::{shop_time, WRITE_BASE};
 use crate::http::{FakeRequest, FakeResponse};
+use crate::shared::email::is_plain_email;
 use crate::shared::json::object;
 
 const NEEDS_IDENTITY: &str = "Customer must have a name, phone number or email address";
@@ -32,17 +33,6 @@ const PROVINCES: &[(&str, &str)] = &[
     ("CA", "California"),
     ("TX", "Texas"),
 ];
-
-fn is_email(s: &str) -> bool {
-    let Some((local, domain)) = s.split_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && !domain.contains('@')
-        && !s.chars().any(char::is_whitespace)
-        && domain.split('.').count() >= 2
-        && domain.split('.').all(|p| !p.is_empty())
-}
 
 /// E.164 (`+16135550100`), from `+1 613-555-0100`, `(613) 555-0100` (North America) and the like.
 fn normalize_phone(s: &str) -> Option<String> {
@@ -182,7 +172,7 @@ fn apply_customer(
             Value::String(s) if s.trim().is_empty() => {
                 c.insert("email".into(), Value::Null);
             }
-            Value::String(s) if is_email(s.trim()) => {
+            Value::String(s) if is_plain_email(s.trim()) => {
                 let email = s.trim().to_ascii_lowercase();
                 let taken = store.customers.iter().any(|r| {
                     r.id != id

@@ -10,6 +10,7 @@ use super::params::{
 };
 use super::seed_data::{customer_record, invoice_prefix, stripe_id, CUSTOMER_WRITE_DOMAIN, WRITE_BASE};
 use super::store::{insert_sorted, rec_id, Rec, Store};
+use crate::shared::email::is_plain_email;
 
 fn deleted_stub(id: &str) -> Value {
     json!({ "id": id, "object": "customer", "deleted": true })
@@ -22,15 +23,9 @@ pub(super) fn get_customer(store: &Store, id: &str, params: &Params) -> Result<V
     get_one(&store.customers, "customer", id, params)
 }
 
+/// Stripe's e-mail check: the plain syntax, without control characters.
 fn is_email(s: &str) -> bool {
-    let Some((local, domain)) = s.split_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && !domain.contains('@')
-        && !s.chars().any(|c| c.is_whitespace() || c.is_control())
-        && domain.split('.').count() >= 2
-        && domain.split('.').all(|part| !part.is_empty())
+    is_plain_email(s) && !s.chars().any(char::is_control)
 }
 
 /// Applies create/update parameters to a copy of `rec`; nothing changes on error.
