@@ -141,19 +141,14 @@ fn rate_limit(state: &State, base: &str) -> Option<FakeResponse> {
             }
             rate.blocked_until = None;
         }
-        while rate.window.front().is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1)) {
-            rate.window.pop_front();
+        if rate.window.accept(now, per_second) {
+            return false;
         }
-        if rate.window.len() as u64 >= per_second {
-            rate.limited += 1;
-            rate.blocked_until = Some(now + penalty);
-            // The penalty replaces the window: once it is served the base starts afresh.
-            rate.window.clear();
-            true
-        } else {
-            rate.window.push_back(now);
-            false
-        }
+        rate.limited += 1;
+        rate.blocked_until = Some(now + penalty);
+        // The penalty replaces the window: once it is served the base starts afresh.
+        rate.window.clear();
+        true
     });
     limited.then(rate_limited_body)
 }

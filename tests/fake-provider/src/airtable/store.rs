@@ -7,6 +7,7 @@ use std::time::Instant;
 use serde_json::Value;
 
 use super::seed_data::{contacts_table, projects_table};
+use crate::shared::rate::PerSecond;
 use crate::shared::seed::{splitmix64, BASE62};
 use crate::state::{State, MAX_SEED};
 
@@ -93,7 +94,7 @@ pub(super) struct ListIterator {
 
 #[derive(Debug, Default)]
 pub(super) struct BaseRate {
-    pub(super) window: VecDeque<Instant>,
+    pub(super) window: PerSecond,
     pub(super) blocked_until: Option<Instant>,
     pub(super) limited: u64,
 }

@@ -2,6 +2,7 @@
 //! `POST`, `PUT` and `DELETE ?id:in=...`, all or nothing, with BigCommerce's field checks and unique e-mails.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 
 use serde_json::{json, Map, Value};
 
@@ -13,6 +14,7 @@ use super::store::{str_field, with_store, Row, Store};
 use super::time::utc;
 use crate::http::{FakeRequest, FakeResponse};
 use crate::shared::email::is_plain_email;
+use crate::shared::paging::window;
 use crate::state::State;
 
 const CUSTOMER_FILTERS: &[&str] = &[
@@ -149,8 +151,7 @@ fn customers_page(store: &Store, req: &FakeRequest) -> Result<Value, FakeRespons
         let meta = json!({ "cursor_pagination": cursor_pagination(req, slice, limit, more_before, more_after) });
         return Ok(json!({ "data": data, "meta": meta }));
     }
-    let start = usize::try_from(page - 1).unwrap_or(usize::MAX).saturating_mul(limit_n).min(rows.len());
-    let end = rows.len().min(start + limit_n);
+    let Range { start, end } = window(rows.len(), (page - 1).saturating_mul(limit), limit);
     let slice = &rows[start..end];
     let data: Vec<Value> = slice.iter().map(|r| show(r)).collect();
     let mut meta = Map::new();

@@ -12,6 +12,7 @@ use super::request::{batch, bool_param, check_filters, integers, list_values, po
 use super::store::{str_field, Row, Store};
 use super::time::utc;
 use crate::http::{FakeRequest, FakeResponse};
+use crate::shared::paging::window;
 
 /// The most a product's `inventory_level` can hold: larger values are stored as this limit.
 const MAX_INVENTORY: u64 = 2_147_483_647;
@@ -75,10 +76,7 @@ fn products_page(store: &Store, req: &FakeRequest) -> Result<Value, FakeResponse
             && kind.is_none_or(|k| k == str_field(r, "type"))
     };
     let rows: Vec<&Row> = store.products.iter().filter(keep).collect();
-    let limit_n = limit as usize;
-    let start = usize::try_from(page - 1).unwrap_or(usize::MAX).saturating_mul(limit_n).min(rows.len());
-    let end = rows.len().min(start + limit_n);
-    let slice = &rows[start..end];
+    let slice = &rows[window(rows.len(), (page - 1).saturating_mul(limit), limit)];
     let data: Vec<Value> = slice.iter().map(|r| product_view(&r.rec, req)).collect();
     Ok(json!({ "data": data, "meta": { "pagination": pagination(req, rows.len(), slice.len(), page, limit) } }))
 }

@@ -41,17 +41,7 @@ pub fn hubspot_error(state: &State, status: u16, message: &str, category: &str) 
 /// HubSpot-shaped body for an injected failure with the given status.
 pub fn injected_error(state: &State, status: u16) -> FakeResponse {
     if status == 429 {
-        return FakeResponse::json(
-            429,
-            &json!({
-                "status": "error",
-                "message": "You have reached your secondly limit.",
-                "errorType": "RATE_LIMIT",
-                "correlationId": state.correlation_id(),
-                "policyName": "SECONDLY",
-                "groupName": "publicapi",
-            }),
-        );
+        return rate_limited(state);
     }
     let category = match status {
         400 => "VALIDATION_ERROR",
@@ -64,6 +54,21 @@ pub fn injected_error(state: &State, status: u16) -> FakeResponse {
     };
     let message = if status == 500 { "Internal error".to_string() } else { format!("injected failure {status}") };
     hubspot_error(state, status, &message, category)
+}
+
+/// HubSpot's 429 for more requests per second than allowed.
+pub(super) fn rate_limited(state: &State) -> FakeResponse {
+    FakeResponse::json(
+        429,
+        &json!({
+            "status": "error",
+            "message": "You have reached your secondly limit.",
+            "errorType": "RATE_LIMIT",
+            "correlationId": state.correlation_id(),
+            "policyName": "SECONDLY",
+            "groupName": "publicapi",
+        }),
+    )
 }
 
 /// 400 in HubSpot's validation shape, naming the offending query parameter.

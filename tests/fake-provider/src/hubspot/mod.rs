@@ -19,13 +19,11 @@ pub mod seed_data;
 mod validate;
 mod write;
 
-use std::collections::VecDeque;
-use std::time::Instant;
-
 use serde_json::json;
 
 use crate::http::{FakeRequest, FakeResponse};
 use crate::oauth::{self, TokenStatus};
+use crate::shared::rate::PerSecond;
 use crate::shared::request::bearer_token;
 use crate::state::{State, MAX_SEED};
 
@@ -140,8 +138,8 @@ fn authorise(state: &State, req: &FakeRequest) -> Auth {
 /// Search rate-limit bookkeeping (reset by `/_control/reset`).
 #[derive(Debug, Default)]
 struct HubspotStore {
-    /// When the searches of the last second were accepted.
-    window: VecDeque<Instant>,
+    /// The searches of the last second.
+    window: PerSecond,
     /// Searches answered with 429 since start (or the last reset).
     rate_limited: u64,
 }

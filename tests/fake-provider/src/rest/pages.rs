@@ -2,10 +2,13 @@
 //! `limit`/`offset` with a total (`offset`), numbered pages with `meta.pagination` (`page`) and an opaque
 //! cursor (`cursor`). Page sizes are 1 to 100.
 
+use std::ops::Range;
+
 use serde_json::{json, Value};
 
 use super::items::filtered_items;
 use crate::http::{base64_decode, base64_encode, extra_query, FakeRequest, FakeResponse};
+use crate::shared::paging::window;
 use crate::state::State;
 
 const MAX_PAGE: u64 = 100;
@@ -34,10 +37,7 @@ pub fn page_number(req: &FakeRequest) -> Result<u64, FakeResponse> {
 
 /// Slice of `items` for 1-based `page` of size `per_page`.
 fn page_slice(items: &[Value], page: u64, per_page: u64) -> &[Value] {
-    let start = (page - 1).saturating_mul(per_page);
-    let start = usize::try_from(start).unwrap_or(usize::MAX).min(items.len());
-    let end = start.saturating_add(per_page as usize).min(items.len());
-    items.get(start..end).unwrap_or(&[])
+    items.get(window(items.len(), (page - 1).saturating_mul(per_page), per_page)).unwrap_or(&[])
 }
 
 const PAGE_PARAMS: &[&str] = &["page", "per_page"];
@@ -106,9 +106,7 @@ pub(super) fn offset_style(state: &State, req: &FakeRequest) -> FakeResponse {
     };
     let items = filtered_items(state, req);
     let total = items.len();
-    let start = usize::try_from(offset).unwrap_or(usize::MAX).min(total);
-    let end = start.saturating_add(limit as usize).min(total);
-    let page = items.get(start..end).unwrap_or(&[]).to_vec();
+    let page = items.get(window(total, offset, limit)).unwrap_or(&[]).to_vec();
     FakeResponse::json(200, &json!({ "items": page, "total": total }))
 }
 
@@ -160,8 +158,7 @@ pub(super) fn cursor_style(state: &State, req: &FakeRequest) -> FakeResponse {
     };
     let items = filtered_items(state, req);
     let total = items.len();
-    let start = usize::try_from(offset).unwrap_or(usize::MAX).min(total);
-    let end = start.saturating_add(limit as usize).min(total);
+    let Range { start, end } = window(total, offset, limit);
     let page = items.get(start..end).unwrap_or(&[]).to_vec();
     let next = if end < total { Value::String(encode_cursor(end as u64)) } else { Value::Null };
     FakeResponse::json(200, &json!({ "records": page, "next_cursor": next }))

@@ -6,15 +6,16 @@ mod eval;
 mod parse;
 
 use std::cmp::Ordering;
-use std::time::{Duration, Instant};
-
-use serde_json::json;
+use std::ops::Range;
+use std::time::Instant;
 
 use super::data::{CrmRecord, ObjectType};
+use super::errors::rate_limited;
 use super::read::{push_record, selected_properties};
 use super::with_store;
 use crate::http::{FakeRequest, FakeResponse};
 use crate::shared::json::push_u64;
+use crate::shared::paging::window;
 use crate::state::State;
 use eval::{compare, filter_matches, prop_value, query_matches};
 use parse::parse_search;
@@ -27,30 +28,13 @@ fn search_rate_limit(state: &State) -> Option<FakeResponse> {
     let per_second = state.config.seed("hubspot_search_per_second", SEARCH_PER_SECOND);
     let now = Instant::now();
     let limited = with_store(state, |s| {
-        while s.window.front().is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1)) {
-            s.window.pop_front();
-        }
-        if s.window.len() as u64 >= per_second {
+        let accepted = s.window.accept(now, per_second);
+        if !accepted {
             s.rate_limited += 1;
-            true
-        } else {
-            s.window.push_back(now);
-            false
         }
+        !accepted
     });
-    limited.then(|| {
-        FakeResponse::json(
-            429,
-            &json!({
-                "status": "error",
-                "message": "You have reached your secondly limit.",
-                "errorType": "RATE_LIMIT",
-                "correlationId": state.correlation_id(),
-                "policyName": "SECONDLY",
-                "groupName": "publicapi",
-            }),
-        )
-    })
+    limited.then(|| rate_limited(state))
 }
 
 /// `POST /crm/v3/objects/{type}/search`
@@ -97,8 +81,7 @@ pub(super) fn search(state: &State, req: &FakeRequest, ty: &ObjectType) -> FakeR
         });
     }
     let total = hits.len();
-    let start = usize::try_from(sr.after).unwrap_or(usize::MAX).min(total);
-    let end = start.saturating_add(sr.limit as usize).min(total);
+    let Range { start, end } = window(total, sr.after, sr.limit);
     let mut out = String::with_capacity(64 + (end - start) * (160 + 48 * props.len()));
     out.push_str("{\"total\":");
     push_u64(&mut out, total as u64);
