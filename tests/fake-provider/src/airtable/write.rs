@@ -16,13 +16,15 @@ use crate::state::State;
 /// Most records one write request takes.
 const MAX_WRITE: usize = 10;
 
-/// `typecast` of a write body (absent: false).
-fn typecast_of(body: &Map<String, Value>) -> Result<bool, FakeResponse> {
-    match body.get("typecast") {
-        None | Some(Value::Null) => Ok(false),
-        Some(Value::Bool(b)) => Ok(*b),
-        Some(_) => Err(invalid_request()),
-    }
+/// The JSON body of a write, and its `typecast` (absent: false).
+fn write_body(req: &FakeRequest) -> Result<(Map<String, Value>, bool), FakeResponse> {
+    let body = json_body(req)?;
+    let typecast = match body.get("typecast") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(invalid_request()),
+    };
+    Ok((body, typecast))
 }
 
 fn missing_fields() -> WriteError {
@@ -80,12 +82,8 @@ fn new_record(table: &mut Table) -> Rec {
 
 /// `POST /v0/{base}/{table}`: `{"records":[{"fields":..}]}` (at most ten) or `{"fields":..}`.
 pub(super) fn create(state: &State, req: &FakeRequest, t: usize) -> FakeResponse {
-    let body = match json_body(req) {
+    let (body, typecast) = match write_body(req) {
         Ok(b) => b,
-        Err(resp) => return resp,
-    };
-    let typecast = match typecast_of(&body) {
-        Ok(tc) => tc,
         Err(resp) => return resp,
     };
     let (inputs, single): (Vec<Value>, bool) =
@@ -129,12 +127,8 @@ pub(super) fn update_one(state: &State, req: &FakeRequest, t: usize, rec_id: &st
     if !is_id("rec", rec_id) {
         return not_found();
     }
-    let body = match json_body(req) {
+    let (body, typecast) = match write_body(req) {
         Ok(b) => b,
-        Err(resp) => return resp,
-    };
-    let typecast = match typecast_of(&body) {
-        Ok(tc) => tc,
         Err(resp) => return resp,
     };
     let Some(fields) = body.get("fields").cloned() else {
@@ -156,12 +150,8 @@ pub(super) fn update_one(state: &State, req: &FakeRequest, t: usize, rec_id: &st
 
 /// `PATCH` / `PUT /v0/{base}/{table}`: `{"records":[{"id":..,"fields":..}]}`, at most ten.
 pub(super) fn update_many(state: &State, req: &FakeRequest, t: usize, replace: bool) -> FakeResponse {
-    let body = match json_body(req) {
+    let (body, typecast) = match write_body(req) {
         Ok(b) => b,
-        Err(resp) => return resp,
-    };
-    let typecast = match typecast_of(&body) {
-        Ok(tc) => tc,
         Err(resp) => return resp,
     };
     let invalid = || {

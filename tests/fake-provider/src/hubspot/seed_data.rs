@@ -64,14 +64,30 @@ fn owned(s: String) -> PropValue {
     Some(Cow::Owned(s))
 }
 
-fn crm_times(i: u64) -> (u64, u64) {
+/// Seeded record `i` with these properties, created and last updated at times that are a function of `i`
+/// (an archived one was archived a day after its last update).
+fn seeded(i: u64, archived: bool, props: Vec<PropValue>) -> CrmRecord {
     let created = BASE_MS + i * 13 * MINUTE_MS + (i * 7919) % 1000;
     let updated = created + (i % 60 + 1) * DAY_MS + (i * 31 % 3600) * 1000 + (i * 17) % 1000;
-    (created, updated)
+    CrmRecord {
+        id: i,
+        archived,
+        created_ms: created,
+        updated_ms: updated,
+        archived_ms: archived.then_some(updated + DAY_MS),
+        props,
+    }
+}
+
+/// `n` active records (ids 1..=n) plus `archived` archived ones after them.
+fn gen_table(n: u64, archived: u64, record: fn(u64, bool) -> CrmRecord) -> CrmTable {
+    CrmTable {
+        active: (1..=n).map(|i| record(i, false)).collect(),
+        archived: (n + 1..=n + archived).map(|i| record(i, true)).collect(),
+    }
 }
 
 fn contact(i: u64, archived: bool) -> CrmRecord {
-    let (created, updated) = crm_times(i);
     let place = pick(PLACES, i);
     let company_idx = i % COMPANY_WORDS.len() as u64;
     let phone =
@@ -90,18 +106,10 @@ fn contact(i: u64, archived: bool) -> CrmRecord {
         stat(pick(STAGES, i)),
         stat(pick(INTERESTS, i)),
     ];
-    CrmRecord {
-        id: i,
-        archived,
-        created_ms: created,
-        updated_ms: updated,
-        archived_ms: archived.then_some(updated + DAY_MS),
-        props,
-    }
+    seeded(i, archived, props)
 }
 
 fn company(i: u64, archived: bool) -> CrmRecord {
-    let (created, updated) = crm_times(i);
     let place = pick(PLACES, i);
     let name = format!("{} {}", pick(COMPANY_WORDS, i - 1), pick(COMPANY_SUFFIXES, i - 1));
     let employees = (i * 37) % 5000 + 5;
@@ -120,36 +128,22 @@ fn company(i: u64, archived: bool) -> CrmRecord {
         stat(pick(STAGES, i + 3)),
         if i.is_multiple_of(4) { None } else { stat("A fictional company used for tests.") },
     ];
-    CrmRecord {
-        id: i,
-        archived,
-        created_ms: created,
-        updated_ms: updated,
-        archived_ms: archived.then_some(updated + DAY_MS),
-        props,
-    }
+    seeded(i, archived, props)
 }
 
 /// `n` active contacts (ids 1..=n) plus `ARCHIVED_CONTACTS` archived ones after them.
 pub fn gen_contacts(n: u64) -> CrmTable {
-    CrmTable {
-        active: (1..=n).map(|i| contact(i, false)).collect(),
-        archived: (n + 1..=n + ARCHIVED_CONTACTS).map(|i| contact(i, true)).collect(),
-    }
+    gen_table(n, ARCHIVED_CONTACTS, contact)
 }
 
 /// `n` active companies (ids 1..=n) plus `ARCHIVED_COMPANIES` archived ones after them.
 pub fn gen_companies(n: u64) -> CrmTable {
-    CrmTable {
-        active: (1..=n).map(|i| company(i, false)).collect(),
-        archived: (n + 1..=n + ARCHIVED_COMPANIES).map(|i| company(i, true)).collect(),
-    }
+    gen_table(n, ARCHIVED_COMPANIES, company)
 }
 
 const DEAL_WORDS: &[&str] = &["Renewal", "Expansion", "Pilot", "Enterprise plan", "Starter plan", "Upsell"];
 
 fn deal(i: u64, archived: bool) -> CrmRecord {
-    let (created, updated) = crm_times(i);
     let stage = pick(DEAL_STAGES, i);
     // Every 9th deal has no amount; amounts are whole or with cents.
     let amount = if i.is_multiple_of(9) {
@@ -169,22 +163,12 @@ fn deal(i: u64, archived: bool) -> CrmRecord {
         if i.is_multiple_of(8) { None } else { owned(iso_ms(close)) },
         owned((1_000_001 + i % 4).to_string()),
     ];
-    CrmRecord {
-        id: i,
-        archived,
-        created_ms: created,
-        updated_ms: updated,
-        archived_ms: archived.then_some(updated + DAY_MS),
-        props,
-    }
+    seeded(i, archived, props)
 }
 
 /// `n` active deals (ids 1..=n) plus `ARCHIVED_DEALS` archived ones after them.
 pub fn gen_deals(n: u64) -> CrmTable {
-    CrmTable {
-        active: (1..=n).map(|i| deal(i, false)).collect(),
-        archived: (n + 1..=n + ARCHIVED_DEALS).map(|i| deal(i, true)).collect(),
-    }
+    gen_table(n, ARCHIVED_DEALS, deal)
 }
 
 #[cfg(test)]

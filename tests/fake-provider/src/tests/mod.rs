@@ -3,6 +3,7 @@
 //! helpers here are shared by all of them.
 
 use std::collections::BTreeSet;
+use std::io::BufRead;
 
 use serde_json::{json, Value};
 
@@ -53,6 +54,48 @@ fn keys(v: &Value) -> BTreeSet<String> {
 
 fn set(items: &[&str]) -> BTreeSet<String> {
     items.iter().map(|s| s.to_string()).collect()
+}
+
+/// A HubSpot request with the valid token and a JSON content type.
+fn hs_raw(st: &State, method: &str, url: &str, body: &str) -> FakeResponse {
+    handle(
+        st,
+        &FakeRequest::new(method, url)
+            .header("Authorization", "Bearer test-token")
+            .header("Content-Type", "application/json")
+            .body(body),
+    )
+}
+
+fn hs_send(st: &State, method: &str, url: &str, body: &Value) -> FakeResponse {
+    hs_raw(st, method, url, &body.to_string())
+}
+
+/// Reads one HTTP/1.1 message with a `Content-Length` body: the start line, the headers (names as sent) and
+/// the body.
+fn read_message(reader: &mut impl BufRead) -> (String, Vec<(String, String)>, Vec<u8>) {
+    let mut start = String::new();
+    reader.read_line(&mut start).expect("start line");
+    let mut headers = Vec::new();
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).expect("header line");
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            headers.push((k.trim().to_string(), v.trim().to_string()));
+        }
+    }
+    let len: usize = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.parse().ok())
+        .expect("content-length");
+    let mut body = vec![0; len];
+    reader.read_exact(&mut body).expect("body");
+    (start.trim_end().to_string(), headers, body)
 }
 
 /// Asserts a HubSpot `{"status":"error",...}` body with the given category.

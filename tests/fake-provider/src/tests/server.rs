@@ -1,6 +1,6 @@
 //! The real server: requests over one keep-alive TCP connection, connection counting, TCP_NODELAY.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Write};
 use std::net::{Ipv4Addr, TcpStream};
 use std::sync::Arc;
 use std::thread;
@@ -8,31 +8,15 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use super::read_message;
 use crate::server;
 use crate::state::{Config, State};
 
-/// Reads one HTTP/1.1 response with a Content-Length body.
+/// Reads one HTTP/1.1 response with a Content-Length body (header names in lower case).
 fn read_response(reader: &mut BufReader<TcpStream>) -> (u16, Vec<(String, String)>, Vec<u8>) {
-    let mut status_line = String::new();
-    reader.read_line(&mut status_line).expect("status line");
+    let (status_line, headers, body) = read_message(reader);
     let status = status_line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("status code");
-    let mut headers = Vec::new();
-    loop {
-        let mut line = String::new();
-        reader.read_line(&mut line).expect("header line");
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = line.split_once(':') {
-            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
-        }
-    }
-    let len: usize =
-        headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse().ok()).expect("content-length");
-    let mut body = vec![0; len];
-    reader.read_exact(&mut body).expect("body");
-    (status, headers, body)
+    (status, headers.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect(), body)
 }
 
 fn request(stream: &mut TcpStream, port: u16, path: &str, extra: &str) {

@@ -4,7 +4,7 @@
 use serde_json::{json, Map, Value};
 
 use crate::http::{FakeRequest, FakeResponse};
-use crate::salesforce::errors::{error, SfError};
+use crate::salesforce::errors::{error, errors, SfError};
 use crate::salesforce::schema::{FType, SObject};
 use crate::salesforce::values::sf_datetime;
 use crate::shared::json::syntax_error_detail;
@@ -144,6 +144,12 @@ pub(super) fn deserialise(o: &SObject, map: &Map<String, Value>, body: &str) -> 
         }
     }
     Ok(out)
+}
+
+/// The field values of a single record's body (`POST` and `PATCH /sobjects/...`), or Salesforce's 400.
+pub(super) fn record_values(req: &FakeRequest, o: &SObject) -> Result<Vec<(usize, Value)>, FakeResponse> {
+    let (map, text) = body_object(req)?;
+    deserialise(o, &map, &text).map_err(|e| errors(400, &[e]))
 }
 
 /// The JSON body as an object, or Salesforce's 400 for a body that does not parse.

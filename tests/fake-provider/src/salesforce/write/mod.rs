@@ -16,7 +16,7 @@ use super::values::{make_id, normalise_id, sf_datetime};
 use crate::http::{FakeRequest, FakeResponse};
 use crate::shared::time::{parse_iso_ms, HOUR_MS, WRITE_BASE_MS};
 use crate::state::State;
-use body::{body_object, deserialise};
+use body::record_values;
 use validate::validate;
 
 /// Inserts a validated record; returns its id.
@@ -61,13 +61,9 @@ fn store_update(st: &mut SfStore, o: &SObject, pos: usize, mut values: Vec<Value
 }
 
 pub(super) fn create_one(state: &State, req: &FakeRequest, version: &str, o: &SObject) -> FakeResponse {
-    let (map, text) = match body_object(req) {
-        Ok(b) => b,
-        Err(resp) => return resp,
-    };
-    let values = match deserialise(o, &map, &text) {
+    let values = match record_values(req, o) {
         Ok(v) => v,
-        Err(e) => return errors(400, &[e]),
+        Err(resp) => return resp,
     };
     with_store(state, |st| match validate(st, o, None, &values) {
         Ok(rec) => {
@@ -94,13 +90,9 @@ fn locate(st: &SfStore, o: &SObject, raw_id: &str) -> Result<usize, SfError> {
 }
 
 pub(super) fn update_one(state: &State, req: &FakeRequest, o: &SObject, raw_id: &str) -> FakeResponse {
-    let (map, text) = match body_object(req) {
-        Ok(b) => b,
-        Err(resp) => return resp,
-    };
-    let values = match deserialise(o, &map, &text) {
+    let values = match record_values(req, o) {
         Ok(v) => v,
-        Err(e) => return errors(400, &[e]),
+        Err(resp) => return resp,
     };
     with_store(state, |st| {
         let pos = match locate(st, o, raw_id) {

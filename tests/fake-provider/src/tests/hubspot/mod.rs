@@ -9,21 +9,6 @@ mod read;
 mod search;
 mod write;
 
-/// A HubSpot request with the valid token and a JSON content type.
-fn hs_raw(st: &State, method: &str, url: &str, body: &str) -> FakeResponse {
-    handle(
-        st,
-        &FakeRequest::new(method, url)
-            .header("Authorization", "Bearer test-token")
-            .header("Content-Type", "application/json")
-            .body(body),
-    )
-}
-
-fn hs_send(st: &State, method: &str, url: &str, body: &Value) -> FakeResponse {
-    hs_raw(st, method, url, &body.to_string())
-}
-
 pub(super) fn create(st: &State, ty: &str, props: Value) -> FakeResponse {
     hs_send(st, "POST", &format!("/crm/v3/objects/{ty}"), &json!({ "properties": props }))
 }

@@ -9,7 +9,7 @@ use crate::app::handle;
 use crate::http::{FakeRequest, FakeResponse};
 use crate::hubspot::SEARCH_PER_SECOND;
 use crate::state::{Config, State};
-use crate::tests::{assert_hubspot_error, get, hs, ids, keys, set, state};
+use crate::tests::{assert_hubspot_error, get, hs, hs_send, ids, keys, set, state};
 
 /// A state whose search rate limit does not get in the way of tests that search a lot.
 fn unlimited() -> State {
@@ -18,18 +18,8 @@ fn unlimited() -> State {
     State::new(config)
 }
 
-fn send(st: &State, method: &str, url: &str, body: &Value) -> FakeResponse {
-    handle(
-        st,
-        &FakeRequest::new(method, url)
-            .header("Authorization", "Bearer test-token")
-            .header("Content-Type", "application/json")
-            .body(&body.to_string()),
-    )
-}
-
 fn search(st: &State, ty: &str, body: Value) -> FakeResponse {
-    send(st, "POST", &format!("/crm/v3/objects/{ty}/search"), &body)
+    hs_send(st, "POST", &format!("/crm/v3/objects/{ty}/search"), &body)
 }
 
 /// Ids of a search's results (asserting success).
@@ -90,7 +80,7 @@ fn deals_are_a_crm_object() {
     assert_eq!(owner["properties"]["hubspot_owner_id"], "1000002");
 
     // Create: dates in any accepted form come back as ISO instants.
-    let resp = send(
+    let resp = hs_send(
         &st,
         "POST",
         "/crm/v3/objects/deals",
@@ -100,8 +90,12 @@ fn deals_are_a_crm_object() {
     let created = resp.json_body();
     assert_eq!(created["id"], "32");
     assert_eq!(created["properties"]["closedate"], "2024-05-01T00:00:00.000Z");
-    let resp =
-        send(&st, "PATCH", "/crm/v3/objects/deals/32", &json!({ "properties": { "closedate": 1_714_521_600_000u64 } }));
+    let resp = hs_send(
+        &st,
+        "PATCH",
+        "/crm/v3/objects/deals/32",
+        &json!({ "properties": { "closedate": 1_714_521_600_000u64 } }),
+    );
     assert_eq!(resp.status, 200);
     assert_eq!(resp.json_body()["properties"]["closedate"], "2024-05-01T00:00:00.000Z");
     // Validation, in HubSpot's shape.
@@ -114,7 +108,7 @@ fn deals_are_a_crm_object() {
         (json!({ "hs_lastmodifieddate": "2024-01-01" }), "hs_lastmodifieddate", "READ_ONLY_VALUE"),
         (json!({ "widgets": "1" }), "widgets", "PROPERTY_DOESNT_EXIST"),
     ] {
-        let resp = send(&st, "POST", "/crm/v3/objects/deals", &json!({ "properties": props }));
+        let resp = hs_send(&st, "POST", "/crm/v3/objects/deals", &json!({ "properties": props }));
         let body = assert_hubspot_error(&resp, 400, "VALIDATION_ERROR");
         let message = body["message"].as_str().unwrap_or("");
         let details: Value =
@@ -122,7 +116,10 @@ fn deals_are_a_crm_object() {
         assert_eq!(details[0]["name"], name, "{message}");
         assert_eq!(details[0]["error"], error, "{message}");
     }
-    assert_eq!(send(&st, "PATCH", "/crm/v3/objects/deals/3", &json!({ "properties": { "amount": "x" } })).status, 400);
+    assert_eq!(
+        hs_send(&st, "PATCH", "/crm/v3/objects/deals/3", &json!({ "properties": { "amount": "x" } })).status,
+        400
+    );
     // Archive and batch like the other objects.
     assert_eq!(
         handle(
@@ -133,7 +130,7 @@ fn deals_are_a_crm_object() {
         204
     );
     assert_eq!(hs(&st, "/crm/v3/objects/deals/3").status, 404);
-    let resp = send(
+    let resp = hs_send(
         &st,
         "POST",
         "/crm/v3/objects/deals/batch/create",

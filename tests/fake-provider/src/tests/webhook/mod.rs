@@ -3,7 +3,7 @@
 //! against a real receiver thread on 127.0.0.1: one delivery at a
 //! time (`deliveries`) and subscriptions (`subscriptions`). The helpers are here.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Write};
 use std::net::TcpListener;
 use std::sync::mpsc;
 use std::thread;
@@ -48,30 +48,10 @@ fn receiver(count: usize, status: u16, answer: &'static str) -> (u16, mpsc::Rece
             };
             stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
             let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-            let mut line = String::new();
-            reader.read_line(&mut line).expect("request line");
+            let (line, headers, body) = read_message(&mut reader);
             let mut parts = line.split_whitespace();
             let method = parts.next().unwrap_or("").to_string();
             let target = parts.next().unwrap_or("").to_string();
-            let mut headers = Vec::new();
-            loop {
-                let mut line = String::new();
-                reader.read_line(&mut line).expect("header line");
-                let line = line.trim_end();
-                if line.is_empty() {
-                    break;
-                }
-                if let Some((k, v)) = line.split_once(':') {
-                    headers.push((k.trim().to_string(), v.trim().to_string()));
-                }
-            }
-            let len: usize = headers
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-                .and_then(|(_, v)| v.parse().ok())
-                .expect("content-length");
-            let mut body = vec![0; len];
-            reader.read_exact(&mut body).expect("body");
             let reply = format!(
                 "HTTP/1.1 {status} Whatever\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
                 answer.len()

@@ -2,16 +2,6 @@
 
 use super::*;
 
-fn hs_write(st: &State, method: &str, url: &str, body: &Value) -> FakeResponse {
-    handle(
-        st,
-        &FakeRequest::new(method, url)
-            .header("Authorization", "Bearer test-token")
-            .header("Content-Type", "application/json")
-            .body(&body.to_string()),
-    )
-}
-
 #[test]
 fn hubspot_subscription_delivers_every_write_in_order() {
     let st = state();
@@ -21,20 +11,20 @@ fn hubspot_subscription_delivers_every_write_in_order() {
     assert_eq!(resp.json_body(), json!({ "provider": "hubspot", "subscribed": true, "url": target, "mode": "good" }));
 
     let created =
-        hs_write(&st, "POST", "/crm/v3/objects/contacts", &json!({ "properties": { "email": "new@example.com" } }));
+        hs_send(&st, "POST", "/crm/v3/objects/contacts", &json!({ "properties": { "email": "new@example.com" } }));
     assert_eq!(created.status, 201);
     let id = created.json_body()["id"].as_str().expect("id").to_string();
     // A failed write is not announced (the next delivery is the update).
-    let missing = hs_write(&st, "PATCH", "/crm/v3/objects/contacts/999999", &json!({ "properties": {} }));
+    let missing = hs_send(&st, "PATCH", "/crm/v3/objects/contacts/999999", &json!({ "properties": {} }));
     assert_eq!(missing.status, 404);
-    let patched = hs_write(
+    let patched = hs_send(
         &st,
         "PATCH",
         &format!("/crm/v3/objects/contacts/{id}"),
         &json!({ "properties": { "email": "changed@example.com" } }),
     );
     assert_eq!(patched.status, 200);
-    let batch = hs_write(
+    let batch = hs_send(
         &st,
         "POST",
         "/crm/v3/objects/companies/batch/create",
@@ -80,7 +70,7 @@ fn hubspot_subscription_delivers_every_write_in_order() {
     let off = control(&st, "webhook_subscribe", &[("provider", "hubspot"), ("off", "1")]);
     assert_eq!(off.json_body(), json!({ "provider": "hubspot", "subscribed": false, "removed": true }));
     assert_eq!(get(&st, "/_control/webhook_deliveries").json_body()["subscriptions"], json!([]));
-    hs_write(&st, "POST", "/crm/v3/objects/contacts", &json!({ "properties": { "email": "quiet@example.com" } }));
+    hs_send(&st, "POST", "/crm/v3/objects/contacts", &json!({ "properties": { "email": "quiet@example.com" } }));
     assert_quiet(&rx);
 }
 
