@@ -18,9 +18,7 @@ pub fn handle(state: &State, req: &FakeRequest) -> FakeResponse {
     }
     let (fault, latency_ms) = state.record(req);
     let mut resp = match fault {
-        Some(FaultAction::Stall) => {
-            FakeResponse { stall: true, ..FakeResponse::message(504, "stalled request gave up") }
-        }
+        Some(FaultAction::Stall) => FakeResponse::stalled(),
         Some(FaultAction::Status { status, retry_after, after }) => {
             if after {
                 // A lost response: the request takes effect, the client never learns how it went.

@@ -16,7 +16,7 @@ const MALFORMED: &str = r#"{"results": [{"id": "1", "properties": {"email": "a@b
 pub fn handle(req: &FakeRequest) -> Option<FakeResponse> {
     let segs: Vec<&str> = req.path.split('/').filter(|s| !s.is_empty()).collect();
     let resp = match segs.as_slice() {
-        ["faults", "stall"] => FakeResponse { stall: true, ..FakeResponse::message(504, "stalled request gave up") },
+        ["faults", "stall"] => FakeResponse::stalled(),
         ["faults", "slow"] => slow(req),
         ["faults", "malformed"] => FakeResponse::raw_json(200, MALFORMED.as_bytes().to_vec()),
         ["faults", "status", code] => status(code),

@@ -143,6 +143,11 @@ impl FakeResponse {
         FakeResponse::json(status, &serde_json::json!({ "message": msg }))
     }
 
+    /// A request that is never answered (the transport holds it for up to 300 s, then sends this 504).
+    pub fn stalled() -> FakeResponse {
+        FakeResponse { stall: true, ..FakeResponse::message(504, "stalled request gave up") }
+    }
+
     pub fn with_header(mut self, name: &str, value: &str) -> FakeResponse {
         self.headers.push((name.to_string(), value.to_string()));
         self
