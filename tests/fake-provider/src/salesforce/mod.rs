@@ -16,10 +16,10 @@
 //! carries `Sforce-Limit-Info: api-usage=N/15000`. Ids are 18 characters with the real key prefixes and
 //! checksum; all data is a pure function of the seed counts (`--seed salesforce_accounts=N`, ...).
 //!
-//! Files by concern: `schema` (the four objects and their fields), `values` (ids with their checksum, dates),
-//! `store` and `seed_data` (the org's records, sessions and query cursors), `oauth` (the token endpoint and
-//! sessions), `soql` (the query language: lexer, parser, evaluation, paging), `read` and `describe`, `write`
-//! (single records and composite collections) and `errors` (Salesforce's error arrays).
+//! Files by concern: `schema` (the four objects and their fields), `values` (ids with their checksum,
+//! date-times), `store` and `seed_data` (the org's records, sessions and query cursors), `oauth` (the token
+//! endpoint and sessions), `soql` (the query language: lexer, parser, evaluation, paging), `read` and
+//! `describe`, `write` (single records and composite collections) and `errors` (Salesforce's error arrays).
 
 mod describe;
 mod errors;
