@@ -1,20 +1,10 @@
 -- Retries: a rate-limited request waits as asked and tries again; requests that are safe to repeat are
 -- retried after provider failures; a create is resent only when the API takes an idempotency key.
 
--- Set-up: the shared fixture (the fake provider reset, servers hs and api) and crm.people, HubSpot's
--- contacts as writes.sql defines them.
+-- Set-up: the shared fixture (the fake provider reset, servers hs and api) and the crm tables
+-- (crm.people: HubSpot's contacts as the write scenarios use them).
 \i tests/regress/fixtures/base.sql
-CREATE SCHEMA crm;
-CREATE FOREIGN TABLE crm.people (
-    id text,
-    email text,
-    firstname text,
-    lastname text,
-    lifecyclestage text,
-    created_at timestamptz,
-    updated_at timestamptz,
-    hs_interests text[] OPTIONS (separator ';')
-) SERVER hs OPTIONS (object 'contacts');
+\i tests/regress/fixtures/crm.sql
 \getenv fake_url FAKE_URL
 
 -- 429 with Retry-After is waited out, for any method (the provider did not process the request).

@@ -1,20 +1,10 @@
 -- Writes call HubSpot during the statement: INSERT, UPDATE and DELETE send the create, update and
 -- delete requests, RETURNING shows what HubSpot answered, and HubSpot's refusals are native errors.
 
--- Set-up: the shared fixture (the fake provider reset, servers hs and api) and the tables crm.contacts
--- and crm.companies.
+-- Set-up: the shared fixture (the fake provider reset, servers hs and api) and the crm tables
+-- (crm.people: HubSpot's contacts with the columns written here).
 \i tests/regress/fixtures/base.sql
 \i tests/regress/fixtures/crm.sql
-CREATE FOREIGN TABLE crm.people (
-    id text,
-    email text,
-    firstname text,
-    lastname text,
-    lifecyclestage text,
-    created_at timestamptz,
-    updated_at timestamptz,
-    hs_interests text[] OPTIONS (separator ';')
-) SERVER hs OPTIONS (object 'contacts');
 
 -- INSERT ... RETURNING: HubSpot chooses the id and the timestamps.
 SELECT * FROM fake.reset;
