@@ -3,19 +3,11 @@
 
 -- Set-up: the shared fixture (the fake provider reset, servers hs and api).
 \i tests/regress/fixtures/base.sql
-CREATE SCHEMA crm;
-CREATE FOREIGN TABLE crm.contacts (
-    id text,
-    email text,
-    firstname text,
-    lastname text,
-    phone text,
-    created_at timestamptz,
-    updated_at timestamptz,
-    archived boolean,
-    hs_interests text[] OPTIONS (separator ';'),
-    mail text OPTIONS (column_name 'email')
-) SERVER hs OPTIONS (object 'contacts');
+\i tests/regress/fixtures/crm.sql
+-- The tables the fixture defines: a column named as in the connector reads that field, a column that is
+-- not (mail) names its field with column_name, and separator splits a HubSpot multi-select into text[].
+\d crm.contacts
+\d crm.companies
 
 -- Select everything: 250 rows over 3 requests, all on one keep-alive connection.
 SELECT * FROM fake.reset;
@@ -77,16 +69,7 @@ SELECT * FROM fake.reset;
 SELECT id, archived FROM crm.contacts WHERE id = '251' AND archived;
 SELECT path, query FROM fake.requests;
 
--- Columns that are not in the connector map to the HubSpot property of the same name.
-CREATE FOREIGN TABLE crm.companies (
-    id text,
-    name text,
-    domain text,
-    numberofemployees integer,
-    annualrevenue numeric(14,2),
-    hs_lastmodifieddate timestamptz,
-    properties jsonb
-) SERVER hs OPTIONS (object 'companies');
+-- Columns that are not in the connector map to the HubSpot property of the same name (crm.companies).
 SELECT id, name, domain, numberofemployees, annualrevenue, hs_lastmodifieddate
 FROM crm.companies ORDER BY id::int LIMIT 3;
 SELECT properties ? 'name' AS has_name, properties ? 'hs_object_id' AS has_object_id
