@@ -1,19 +1,11 @@
 -- The integration recipes of docs/recipes.md, run end to end against the fake providers: SQL as the
 -- workflow language (acquisition, reverse ETL with id mapping, nested data, transforms, control flow).
 
--- Set-up: the shared fixture (the fake provider reset, servers hs and api).
+-- Set-up: the shared fixtures (the fake provider reset, servers hs and api; servers shopify and
+-- bigcommerce as the recipes define them).
 \i tests/regress/fixtures/base.sql
-\getenv fake_url FAKE_URL
-\getenv token TETHER_TEST_TOKEN
-\set bc_url :fake_url/stores/abc123/v3
-\set shop_url :fake_url/admin/api/2024-01
+\i tests/regress/fixtures/shops.sql
 SELECT * FROM fake.reset;
-CREATE SERVER bigcommerce FOREIGN DATA WRAPPER tether
-    OPTIONS (connector 'bigcommerce', base_url :'bc_url', store_hash 'abc123');
-CREATE USER MAPPING FOR CURRENT_USER SERVER bigcommerce OPTIONS (api_key :'token');
-CREATE SERVER shopify FOREIGN DATA WRAPPER tether
-    OPTIONS (connector 'shopify', base_url :'shop_url', shop 'tether-test');
-CREATE USER MAPPING FOR CURRENT_USER SERVER shopify OPTIONS (api_key :'token');
 CREATE SCHEMA stage;
 
 -- Recipe 1. Data acquisition: every BigCommerce customer into a staging table (an upsert, so the

@@ -4,8 +4,8 @@
 -- of its object; badly signed, unsigned, stale or tampered ones are refused and nothing is recorded.
 -- A server's webhook secret lives in its owner's user mapping, which no other role can read.
 
--- Set-up: the shared fixture (the fake provider reset, servers hs and api), and the Stripe, Shopify and
--- BigCommerce servers as stripe.sql, shopify.sql and bigcommerce.sql define them, with Stripe's customers.
+-- Set-up: the shared fixtures (the fake provider reset, servers hs and api; servers shopify and
+-- bigcommerce), and the Stripe server as stripe.sql defines it, with Stripe's customers.
 \i tests/regress/fixtures/base.sql
 \getenv fake_url FAKE_URL
 \getenv hooks TETHER_WEBHOOK_URL
@@ -16,18 +16,11 @@
 \getenv bc_secret TETHER_TEST_BIGCOMMERCE_WEBHOOK_SECRET
 \getenv rest_secret TETHER_TEST_REST_WEBHOOK_SECRET
 \set stripe_url :fake_url/v1
-\set shop_url :fake_url/admin/api/2024-01
-\set bc_url :fake_url/stores/{store_hash}/v3
 CREATE SERVER st FOREIGN DATA WRAPPER tether OPTIONS (connector 'stripe', base_url :'stripe_url');
 CREATE USER MAPPING FOR CURRENT_USER SERVER st OPTIONS (token :'token');
 CREATE SCHEMA stripe;
 IMPORT FOREIGN SCHEMA stripe LIMIT TO (customers) FROM SERVER st INTO stripe;
-CREATE SERVER shop FOREIGN DATA WRAPPER tether
-    OPTIONS (connector 'shopify', base_url :'shop_url', shop 'tether-test');
-CREATE USER MAPPING FOR CURRENT_USER SERVER shop OPTIONS (api_key :'token');
-CREATE SERVER bc FOREIGN DATA WRAPPER tether
-    OPTIONS (connector 'bigcommerce', base_url :'bc_url', store_hash 'abc123');
-CREATE USER MAPPING FOR CURRENT_USER SERVER bc OPTIONS (api_key :'token');
+\i tests/regress/fixtures/shops.sql
 
 CREATE SCHEMA whk;
 CREATE SERVER hs_hooks FOREIGN DATA WRAPPER tether
@@ -129,21 +122,21 @@ SELECT fake.subscribe('provider=stripe&off=1');
 -- Shopify (X-Shopify-Hmac-Sha256 over the body; topic and event id in headers), BigCommerce (Standard
 -- Webhooks with a whsec_ secret) and the generic rest scheme (X-Signature over "<timestamp>.<body>"):
 -- a good delivery is recorded with its object and record, a tampered one refused.
-ALTER USER MAPPING FOR CURRENT_USER SERVER shop OPTIONS (ADD webhook_secret :'shop_secret');
-ALTER USER MAPPING FOR CURRENT_USER SERVER bc OPTIONS (ADD webhook_secret :'bc_secret');
+ALTER USER MAPPING FOR CURRENT_USER SERVER shopify OPTIONS (ADD webhook_secret :'shop_secret');
+ALTER USER MAPPING FOR CURRENT_USER SERVER bigcommerce OPTIONS (ADD webhook_secret :'bc_secret');
 CREATE USER MAPPING FOR CURRENT_USER SERVER api OPTIONS (webhook_secret :'rest_secret');
-SELECT status, answer FROM fake.webhook('provider=shopify&url=' || :'hooks' || '/webhooks/shop&secret=' || :'shop_secret' || '&object=customers&id=3&op=delete');
-SELECT status, answer FROM fake.webhook('provider=shopify&url=' || :'hooks' || '/webhooks/shop&secret=' || :'shop_secret' || '&id=3&mode=tampered');
-SELECT status, answer FROM fake.webhook('provider=shopify&url=' || :'hooks' || '/webhooks/shop&secret=' || :'shop_secret' || '&id=3&mode=stale');
-SELECT status, answer FROM fake.webhook('provider=bigcommerce&url=' || :'hooks' || '/webhooks/bc&secret=' || :'bc_secret' || '&object=customers&id=4&op=create');
-SELECT status, answer FROM fake.webhook('provider=bigcommerce&url=' || :'hooks' || '/webhooks/bc&secret=' || :'bc_secret' || '&id=4&mode=bad');
+SELECT status, answer FROM fake.webhook('provider=shopify&url=' || :'hooks' || '/webhooks/shopify&secret=' || :'shop_secret' || '&object=customers&id=3&op=delete');
+SELECT status, answer FROM fake.webhook('provider=shopify&url=' || :'hooks' || '/webhooks/shopify&secret=' || :'shop_secret' || '&id=3&mode=tampered');
+SELECT status, answer FROM fake.webhook('provider=shopify&url=' || :'hooks' || '/webhooks/shopify&secret=' || :'shop_secret' || '&id=3&mode=stale');
+SELECT status, answer FROM fake.webhook('provider=bigcommerce&url=' || :'hooks' || '/webhooks/bigcommerce&secret=' || :'bc_secret' || '&object=customers&id=4&op=create');
+SELECT status, answer FROM fake.webhook('provider=bigcommerce&url=' || :'hooks' || '/webhooks/bigcommerce&secret=' || :'bc_secret' || '&id=4&mode=bad');
 SELECT status, answer FROM fake.webhook('provider=rest&url=' || :'hooks' || '/webhooks/api&secret=' || :'rest_secret' || '&object=items&id=5&op=update');
 SELECT status, answer FROM fake.webhook('provider=rest&url=' || :'hooks' || '/webhooks/api&secret=' || :'rest_secret' || '&id=5&mode=missing');
-SELECT server, topic, object, record_id, deleted FROM tether.webhook_events WHERE server IN ('shop', 'bc', 'api') ORDER BY id;
+SELECT server, topic, object, record_id, deleted FROM tether.webhook_events WHERE server IN ('shopify', 'bigcommerce', 'api') ORDER BY id;
 
 -- Options checked when they are set: the secret's form, a connector without webhooks, a secret in a
 -- mapping other than the server owner's (PUBLIC, or a role with USAGE), and the old server option.
-ALTER USER MAPPING FOR CURRENT_USER SERVER bc OPTIONS (SET webhook_secret 'not-a-standard-webhooks-secret');
+ALTER USER MAPPING FOR CURRENT_USER SERVER bigcommerce OPTIONS (SET webhook_secret 'not-a-standard-webhooks-secret');
 CREATE SERVER sf_hooks FOREIGN DATA WRAPPER tether OPTIONS (connector 'salesforce');
 CREATE USER MAPPING FOR CURRENT_USER SERVER sf_hooks OPTIONS (webhook_secret 'x');
 CREATE USER MAPPING FOR PUBLIC SERVER hs_hooks OPTIONS (webhook_secret 'for-everyone');
@@ -181,5 +174,5 @@ SET client_min_messages = warning;
 DROP FOREIGN TABLE fake.webhook_sender, fake.webhook_subscriber;
 DROP FUNCTION fake.webhook(text), fake.eventually(text), fake.portless(jsonb), fake.subscribe(text);
 DROP SCHEMA whk, stripe CASCADE;
-DROP SERVER hs_hooks, st, shop, bc CASCADE;
+DROP SERVER hs_hooks, st, shopify, bigcommerce CASCADE;
 CALL fake.check_clean();
