@@ -40,7 +40,11 @@ CREATE TABLE tether.mirror_config (
     run_started_at timestamptz,
     last_success timestamptz,
     last_full timestamptz,
+    -- The last failure as Postgres would report it: message, SQLSTATE, DETAIL, HINT.
     last_error text,
+    last_error_sqlstate text,
+    last_error_detail text,
+    last_error_hint text,
     last_error_at timestamptz,
     failures integer NOT NULL DEFAULT 0,
     row_count bigint,
@@ -63,7 +67,11 @@ CREATE TABLE tether.sync_runs (
     rows_updated bigint NOT NULL DEFAULT 0,
     rows_deleted bigint NOT NULL DEFAULT 0,
     requests bigint NOT NULL DEFAULT 0,
-    error text
+    -- Why the run failed (NULL when it did not): message, SQLSTATE, DETAIL, HINT.
+    error text,
+    error_sqlstate text,
+    error_detail text,
+    error_hint text
 );
 
 CREATE INDEX sync_runs_mirror ON tether.sync_runs (mirror_id, id);
@@ -148,6 +156,9 @@ SELECT
     CASE WHEN m.paused THEN 'paused' ELSE m.state END AS state,
     m.last_success,
     m.last_error,
+    m.last_error_sqlstate,
+    m.last_error_detail,
+    m.last_error_hint,
     m.last_error_at,
     m.failures,
     m.row_count AS rows,
@@ -340,6 +351,9 @@ DECLARE
     mid integer := tether.mirror_id(target);
     asked timestamptz := clock_timestamp();
     run record;
+    failure text;
+    state text;
+    advice text;
 BEGIN
     PERFORM tether.require_worker();
     IF (SELECT paused FROM tether.mirror_config WHERE id = mid) THEN
@@ -362,14 +376,21 @@ BEGIN
             USING ERRCODE = 'feature_not_supported';
     END IF;
     LOOP
-        SELECT r.id, r.error INTO run FROM tether.sync_runs r
+        SELECT r.id, r.error, r.error_sqlstate, r.error_detail, r.error_hint INTO run FROM tether.sync_runs r
         WHERE r.mirror_id = mid AND r.started_at >= asked AND r.finished_at IS NOT NULL
         ORDER BY r.id LIMIT 1;
         IF FOUND THEN
+            -- The run's error raised again as it was (its SQLSTATE, DETAIL and HINT), so that a caller
+            -- can tell an authentication failure (28000) from an exhausted rate limit (53400).
             IF run.error IS NOT NULL THEN
-                RAISE EXCEPTION 'refresh of mirror % failed: %', target, run.error
-                    USING ERRCODE = 'external_routine_exception',
-                          HINT = 'the mirror retries with backoff; SELECT * FROM tether.mirrors shows its state';
+                failure := format('refresh of mirror %s failed: %s', target, run.error);
+                state := coalesce(run.error_sqlstate, '38000');
+                advice := concat_ws('; ', run.error_hint,
+                                    'the mirror retries with backoff; SELECT * FROM tether.mirrors shows its state');
+                IF run.error_detail IS NULL THEN
+                    RAISE EXCEPTION USING MESSAGE = failure, ERRCODE = state, HINT = advice;
+                END IF;
+                RAISE EXCEPTION USING MESSAGE = failure, ERRCODE = state, DETAIL = run.error_detail, HINT = advice;
             END IF;
             RETURN run.id;
         END IF;

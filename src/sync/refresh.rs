@@ -740,29 +740,47 @@ fn finish(pass: &Pass) {
 /// most an hour). A saved position that fails again right away is dropped: the next run starts the pass
 /// over (a cursor may have expired at the provider).
 fn record_failure(id: i32, run_id: Option<i64>, error: &TetherError, failed_at_resume: bool) {
-    let error = error.one_line();
-    log!("tether: refresh of mirror {id} failed: {error}");
+    log!("tether: refresh of mirror {id} failed: {}", error.one_line());
+    let message = error.to_string();
+    let state = error.sqlstate().code().to_string();
+    let detail = error.detail().map(str::to_string);
+    let hint = error.hint().map(str::to_string);
     let result = transaction(|| {
         Spi::run_with_args(
-            "UPDATE tether.mirror_config SET state = 'error', last_error = $2, last_error_at = now(),
+            "UPDATE tether.mirror_config SET state = 'error', last_error = $2, last_error_sqlstate = $3,
+                    last_error_detail = $4, last_error_hint = $5, last_error_at = now(),
                     next_run = now() + least(interval '1 hour', interval '10 seconds' * power(2, least(failures, 12))),
-                    pass_cursor = CASE WHEN $3 AND failures > 0 THEN NULL ELSE pass_cursor END,
+                    pass_cursor = CASE WHEN $6 AND failures > 0 THEN NULL ELSE pass_cursor END,
                     failures = failures + 1
              WHERE id = $1",
-            &[id.into(), error.clone().into(), failed_at_resume.into()],
+            &[
+                id.into(),
+                message.clone().into(),
+                state.clone().into(),
+                detail.clone().into(),
+                hint.clone().into(),
+                failed_at_resume.into(),
+            ],
         )
         .unwrap_or_else(|e| spi_error("recording the failure", e));
+        let args = [message.clone().into(), state.clone().into(), detail.clone().into(), hint.clone().into()];
         if let Some(run) = run_id {
+            let mut with_run = vec![run.into()];
+            with_run.extend(args);
             Spi::run_with_args(
-                "UPDATE tether.sync_runs SET finished_at = clock_timestamp(), error = $2 WHERE id = $1",
-                &[run.into(), error.clone().into()],
+                "UPDATE tether.sync_runs SET finished_at = clock_timestamp(), error = $2, error_sqlstate = $3,
+                        error_detail = $4, error_hint = $5
+                 WHERE id = $1",
+                &with_run,
             )
             .unwrap_or_else(|e| spi_error("recording the failure", e));
         } else {
+            let mut with_id = vec![id.into()];
+            with_id.extend(args);
             Spi::run_with_args(
-                "INSERT INTO tether.sync_runs (mirror_id, pass, finished_at, error)
-                 SELECT id, coalesce(pass, 'full'), clock_timestamp(), $2 FROM tether.mirror_config WHERE id = $1",
-                &[id.into(), error.clone().into()],
+                "INSERT INTO tether.sync_runs (mirror_id, pass, finished_at, error, error_sqlstate, error_detail, error_hint)
+                 SELECT id, coalesce(pass, 'full'), clock_timestamp(), $2, $3, $4, $5 FROM tether.mirror_config WHERE id = $1",
+                &with_id,
             )
             .unwrap_or_else(|e| spi_error("recording the failure", e));
         }

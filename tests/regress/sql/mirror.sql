@@ -90,6 +90,27 @@ SELECT mirror, state, failures, split_part(last_error, ' (', 1) AS last_error, r
 FROM tether.mirrors WHERE mirror = 'local.companies'::regclass;
 SELECT tether.refresh('local.contacts', wait => true) IS NOT NULL AS other_mirror_refreshed;
 SELECT tether.refresh('local.companies', wait => true);
+-- The failure keeps its identity: the run's SQLSTATE, DETAIL and HINT are recorded, and
+-- tether.refresh(wait => true) raises them again, so that PL/pgSQL can tell an authentication failure
+-- (28000) from an exhausted rate limit (53400).
+SELECT last_error_sqlstate, last_error_detail LIKE 'HTTP 401 from GET /crm/v3/objects/companies%' AS detail_kept,
+       last_error_hint FROM tether.mirrors WHERE mirror = 'local.companies'::regclass;
+SELECT r.error_sqlstate, r.error_detail IS NOT NULL AS has_detail FROM tether.sync_runs r
+JOIN tether.mirror_config m ON m.id = r.mirror_id WHERE m.target = 'local.companies'::regclass ORDER BY r.id DESC LIMIT 1;
+CREATE FUNCTION pg_temp.refresh_outcome(m regclass) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM tether.refresh(m, wait => true);
+    RETURN 'refreshed';
+EXCEPTION
+    WHEN invalid_authorization_specification THEN RETURN 'credentials refused (' || SQLSTATE || ')';
+    WHEN configuration_limit_exceeded THEN RETURN 'rate limit exhausted (' || SQLSTATE || ')';
+END
+$$;
+SELECT pg_temp.refresh_outcome('local.companies');
+SELECT * FROM fake.reset;
+SELECT fake.inject('status=429&retry_after=0&times=1000&path_prefix=/crm/v3/objects/companies');
+SELECT pg_temp.refresh_outcome('local.companies');
+SELECT last_error_sqlstate FROM tether.mirrors WHERE mirror = 'local.companies'::regclass;
 SELECT * FROM fake.reset;
 SELECT tether.refresh('local.companies', wait => true) IS NOT NULL AS recovered;
 SELECT mirror, state, failures, rows, last_error IS NOT NULL AS keeps_last_error FROM tether.mirrors ORDER BY mirror;
