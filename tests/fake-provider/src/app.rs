@@ -19,6 +19,8 @@ pub fn handle(state: &State, req: &FakeRequest) -> FakeResponse {
     let (fault, latency_ms) = state.record(req);
     let mut resp = match fault {
         Some(FaultAction::Stall) => FakeResponse::stalled(),
+        // The answer is made now, from the provider's state as the request found it.
+        Some(FaultAction::Hold) => FakeResponse { hold: true, ..route_announced(state, req) },
         Some(FaultAction::Status { status, retry_after, after }) => {
             if after {
                 // A lost response: the request takes effect, the client never learns how it went.

@@ -27,8 +27,14 @@ OPTIONS:
     -h, --help            print this help
 
 Once ready it prints one line: `fake-provider listening on http://127.0.0.1:PORT`.
-Control endpoints live under /_control/ (stats, reset, requests, latency, inject, stall, seed, oauth,
-oauth_tokens, and webhook, webhook_subscribe, webhook_deliveries).
+Control endpoints live under /_control/ (stats, reset, requests, latency, inject, stall, hold, held,
+release, seed, oauth, oauth_tokens, and webhook, webhook_subscribe, webhook_deliveries).
+
+Held answers (a page in flight while a test changes the data):
+    POST /_control/hold?path_prefix=P[&method=M&times=N]   the next N matching requests are answered from
+                                    the data as they find it, but only once released (at most 120 s)
+    GET  /_control/held[?at_least=N&wait_ms=MS]   {waiting, held}, after waiting up to MS for N held
+    POST /_control/release          let every held answer go: {released}
 
 OAuth (the token endpoints /oauth/v1/token, /oauth/token and /services/oauth2/token):
     POST /_control/oauth?rotate=1   rotation mode: each refresh grant answers a new refresh token rt-rot-N

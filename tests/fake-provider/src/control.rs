@@ -13,6 +13,14 @@
 //!   provider's API is delivered (asynchronously, in order); `off=1` with `provider` removes it.
 //! - `webhook_deliveries`: the subscriptions and the deliveries made (optionally of one `provider`).
 //!
+//! Held answers (see `gate`), for tests that change the data while a page is in flight:
+//!
+//! - `hold`: `path_prefix`, `method`, `times` (default 1): the next matching requests are answered from the
+//!   data as they find it, but the answer waits until `release` (at most 120 s).
+//! - `held`: `{"waiting", "held"}`, the answers waiting now and those held since the last reset; with
+//!   `at_least=N&wait_ms=M`, first waits up to M ms (at most 60,000) for N to have been held.
+//! - `release`: lets every waiting answer go; `{"released": n}`. `reset` releases them too.
+//!
 //! And the OAuth token endpoints' (see `oauth`):
 //!
 //! - `oauth`: `rotate` (1/true or 0/false) turns refresh token rotation on or off; answers `{"rotate": ..}`, the
@@ -41,6 +49,9 @@ pub fn handle(state: &State, req: &FakeRequest) -> FakeResponse {
         "latency" => latency(state, req),
         "inject" => inject(state, req),
         "stall" => stall(state, req),
+        "hold" => hold(state, req),
+        "held" => held(state, req),
+        "release" => Ok(json!({ "released": state.gate.release() })),
         "seed" => seed(state, req),
         "webhook" => return webhook(state, req),
         "webhook_subscribe" => webhook_subscribe(state, req),
@@ -166,11 +177,30 @@ fn inject(state: &State, req: &FakeRequest) -> Result<Value, String> {
 }
 
 fn stall(state: &State, req: &FakeRequest) -> Result<Value, String> {
+    queue(state, req, FaultAction::Stall)?;
+    Ok(json!({ "stall": true }))
+}
+
+/// Queue `action` for the next `times` requests under `path_prefix` (with `method`, if given).
+fn queue(state: &State, req: &FakeRequest, action: FaultAction) -> Result<(), String> {
     let times = uint_param(req, "times", 1, 1, u64::MAX)?;
     let path_prefix = path_prefix(req)?;
     let method = method_filter(req)?;
-    state.runtime().faults.push_back(Fault { action: FaultAction::Stall, remaining: times, path_prefix, method });
-    Ok(json!({ "stall": true }))
+    state.runtime().faults.push_back(Fault { action, remaining: times, path_prefix, method });
+    Ok(())
+}
+
+fn hold(state: &State, req: &FakeRequest) -> Result<Value, String> {
+    queue(state, req, FaultAction::Hold)?;
+    Ok(json!({ "hold": true }))
+}
+
+/// `held?at_least=N&wait_ms=M`: waits up to M ms until N answers were held since the last reset.
+fn held(state: &State, req: &FakeRequest) -> Result<Value, String> {
+    let at_least = uint_param(req, "at_least", 0, 0, u64::MAX)?;
+    let wait_ms = uint_param(req, "wait_ms", 0, 0, crate::gate::MAX_WAIT_MS)?;
+    let (waiting, total) = state.gate.held(at_least, std::time::Duration::from_millis(wait_ms));
+    Ok(json!({ "waiting": waiting, "held": total }))
 }
 
 fn seed(state: &State, req: &FakeRequest) -> Result<Value, String> {

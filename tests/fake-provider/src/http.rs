@@ -114,6 +114,8 @@ pub struct FakeResponse {
     pub delay_ms: u64,
     /// Never answer (the transport sleeps for up to 300 s).
     pub stall: bool,
+    /// Answer only once `/_control/release` is called (`gate`).
+    pub hold: bool,
 }
 
 impl FakeResponse {
@@ -130,12 +132,13 @@ impl FakeResponse {
             body,
             delay_ms: 0,
             stall: false,
+            hold: false,
         }
     }
 
     /// `204 No Content`: no body and no `Content-Type`.
     pub fn no_content() -> FakeResponse {
-        FakeResponse { status: 204, headers: Vec::new(), body: Vec::new(), delay_ms: 0, stall: false }
+        FakeResponse { status: 204, headers: Vec::new(), body: Vec::new(), delay_ms: 0, stall: false, hold: false }
     }
 
     /// `{"message": msg}` with the given status.

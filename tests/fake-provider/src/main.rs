@@ -14,6 +14,7 @@ mod bigcommerce;
 mod cli;
 mod control;
 mod faults;
+mod gate;
 mod http;
 mod hubspot;
 mod oauth;

@@ -100,6 +100,9 @@ impl Pool {
 fn serve_one(state: &State, mut request: tiny_http::Request) {
     let fake = to_fake(&mut request);
     let resp = app::handle(state, &fake);
+    if resp.hold {
+        state.gate.wait();
+    }
     if resp.delay_ms > 0 {
         thread::sleep(Duration::from_millis(resp.delay_ms));
     }

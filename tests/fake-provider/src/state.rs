@@ -86,6 +86,8 @@ pub enum FaultAction {
         after: bool,
     },
     Stall,
+    /// Answer as usual, but only once released (`gate`).
+    Hold,
 }
 
 /// A queued fault: applies to the next `remaining` requests under `path_prefix`
@@ -189,6 +191,8 @@ pub struct State {
     correlation: AtomicU64,
     /// Webhook subscriptions, the delivery log and the delivery thread's queue.
     pub webhooks: Webhooks,
+    /// Answers held until a test releases them (`/_control/hold`).
+    pub gate: crate::gate::Gate,
 }
 
 impl State {
@@ -202,6 +206,7 @@ impl State {
             runtime: Mutex::new(runtime),
             correlation: AtomicU64::new(0x5eed),
             webhooks: Webhooks::default(),
+            gate: Default::default(),
         }
     }
 
@@ -271,6 +276,7 @@ impl State {
     pub fn reset(&self) {
         *self.runtime() = Runtime::default();
         self.webhooks.reset();
+        self.gate.reset();
         self.correlation.store(0x5eed, Ordering::Relaxed);
         for p in crate::providers::MODULES {
             (p.reset)(self);

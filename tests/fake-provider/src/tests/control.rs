@@ -123,6 +123,29 @@ fn stall_injection() {
 }
 
 #[test]
+fn held_answers_are_made_when_the_request_arrives() {
+    let st = state();
+    let resp = get(&st, "/_control/hold?method=GET&path_prefix=/crm/v3/objects/contacts");
+    assert_eq!(resp.json_body(), json!({ "hold": true }));
+    let page = hs(&st, "/crm/v3/objects/contacts?limit=2&properties=firstname");
+    assert!(page.hold, "the transport holds the answer until a release");
+    let before = page.json_body();
+    // A write after the held request arrived does not change its answer: it was made from the data as
+    // the request found it.
+    let id = before["results"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(patch(&st, "contacts", &id, json!({ "firstname": "Later" })).status, 200);
+    assert_ne!(before["results"][0]["properties"]["firstname"], "Later");
+    let after = hs(&st, "/crm/v3/objects/contacts?limit=2&properties=firstname");
+    assert!(!after.hold, "times=1: only the next request");
+    assert_eq!(after.json_body()["results"][0]["properties"]["firstname"], "Later");
+    assert_eq!(get(&st, "/_control/held").json_body(), json!({ "waiting": 0, "held": 0 }), "the transport counts");
+    assert_eq!(get(&st, "/_control/release").json_body(), json!({ "released": 0 }));
+    assert_eq!(get(&st, "/_control/held?wait_ms=60001").status, 400);
+    assert_eq!(get(&st, "/_control/hold?times=0").status, 400);
+    assert_eq!(get(&st, "/_control/hold?path_prefix=crm").status, 400);
+}
+
+#[test]
 fn latency_setting() {
     let st = State::new(Config { latency_ms: 15, ..Config::default() });
     assert_eq!(get(&st, "/rest/plain/items").delay_ms, 15);

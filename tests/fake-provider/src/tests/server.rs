@@ -75,3 +75,43 @@ fn keep_alive_counts_one_connection() {
     srv.unblock();
     handle.join().expect("server thread");
 }
+
+#[test]
+fn a_held_answer_is_sent_once_released() {
+    let listener = server::bind_listener(Ipv4Addr::LOCALHOST, 0).expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let srv = server::start(listener).expect("start");
+    let state = Arc::new(State::new(Config::default()));
+    let (srv2, state2) = (Arc::clone(&srv), Arc::clone(&state));
+    let handle = thread::spawn(move || server::serve(&srv2, &state2));
+    let connect = || {
+        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+        let reader = BufReader::new(stream.try_clone().expect("clone"));
+        (stream, reader)
+    };
+    let (mut control, mut control_reader) = connect();
+    let mut ask = |path: &str| {
+        request(&mut control, port, path, "");
+        let (status, _, body) = read_response(&mut control_reader);
+        assert_eq!(status, 200);
+        serde_json::from_slice::<Value>(&body).expect("json")
+    };
+    ask("/_control/hold?path_prefix=/rest/plain");
+
+    let (mut client, mut client_reader) = connect();
+    request(&mut client, port, "/rest/plain/items/1", "");
+    // The request is in flight: held, and the client has no answer.
+    assert_eq!(ask("/_control/held?at_least=1&wait_ms=10000")["waiting"], 1);
+    client.set_read_timeout(Some(Duration::from_millis(300))).expect("timeout");
+    let mut byte = [0u8; 1];
+    assert!(std::io::Read::read(client_reader.get_mut(), &mut byte).is_err(), "no answer before the release");
+    client.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+
+    assert_eq!(ask("/_control/release")["released"], 1);
+    assert_eq!(read_response(&mut client_reader).0, 200);
+    assert_eq!(ask("/_control/held"), serde_json::json!({ "waiting": 0, "held": 1 }));
+
+    srv.unblock();
+    handle.join().expect("server thread");
+}
