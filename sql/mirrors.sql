@@ -1,7 +1,7 @@
 -- Mirror tables: local copies of foreign tables that the tether background worker keeps in sync.
--- tether.mirror() registers a mirror here; the worker owns the columns that describe a pass in
--- progress. Each role sees and changes only the mirrors it owns (row-level security); the worker
--- runs as a superuser and sees them all.
+-- tether.mirror() registers a mirror here, with the settings its owner may change; what the worker
+-- knows of it is in tether.mirror_state. Each role sees and changes only the mirrors it owns
+-- (row-level security); the worker runs as a superuser and sees them all.
 CREATE TABLE tether.mirror_config (
     id serial PRIMARY KEY,
     source regclass NOT NULL,
@@ -23,11 +23,21 @@ CREATE TABLE tether.mirror_config (
     channel text NOT NULL DEFAULT 'tether_' || pg_catalog.replace(pg_catalog.gen_random_uuid()::text, '-', ''),
     paused boolean NOT NULL DEFAULT false,
     created_at timestamptz NOT NULL DEFAULT now(),
-    requested_at timestamptz DEFAULT now(),
-    next_run timestamptz NOT NULL DEFAULT now(),
-    -- Worker-owned from here on.
+    requested_at timestamptz DEFAULT now()
+);
+
+COMMENT ON TABLE tether.mirror_config IS 'mirror tables registered with tether.mirror(); see the tether.mirrors view';
+
+-- What the worker knows of each mirror: the pass in progress (resumed after a restart), the outcome
+-- of the refreshes, when the next one is due. Only the worker writes it (a row per mirror, made by
+-- the first refresh); roles read it through tether.mirrors. It is apart from tether.mirror_config,
+-- whose rows roles change, so that a refresh never waits for a role's transaction that holds its
+-- mirror's settings row (a refresh holds this row and the mirror table at once).
+CREATE TABLE tether.mirror_state (
+    mirror_id integer PRIMARY KEY REFERENCES tether.mirror_config (id) ON DELETE CASCADE,
     state text NOT NULL DEFAULT 'pending'
         CHECK (state IN ('pending', 'running', 'idle', 'error')),
+    next_run timestamptz NOT NULL DEFAULT now(),
     pass text CHECK (pass IN ('backfill', 'full', 'incremental')),
     pass_started_at timestamptz,
     pass_gen bigint NOT NULL DEFAULT 0,
@@ -53,7 +63,7 @@ CREATE TABLE tether.mirror_config (
     full_requested boolean NOT NULL DEFAULT false
 );
 
-COMMENT ON TABLE tether.mirror_config IS 'mirror tables registered with tether.mirror(); see the tether.mirrors view';
+COMMENT ON TABLE tether.mirror_state IS 'the tether worker''s state of each mirror; see the tether.mirrors view';
 
 CREATE TABLE tether.sync_runs (
     id bigserial PRIMARY KEY,
@@ -82,6 +92,9 @@ ALTER TABLE tether.mirror_config ENABLE ROW LEVEL SECURITY;
 CREATE POLICY mirror_owner ON tether.mirror_config
     USING (pg_catalog.pg_has_role(current_user, owner, 'MEMBER'))
     WITH CHECK (pg_catalog.pg_has_role(current_user, owner, 'MEMBER'));
+ALTER TABLE tether.mirror_state ENABLE ROW LEVEL SECURITY;
+CREATE POLICY mirror_owner ON tether.mirror_state
+    USING (EXISTS (SELECT 1 FROM tether.mirror_config m WHERE m.id = mirror_id));
 ALTER TABLE tether.sync_runs ENABLE ROW LEVEL SECURITY;
 CREATE POLICY mirror_owner ON tether.sync_runs
     USING (EXISTS (SELECT 1 FROM tether.mirror_config m WHERE m.id = mirror_id));
@@ -91,14 +104,14 @@ CREATE POLICY mirror_owner ON tether.sync_runs
 -- owner after checking the mirror is theirs: a role that could write requested_at could put its
 -- mirrors ahead of everyone's for ever ('infinity'), and the DELETE privilege would also let it
 -- LOCK the whole table and stop every mirror.
-REVOKE ALL ON tether.mirror_config, tether.sync_runs FROM PUBLIC;
+REVOKE ALL ON tether.mirror_config, tether.mirror_state, tether.sync_runs FROM PUBLIC;
 GRANT SELECT ON tether.mirror_config TO PUBLIC;
 GRANT INSERT (source, target, owner, every, sweep_every, updated_column, overlap, rate_share, notify)
     ON tether.mirror_config TO PUBLIC;
 GRANT UPDATE (every, sweep_every, overlap, rate_share, notify, paused)
     ON tether.mirror_config TO PUBLIC;
 GRANT USAGE ON SEQUENCE tether.mirror_config_id_seq TO PUBLIC;
-GRANT SELECT ON tether.sync_runs TO PUBLIC;
+GRANT SELECT ON tether.mirror_state, tether.sync_runs TO PUBLIC;
 
 -- Webhook deliveries the worker accepted (signature verified), one row per event, written before the
 -- provider is answered 2xx. A provider's retry of an event already recorded is not recorded twice.
@@ -153,25 +166,26 @@ SELECT
     m.source,
     m.owner,
     m.every AS schedule,
-    CASE WHEN m.paused THEN 'paused' ELSE m.state END AS state,
-    m.last_success,
-    m.last_error,
-    m.last_error_sqlstate,
-    m.last_error_detail,
-    m.last_error_hint,
-    m.last_error_at,
-    m.failures,
-    m.row_count AS rows,
-    CASE WHEN m.paused THEN NULL ELSE m.next_run END AS next_run,
-    m.pass AS running_pass,
-    CASE WHEN m.pass IS NULL THEN NULL ELSE m.pass_pages END AS pages_so_far,
-    CASE WHEN m.pass IS NULL THEN NULL ELSE m.pass_rows END AS rows_so_far,
-    CASE WHEN m.pass IS NULL THEN NULL ELSE m.pass_total END AS rows_total,
+    CASE WHEN m.paused THEN 'paused' ELSE coalesce(s.state, 'pending') END AS state,
+    s.last_success,
+    s.last_error,
+    s.last_error_sqlstate,
+    s.last_error_detail,
+    s.last_error_hint,
+    s.last_error_at,
+    coalesce(s.failures, 0) AS failures,
+    s.row_count AS rows,
+    CASE WHEN m.paused THEN NULL ELSE coalesce(s.next_run, m.created_at) END AS next_run,
+    s.pass AS running_pass,
+    CASE WHEN s.pass IS NULL THEN NULL ELSE s.pass_pages END AS pages_so_far,
+    CASE WHEN s.pass IS NULL THEN NULL ELSE s.pass_rows END AS rows_so_far,
+    CASE WHEN s.pass IS NULL THEN NULL ELSE s.pass_total END AS rows_total,
     m.updated_column AS incremental_by,
     m.sweep_every,
-    m.last_full,
+    s.last_full,
     m.channel AS changes_channel
-FROM tether.mirror_config m;
+FROM tether.mirror_config m
+LEFT JOIN tether.mirror_state s ON s.mirror_id = m.id;
 
 COMMENT ON VIEW tether.mirrors IS 'mirror tables: schedule, state, last success and error, progress of a running pass';
 GRANT SELECT ON tether.mirrors TO PUBLIC;
@@ -240,7 +254,8 @@ $$;
 
 COMMENT ON FUNCTION tether.mirror_write() IS 'write-back trigger of mirror tables: the provider first, then the table';
 
--- pg_dump keeps mirror registrations with the extension (passes in progress start over).
+-- pg_dump keeps mirror registrations with the extension; the worker's state is not kept (a restored
+-- mirror starts with a backfill, which compares every row and removes what the provider no longer has).
 SELECT pg_catalog.pg_extension_config_dump('tether.mirror_config', '');
 SELECT pg_catalog.pg_extension_config_dump('tether.mirror_config_id_seq', '');
 

@@ -55,7 +55,7 @@ fn lock_mirror(id: i32) -> bool {
 }
 
 /// How long a statement of the sync process waits for a lock a session holds (a role writing to its
-/// mirror, or keeping its row of tether.mirror_config locked) before the refresh fails and is retried
+/// mirror) before the refresh fails and is retried
 /// with backoff: a slot of the worker pool is never held for ever by someone else's transaction.
 const SYNC_LOCK_TIMEOUT: &str = "10s";
 
@@ -165,11 +165,14 @@ pub fn run(id: i32) {
             }
         }
     }
-    if let Err(e) = transaction(|| apply_deletions(&pass)) {
-        record_failure(id, Some(pass.run_id), &e, false);
-        return;
-    }
-    if let Err(e) = transaction(|| finish(&pass)) {
+    let again = match transaction(|| apply_deletions(&pass)) {
+        Ok(again) => again,
+        Err(e) => {
+            record_failure(id, Some(pass.run_id), &e, false);
+            return;
+        }
+    };
+    if let Err(e) = transaction(|| finish(&pass, again)) {
         record_failure(id, Some(pass.run_id), &e, false);
     }
 }
@@ -183,8 +186,9 @@ const MAX_DELETIONS_PER_PASS: i64 = 200;
 /// still has is kept (a deletion that was undone, events out of order, a forged event); otherwise a
 /// full pass is requested, whose sweep removes what the provider no longer lists. A reported id that
 /// cannot be an id of the mirror (it does not convert to the id column's type) is dropped with a line
-/// in the server log: one bad event never stops the mirror.
-fn apply_deletions(pass: &Pass) {
+/// in the server log: one bad event never stops the mirror. True when another refresh should follow at
+/// once (deletions are left, or only a full pass can apply them).
+fn apply_deletions(pass: &Pass) -> bool {
     Spi::connect_mut(|c| {
         let pending: Vec<String> = c
             .update(
@@ -238,12 +242,11 @@ fn apply_deletions(pass: &Pass) {
             )
             .unwrap_or_else(|e| spi_error("clearing a reported deletion", e));
         }
-        if unverifiable || more {
+        if unverifiable {
             c.update(
-                "UPDATE tether.mirror_config SET full_requested = full_requested OR $2, requested_at = clock_timestamp()
-                 WHERE id = $1",
+                "UPDATE tether.mirror_state SET full_requested = true WHERE mirror_id = $1",
                 None,
-                &[pass.id.into(), unverifiable.into()],
+                &[pass.id.into()],
             )
             .unwrap_or_else(|e| spi_error("requesting a full pass", e));
         }
@@ -255,6 +258,7 @@ fn apply_deletions(pass: &Pass) {
             )
             .unwrap_or_else(|e| spi_error("recording the run", e));
         }
+        unverifiable || more
     })
 }
 
@@ -367,13 +371,22 @@ fn position_key(at: &PagerPosition) -> u64 {
 /// Start a pass, or take up the one in progress. None when the mirror is gone or paused.
 fn begin(id: i32) -> Option<Pass> {
     Spi::connect_mut(|c| {
+        // The worker's row of the mirror is made by its first refresh.
+        c.update(
+            "INSERT INTO tether.mirror_state (mirror_id) SELECT id FROM tether.mirror_config WHERE id = $1
+             ON CONFLICT (mirror_id) DO NOTHING",
+            None,
+            &[id.into()],
+        )
+        .unwrap_or_else(|e| spi_error("reading the mirror", e));
         let row = c
             .update(
-                "SELECT source::oid, target::oid, owner::oid, paused, pass, pass_gen, pass_since, pass_cursor::text,
-                        updated_column::text, overlap::text, last_full IS NULL,
-                        (sweep_every IS NOT NULL AND last_full + sweep_every <= now()) OR full_requested,
-                        rate_share::float8, notify, target::text, channel
-                 FROM tether.mirror_config WHERE id = $1 FOR UPDATE",
+                "SELECT c.source::oid, c.target::oid, c.owner::oid, c.paused, s.pass, s.pass_gen, s.pass_since,
+                        s.pass_cursor::text, c.updated_column::text, c.overlap::text, s.last_full IS NULL,
+                        (c.sweep_every IS NOT NULL AND s.last_full + c.sweep_every <= now()) OR s.full_requested,
+                        c.rate_share::float8, c.notify, c.target::text, c.channel
+                 FROM tether.mirror_config c JOIN tether.mirror_state s ON s.mirror_id = c.id
+                 WHERE c.id = $1 FOR UPDATE OF s",
                 None,
                 &[id.into()],
             )
@@ -442,10 +455,10 @@ fn begin(id: i32) -> Option<Pass> {
                     gen += 1;
                 }
                 c.update(
-                    "UPDATE tether.mirror_config SET pass = $2, pass_started_at = now(), pass_gen = $3, pass_since = $4,
+                    "UPDATE tether.mirror_state SET pass = $2, pass_started_at = now(), pass_gen = $3, pass_since = $4,
                             pass_cursor = NULL, pass_pages = 0, pass_rows = 0, pass_total = NULL,
                             full_requested = full_requested AND $2 = 'incremental'
-                     WHERE id = $1",
+                     WHERE mirror_id = $1",
                     None,
                     &[id.into(), kind.name().into(), gen.into(), since.clone().into()],
                 )
@@ -476,8 +489,8 @@ fn begin(id: i32) -> Option<Pass> {
             .unwrap_or(0);
         let pass_started_at = c
             .update(
-                "UPDATE tether.mirror_config SET state = 'running', run_id = $2, run_started_at = clock_timestamp()
-                 WHERE id = $1 RETURNING pass_started_at::text",
+                "UPDATE tether.mirror_state SET state = 'running', run_id = $2, run_started_at = clock_timestamp()
+                 WHERE mirror_id = $1 RETURNING pass_started_at::text",
                 None,
                 &[id.into(), run_id.into()],
             )
@@ -614,7 +627,8 @@ fn apply_page(pass: &mut Pass) -> PageResult {
     Spi::connect_mut(|c| {
         let still_ours = c
             .update(
-                "SELECT NOT paused FROM tether.mirror_config WHERE id = $1 AND run_id = $2",
+                "SELECT NOT c.paused FROM tether.mirror_config c JOIN tether.mirror_state s ON s.mirror_id = c.id
+                 WHERE c.id = $1 AND s.run_id = $2",
                 None,
                 &[pass.id.into(), pass.run_id.into()],
             )
@@ -669,9 +683,9 @@ fn apply_page(pass: &mut Pass) -> PageResult {
         }
         let cursor_json = next.as_ref().and_then(|p| serde_json::to_string(p).ok());
         c.update(
-            "UPDATE tether.mirror_config SET pass_cursor = $2::jsonb, pass_pages = pass_pages + 1,
+            "UPDATE tether.mirror_state SET pass_cursor = $2::jsonb, pass_pages = pass_pages + 1,
                     pass_rows = pass_rows + $3, pass_total = coalesce($4, pass_total)
-             WHERE id = $1",
+             WHERE mirror_id = $1",
             None,
             &[pass.id.into(), cursor_json.into(), rows.into(), total.map(|t| t as i64).into()],
         )
@@ -693,7 +707,9 @@ fn apply_page(pass: &mut Pass) -> PageResult {
     })
 }
 
-fn finish(pass: &Pass) {
+/// End the pass: the sweep of a full one, the mirror idle, the next run due after `every` (at once with
+/// `again`).
+fn finish(pass: &Pass, again: bool) {
     Spi::connect_mut(|c| {
         let deleted = if pass.kind.sweeps() {
             let args = [
@@ -718,13 +734,14 @@ fn finish(pass: &Pass) {
             .ok()
             .flatten();
         c.update(
-            "UPDATE tether.mirror_config SET state = 'idle', pass = NULL, pass_cursor = NULL, pass_since = NULL,
+            "UPDATE tether.mirror_state s SET state = 'idle', pass = NULL, pass_cursor = NULL, pass_since = NULL,
                     last_success = now(), failures = 0, row_count = $3,
-                    last_full = CASE WHEN $2 THEN pass_started_at ELSE last_full END,
-                    next_run = now() + every
-             WHERE id = $1",
+                    last_full = CASE WHEN $2 THEN s.pass_started_at ELSE s.last_full END,
+                    next_run = CASE WHEN $4 THEN now() ELSE now() + c.every END
+             FROM tether.mirror_config c
+             WHERE s.mirror_id = $1 AND c.id = s.mirror_id",
             None,
-            &[pass.id.into(), pass.kind.sweeps().into(), rows.into()],
+            &[pass.id.into(), pass.kind.sweeps().into(), rows.into(), again.into()],
         )
         .unwrap_or_else(|e| spi_error("finishing the pass", e));
         c.update(
@@ -746,13 +763,20 @@ fn record_failure(id: i32, run_id: Option<i64>, error: &TetherError, failed_at_r
     let detail = error.detail().map(str::to_string);
     let hint = error.hint().map(str::to_string);
     let result = transaction(|| {
+        // A refresh can fail before it made the worker's row of the mirror (`begin`).
         Spi::run_with_args(
-            "UPDATE tether.mirror_config SET state = 'error', last_error = $2, last_error_sqlstate = $3,
+            "INSERT INTO tether.mirror_state (mirror_id) SELECT id FROM tether.mirror_config WHERE id = $1
+             ON CONFLICT (mirror_id) DO NOTHING",
+            &[id.into()],
+        )
+        .unwrap_or_else(|e| spi_error("recording the failure", e));
+        Spi::run_with_args(
+            "UPDATE tether.mirror_state SET state = 'error', last_error = $2, last_error_sqlstate = $3,
                     last_error_detail = $4, last_error_hint = $5, last_error_at = now(),
                     next_run = now() + least(interval '1 hour', interval '10 seconds' * power(2, least(failures, 12))),
                     pass_cursor = CASE WHEN $6 AND failures > 0 THEN NULL ELSE pass_cursor END,
                     failures = failures + 1
-             WHERE id = $1",
+             WHERE mirror_id = $1",
             &[
                 id.into(),
                 message.clone().into(),
@@ -779,7 +803,8 @@ fn record_failure(id: i32, run_id: Option<i64>, error: &TetherError, failed_at_r
             with_id.extend(args);
             Spi::run_with_args(
                 "INSERT INTO tether.sync_runs (mirror_id, pass, finished_at, error, error_sqlstate, error_detail, error_hint)
-                 SELECT id, coalesce(pass, 'full'), clock_timestamp(), $2, $3, $4, $5 FROM tether.mirror_config WHERE id = $1",
+                 SELECT mirror_id, coalesce(pass, 'full'), clock_timestamp(), $2, $3, $4, $5
+                 FROM tether.mirror_state WHERE mirror_id = $1",
                 &with_id,
             )
             .unwrap_or_else(|e| spi_error("recording the failure", e));

@@ -213,15 +213,16 @@ fn due_mirrors(requested: &BTreeSet<i32>, launched: &HashMap<i32, Launched>) -> 
     let requested: Vec<i32> = requested.iter().copied().collect();
     Spi::connect(|c| {
         let rows = c.select(
-            "SELECT m.id, m.owner::oid FROM tether.mirror_config m
+            "SELECT m.id, m.owner::oid FROM tether.mirror_config m LEFT JOIN tether.mirror_state s ON s.mirror_id = m.id
              WHERE NOT m.paused AND m.id <> ALL ($1)
-               AND (m.next_run <= now() OR m.state = 'running' OR m.state = 'pending'
-                    OR m.requested_at > coalesce(m.run_started_at, '-infinity') OR m.id = ANY ($2))
+               AND (s.mirror_id IS NULL OR s.next_run <= now() OR s.state = 'running' OR s.state = 'pending'
+                    OR m.requested_at > coalesce(s.run_started_at, '-infinity') OR m.id = ANY ($2))
                AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_locks l
                                WHERE l.locktype = 'userlock'
                                  AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())
                                  AND l.classid::int = $3 AND l.objid::int = m.id)
-             ORDER BY (m.id = ANY ($2) OR m.requested_at > coalesce(m.run_started_at, '-infinity')) DESC, m.next_run, m.id",
+             ORDER BY (m.id = ANY ($2) OR m.requested_at > coalesce(s.run_started_at, '-infinity')) DESC,
+                      s.next_run NULLS FIRST, m.id",
             None,
             &[busy.into(), requested.into(), LOCK_CLASS.into()],
         );

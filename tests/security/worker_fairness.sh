@@ -30,8 +30,8 @@ END $$;
 COMMIT;
 SQL
 workers=$(q "SHOW tether.max_sync_workers")
-wait_until 20 "SELECT count(*) >= greatest(1, $workers - 1) FROM tether.mirror_config WHERE owner = 'sec_mallory'::regrole AND state = 'running'"
-busy=$(q "SELECT count(*) FROM tether.mirror_config WHERE owner = 'sec_mallory'::regrole AND state = 'running'")
+wait_until 20 "SELECT count(*) >= greatest(1, $workers - 1) FROM tether.mirrors WHERE owner = 'sec_mallory'::regrole AND state = 'running'"
+busy=$(q "SELECT count(*) FROM tether.mirrors WHERE owner = 'sec_mallory'::regrole AND state = 'running'")
 [ "$busy" -lt "$workers" ] || fail "sec_mallory's mirrors hold all $workers sync processes"
 
 start=$(date +%s)

@@ -52,14 +52,17 @@ case "$answer" in 404\ *) ;; *) fail "the webhook receiver did not answer: $answ
 ok "sec_mallory's open transaction stops neither the launcher nor the webhook receiver"
 
 for attack in "UPDATE tether.mirror_config SET requested_at = 'infinity'" \
-              "UPDATE tether.mirror_config SET next_run = '-infinity'" \
+              "UPDATE tether.mirror_state SET next_run = '-infinity'" \
               "DELETE FROM tether.mirror_config" \
+              "DELETE FROM tether.mirror_state" \
               "BEGIN; LOCK TABLE tether.mirror_config IN ACCESS EXCLUSIVE MODE; COMMIT" \
-              "BEGIN; LOCK TABLE tether.mirror_config IN ROW EXCLUSIVE MODE; COMMIT"; do
+              "BEGIN; LOCK TABLE tether.mirror_config IN ROW EXCLUSIVE MODE; COMMIT" \
+              "BEGIN; LOCK TABLE tether.mirror_state IN ROW EXCLUSIVE MODE; COMMIT" \
+              "BEGIN; SELECT 1 FROM tether.mirror_state FOR UPDATE; COMMIT"; do
     out=$(as sec_mallory "$attack" 2>&1 || true)
-    case "$out" in *"permission denied for table mirror_config"*) ;; *) fail "sec_mallory could: $attack ($out)" ;; esac
+    case "$out" in *"permission denied for table mirror_"*) ;; *) fail "sec_mallory could: $attack ($out)" ;; esac
 done
-ok "sec_mallory can neither write requested_at or next_run, nor DELETE from or LOCK tether.mirror_config"
+ok "sec_mallory can neither write requested_at or next_run, nor DELETE from or LOCK tether.mirror_config or tether.mirror_state"
 
 # Her own mirror still works through the functions (once her transaction is gone).
 cleanup

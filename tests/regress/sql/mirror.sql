@@ -140,7 +140,7 @@ SET ROLE mirror_stranger;
 SELECT count(*) FROM tether.mirrors;
 SELECT count(*) FROM tether.sync_runs;
 SELECT tether.refresh('local.contacts');
-UPDATE tether.mirror_config SET state = 'idle';
+UPDATE tether.mirror_state SET state = 'idle';
 RESET ROLE;
 REVOKE USAGE ON SCHEMA tether, local FROM mirror_stranger;
 DROP ROLE mirror_stranger;
