@@ -159,6 +159,18 @@ CREATE TABLE tether.mirror_deletions (
 );
 REVOKE ALL ON tether.mirror_deletions FROM PUBLIC;
 
+-- Records deleted through a mirror (its write-back trigger, once the provider confirmed), with when:
+-- a refresh does not put back a record from a page it fetched before that moment. The worker removes
+-- those older than the pages it has fetched since. Written through tether.note_deletion; no PUBLIC
+-- access.
+CREATE TABLE tether.mirror_tombstones (
+    mirror_id integer NOT NULL REFERENCES tether.mirror_config (id) ON DELETE CASCADE,
+    record_id text NOT NULL,
+    deleted_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    PRIMARY KEY (mirror_id, record_id)
+);
+REVOKE ALL ON tether.mirror_tombstones FROM PUBLIC;
+
 -- security_invoker: each role sees its own mirrors (the row-level security of mirror_config).
 CREATE VIEW tether.mirrors WITH (security_invoker = true) AS
 SELECT
@@ -191,8 +203,9 @@ COMMENT ON VIEW tether.mirrors IS 'mirror tables: schedule, state, last success 
 GRANT SELECT ON tether.mirrors TO PUBLIC;
 
 -- Writes to a mirror table go to the provider first, through its source foreign table (the same
--- FDW code path as a direct write), and the provider's answer is merged into the row. A refusal
--- raises the provider's error and the mirror is unchanged. The sync process's own writes (what the
+-- FDW code path as a direct write), and the provider's answer is merged into the row, stamped with
+-- the time the answer came (_synced_at: a refresh does not overwrite the row with a page fetched
+-- before then). A refusal raises the provider's error and the mirror is unchanged. The sync process's own writes (what the
 -- provider said) pass through: only it can set what tether.sync_applying() reports.
 -- Arguments: the source table's oid, the id column's name.
 CREATE FUNCTION tether.mirror_write() RETURNS trigger
@@ -204,6 +217,7 @@ DECLARE
     given jsonb;
     cols text;
     answer jsonb;
+    record_id text;
 BEGIN
     IF tether.sync_applying(TG_RELID) THEN
         RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
@@ -219,7 +233,7 @@ BEGIN
                            src, cols, cols, src)
                 INTO answer USING given;
         END IF;
-        NEW := jsonb_populate_record(NEW, answer || jsonb_build_object('_synced_at', now()));
+        NEW := jsonb_populate_record(NEW, answer || jsonb_build_object('_synced_at', clock_timestamp()));
         RETURN NEW;
     ELSIF TG_OP = 'UPDATE' THEN
         SELECT jsonb_object_agg(n.key, n.value) INTO given
@@ -242,11 +256,14 @@ BEGIN
                 USING ERRCODE = 'no_data_found',
                       HINT = 'the next refresh of the mirror removes it (a full pass, see tether.mirrors)';
         END IF;
-        NEW := jsonb_populate_record(NEW, answer || jsonb_build_object('_synced_at', now()));
+        NEW := jsonb_populate_record(NEW, answer || jsonb_build_object('_synced_at', clock_timestamp()));
         RETURN NEW;
     ELSE
         EXECUTE format('DELETE FROM %s AS t WHERE t.%I = ($1).%I', src, id_col, id_col) USING OLD;
-        -- A record already gone at the provider is simply removed here too.
+        -- A record already gone at the provider is simply removed here too. Noted, so that a refresh
+        -- with a page fetched before now does not put it back.
+        EXECUTE format('SELECT ($1).%I::text', id_col) INTO record_id USING OLD;
+        PERFORM tether.note_deletion(TG_RELID, record_id);
         RETURN OLD;
     END IF;
 END
@@ -348,6 +365,9 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     mid integer := tether.mirror_id(target);
 BEGIN
+    -- The table first: a refresh merging a page holds it (and then its own rows of the catalog), so
+    -- taking the catalog rows first could deadlock with it. Once this returns, no refresh writes to it.
+    EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', target);
     PERFORM tether.forget_mirror(mid);
     IF drop THEN
         EXECUTE format('DROP TABLE %s', target);

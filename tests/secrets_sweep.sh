@@ -12,10 +12,10 @@
 # Where:
 #   - every file under the run's directory (WORK, default $TETHER_LOG_DIR): the server logs
 #     (pg/postgres.log, and those of clusters integration tests start), the SQL scenarios' results
-#     (regress/results), what each integration and security test printed (logs/), except the data
-#     directories of clusters, the fake provider's own files (fake.*: what the provider received is
-#     provider-side, what a test printed of it is client output and is in logs/ or regress/results) and
-#     regress/regression.diffs (the expected output next to the results);
+#     (regress/results) and isolation specs' (isolation/results), what each integration and security
+#     test printed (logs/), except the data directories of clusters, the fake provider's own files
+#     (fake.*: what the provider received is provider-side, what a test printed of it is client output
+#     and is in logs/ or the results) and the regression.diffs (the expected output next to the results);
 #   - every table of schema tether, in every database of the cluster (PGHOST, PGPORT) that has the
 #     extension.
 # A hit names the place (file and line, or database, table and row) and the secret by its variable
@@ -161,7 +161,7 @@ def sweep(path, where):
 
 # Not client output: the fake provider's own files (what it received is provider-side), and pg_regress's
 # diffs, which hold the expected output next to the results (searched in regress/results).
-skipped = {os.path.join(work, "regress", "regression.diffs")}
+skipped = {os.path.join(work, step, "regression.diffs") for step in ("regress", "isolation")}
 for root, dirs, files in os.walk(work):
     # A cluster's data directory holds the secrets by design (catalogs, WAL, the token store).
     dirs[:] = sorted(d for d in dirs if not os.path.exists(os.path.join(root, d, "PG_VERSION")))

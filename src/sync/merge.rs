@@ -3,6 +3,12 @@
 //! rows a full pass saw, sweep the rows it did not see, and the single-record statements of reported
 //! deletions. Plain Rust that builds SQL text, unit-tested here; `refresh` runs it (as the mirror's
 //! owner) and owns the transactions.
+//!
+//! A page is as old as its request: the merge never overwrites a row written through the mirror after
+//! the page was fetched (its `_synced_at`, the time the provider answered that write, is later), nor
+//! puts back a record deleted through the mirror since (`pg_temp.tether_gone`, filled from
+//! `tether.mirror_tombstones`). `refresh` holds the mirror table against writers while it merges, so
+//! that every such write has committed or waits.
 
 /// The tables and columns of a mirror, names as the catalog has them (they are quoted here).
 #[derive(Clone, Copy)]
@@ -21,7 +27,10 @@ pub struct Tables<'a> {
 
 /// The SQL of a pass, built once.
 pub struct Statements {
+    /// The staging table of pages, and that of the records deleted through the mirror since the page
+    /// in hand was fetched (`gone`), both the worker's.
     pub stage: String,
+    pub gone: String,
     pub page: String,
     pub apply: String,
     pub mark: String,
@@ -44,6 +53,7 @@ impl Statements {
         let updated = updated.map(|(column, ty)| format!("{} >= $1::{ty}", quote(column)));
         let list = cols.join(", ");
         let stage = "pg_temp.tether_stage";
+        let gone = "pg_temp.tether_gone";
         let page = format!(
             "INSERT INTO {stage} ({list}) SELECT {list} FROM {source}{}",
             updated.map(|u| format!(" WHERE {u}")).unwrap_or_default()
@@ -53,14 +63,19 @@ impl Statements {
         };
         let sets: Vec<String> = cols.iter().filter(|c| **c != id).map(|c| format!("{c} = excluded.{c}")).collect();
         let sets = if sets.is_empty() { String::new() } else { format!("{}, ", sets.join(", ")) };
-        // $1 generation, $2 mirror name, $3 notify, $4 channel.
+        // $1 generation, $2 mirror name, $3 notify, $4 channel, $5 when the page was fetched. A new record
+        // is inserted unless it was deleted through the mirror since; a known one is updated when it
+        // differs, unless it was written through the mirror since.
         let apply = format!(
             "WITH page AS (SELECT DISTINCT ON ({id}) {list} FROM {stage} WHERE {id} IS NOT NULL ORDER BY {id}),
              changed AS (SELECT p.* FROM page p LEFT JOIN {target} t ON t.{id} = p.{id}
-                         WHERE t.{id} IS NULL OR {} IS DISTINCT FROM {}),
+                         WHERE CASE WHEN t.{id} IS NULL
+                                    THEN NOT EXISTS (SELECT 1 FROM {gone} g WHERE g.id = p.{id}::text)
+                                    ELSE t._synced_at < $5 AND {} IS DISTINCT FROM {} END),
              up AS (INSERT INTO {target} AS t ({list}, _synced_at, _sync_gen)
-                    SELECT {list}, now(), $1 FROM changed
+                    SELECT {list}, $5, $1 FROM changed
                     ON CONFLICT ({id}) DO UPDATE SET {sets}_synced_at = excluded._synced_at, _sync_gen = excluded._sync_gen
+                    WHERE t._synced_at < excluded._synced_at
                     RETURNING t.{id}::text AS id, (t.xmax = 0) AS inserted),
              notified AS (SELECT pg_notify($4, json_build_object('mirror', $2::text, 'id', id,
                                  'op', CASE WHEN inserted THEN 'insert' ELSE 'update' END)::text)
@@ -84,7 +99,8 @@ impl Statements {
              SELECT count(*), (SELECT count(*) FROM notified) FROM gone"
         );
         Statements {
-            stage: format!("CREATE TEMP TABLE IF NOT EXISTS pg_temp.tether_stage (LIKE {source}) ON COMMIT DELETE ROWS"),
+            stage: format!("CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {source}) ON COMMIT DELETE ROWS"),
+            gone: format!("CREATE TEMP TABLE IF NOT EXISTS {gone} (id text) ON COMMIT DELETE ROWS"),
             page,
             apply,
             mark,
@@ -145,12 +161,30 @@ mod tests {
         assert!(s.apply.contains(r#"ON CONFLICT ("id") DO UPDATE SET "email" = excluded."email", "Odd ""Name""" = excluded."Odd ""Name""", _synced_at"#), "{}", s.apply);
         assert!(!s.apply.contains(r#""id" = excluded."id""#), "the id is not updated: {}", s.apply);
         // Only rows that differ from the mirror's are written (and announced).
-        assert!(s.apply.contains(r#"WHERE t."id" IS NULL OR ROW(t."id", t."email", t."Odd ""Name""")::text IS DISTINCT FROM ROW(p."id", p."email", p."Odd ""Name""")::text"#), "{}", s.apply);
+        assert!(s.apply.contains(r#"AND ROW(t."id", t."email", t."Odd ""Name""")::text IS DISTINCT FROM ROW(p."id", p."email", p."Odd ""Name""")::text END"#), "{}", s.apply);
         // A page that lists a record twice is merged once.
         assert!(s.apply.contains(r#"SELECT DISTINCT ON ("id")"#), "{}", s.apply);
         // $1 generation, $2 mirror name, $3 notify, $4 channel.
         assert!(s.apply.contains("SELECT pg_notify($4, json_build_object('mirror', $2::text"), "{}", s.apply);
         assert!(s.apply.contains("FROM up WHERE $3"), "{}", s.apply);
+    }
+
+    #[test]
+    fn a_page_never_undoes_what_was_written_through_the_mirror_since_it_was_fetched() {
+        let s = statements(None, false);
+        // A row the mirror has is compared only when it is older than the page ($5)...
+        assert!(s.apply.contains(r#"ELSE t._synced_at < $5 AND ROW(t."id""#), "{}", s.apply);
+        // ... and updated only if it still is when the upsert reaches it.
+        assert!(s.apply.contains("WHERE t._synced_at < excluded._synced_at"), "{}", s.apply);
+        // A record deleted through the mirror since is not put back.
+        assert!(
+            s.apply.contains(r#"THEN NOT EXISTS (SELECT 1 FROM pg_temp.tether_gone g WHERE g.id = p."id"::text)"#),
+            "{}",
+            s.apply
+        );
+        // What the page brings is as old as the page.
+        assert!(s.apply.contains(r#"SELECT "id", "email", "Odd ""Name""", $5, $1 FROM changed"#), "{}", s.apply);
+        assert_eq!(s.gone, "CREATE TEMP TABLE IF NOT EXISTS pg_temp.tether_gone (id text) ON COMMIT DELETE ROWS");
     }
 
     #[test]

@@ -239,6 +239,41 @@ fn channel_of(mirror: pg_sys::Oid) -> Option<String> {
     .flatten()
 }
 
+/// Record that record `record_id` of mirror table `mirror` was deleted through the mirror just now (the
+/// provider confirmed it): the mirror's write-back trigger calls this, and a refresh then never puts
+/// the record back from a page it fetched before that moment (`tether.mirror_tombstones`). The caller
+/// must be allowed to DELETE from the mirror; the tombstone is written as the extension's owner (roles
+/// have no access to the table), with the time taken here, not given by the caller.
+#[pg_extern(name = "note_deletion")]
+fn note_deletion(mirror: pg_sys::Oid, record_id: &str) -> bool {
+    // SAFETY: backend thread, inside the SQL function's transaction: GetUserId reads the current user, and
+    // pg_class_aclcheck takes plain values (a relation that does not exist raises an ERROR).
+    let allowed = unsafe {
+        pg_sys::pg_class_aclcheck(mirror, pg_sys::GetUserId(), pg_sys::ACL_DELETE as pg_sys::AclMode)
+            == pg_sys::AclResult::ACLCHECK_OK
+    };
+    if !allowed {
+        crate::error::report(TetherError::Option {
+            message: format!("permission denied for table {}", options::relation_label(mirror)),
+            hint: Some("a deletion is noted for roles that may delete from the mirror".into()),
+            state: crate::error::SqlState::InsufficientPrivilege,
+        });
+    }
+    rights::as_extension_owner(|| {
+        Spi::get_one_with_args::<bool>(
+            "WITH noted AS (
+                 INSERT INTO tether.mirror_tombstones (mirror_id, record_id)
+                 SELECT id, $2 FROM tether.mirror_config WHERE target OPERATOR(pg_catalog.=) $1::pg_catalog.regclass
+                 ON CONFLICT (mirror_id, record_id) DO UPDATE SET deleted_at = pg_catalog.clock_timestamp()
+                 RETURNING 1)
+             SELECT EXISTS (SELECT 1 FROM noted)",
+            &[mirror.into(), record_id.into()],
+        )
+    })
+    .unwrap_or_else(|e| crate::error::report(TetherError::Internal(format!("noting a deletion: {e}"))))
+    .unwrap_or(false)
+}
+
 /// Whether the calling role sees mirror `id` (its own, by row-level security).
 fn own_mirror(id: i32) -> bool {
     Spi::get_one_with_args::<bool>(

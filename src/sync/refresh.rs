@@ -371,6 +371,18 @@ fn position_key(at: &PagerPosition) -> u64 {
 /// Start a pass, or take up the one in progress. None when the mirror is gone or paused.
 fn begin(id: i32) -> Option<Pass> {
     Spi::connect_mut(|c| {
+        // The mirror table before the worker's row of the mirror, in the order every writer takes them
+        // (a page's merge, `tether.unmirror`), so that none waits for the other in a cycle.
+        let locked = c
+            .select("SELECT target::oid FROM tether.mirror_config WHERE id = $1", None, &[id.into()])
+            .unwrap_or_else(|e| spi_error("reading the mirror", e))
+            .first()
+            .get_one::<pg_sys::Oid>()
+            .ok()
+            .flatten()?;
+        // SAFETY: main thread, inside the refresh's transaction; LockRelationOid takes plain values and the
+        // lock is the transaction's (a table dropped meanwhile is simply not found below).
+        unsafe { pg_sys::LockRelationOid(locked, pg_sys::AccessShareLock as pg_sys::LOCKMODE) };
         // The worker's row of the mirror is made by its first refresh.
         c.update(
             "INSERT INTO tether.mirror_state (mirror_id) SELECT id FROM tether.mirror_config WHERE id = $1
@@ -394,6 +406,9 @@ fn begin(id: i32) -> Option<Pass> {
         let row = row.into_iter().next()?;
         let get_oid = |i: usize| row.get::<pg_sys::Oid>(i).ok().flatten().unwrap_or(pg_sys::Oid::INVALID);
         let (source, target, owner) = (get_oid(1), get_oid(2), get_oid(3));
+        if target != locked {
+            return None;
+        }
         if row.get::<bool>(4).ok().flatten().unwrap_or(false) {
             return None;
         }
@@ -526,6 +541,10 @@ fn begin(id: i32) -> Option<Pass> {
             quote_ident(crate::fdw::options::role_name(owner))
         );
         c.update(&grant, None, &[]).unwrap_or_else(|e| spi_error("creating the staging table", e));
+        c.update(&stmts.gone, None, &[]).unwrap_or_else(|e| spi_error("creating the staging table", e));
+        let grant =
+            format!("GRANT SELECT ON pg_temp.tether_gone TO {}", quote_ident(crate::fdw::options::role_name(owner)));
+        c.update(&grant, None, &[]).unwrap_or_else(|e| spi_error("creating the staging table", e));
         Some(Pass {
             id,
             run_id,
@@ -623,23 +642,77 @@ enum PageResult {
     Stop,
 }
 
+/// Whether the mirror is still this run's to refresh: registered, not paused, and not taken over by
+/// another run.
+fn still_ours(c: &mut SpiClient<'_>, pass: &Pass) -> bool {
+    c.update(
+        "SELECT NOT c.paused FROM tether.mirror_config c JOIN tether.mirror_state s ON s.mirror_id = c.id
+         WHERE c.id = $1 AND s.run_id = $2",
+        None,
+        &[pass.id.into(), pass.run_id.into()],
+    )
+    .unwrap_or_else(|e| spi_error("reading the mirror", e))
+    .first()
+    .get_one::<bool>()
+    .ok()
+    .flatten()
+        == Some(true)
+}
+
+/// Hold the mirror table against writers until the end of the transaction (SHARE ROW EXCLUSIVE:
+/// readers go on, a role's INSERT, UPDATE or DELETE waits), so that every write made through the mirror
+/// has committed, with its `_synced_at` or tombstone, or waits for the merge: the merge then sees all
+/// it must not undo. Taken by oid (the worker's, no privilege checked, no code of the owner run), and
+/// within `SYNC_LOCK_TIMEOUT`. False when the mirror was unregistered or paused meanwhile (`tether.
+/// unmirror` takes the table first, so that it never waits for a refresh that waits for it), in which
+/// case the page is not applied.
+fn hold_mirror_table(c: &mut SpiClient<'_>, pass: &Pass) -> bool {
+    // SAFETY: main thread, inside the refresh's transaction. LockRelationOid takes plain values; the
+    // lock belongs to the transaction's resource owner and is released at its end. An ERROR (the lock
+    // timeout, or the table dropped) unwinds to `transaction`, which aborts.
+    unsafe { pg_sys::LockRelationOid(pass.target, pg_sys::ShareRowExclusiveLock as pg_sys::LOCKMODE) };
+    still_ours(c, pass)
+}
+
+/// The records deleted through the mirror since `fetched_at` into `pg_temp.tether_gone`, for the merge
+/// not to put back (read after `hold_mirror_table`, so that a deletion that committed meanwhile is
+/// there).
+fn load_tombstones(c: &mut SpiClient<'_>, pass: &Pass, fetched_at: pgrx::datum::TimestampWithTimeZone) {
+    c.update(
+        "INSERT INTO pg_temp.tether_gone (id)
+         SELECT record_id FROM tether.mirror_tombstones WHERE mirror_id = $1 AND deleted_at >= $2",
+        None,
+        &[pass.id.into(), fetched_at.into()],
+    )
+    .unwrap_or_else(|e| spi_error("reading the records deleted through the mirror", e));
+}
+
+/// Tombstones older than `fetched_at` no longer matter: every page still to come is fetched later.
+fn forget_tombstones(c: &mut SpiClient<'_>, pass: &Pass, fetched_at: pgrx::datum::TimestampWithTimeZone) {
+    c.update(
+        "DELETE FROM tether.mirror_tombstones WHERE mirror_id = $1 AND deleted_at < $2",
+        None,
+        &[pass.id.into(), fetched_at.into()],
+    )
+    .unwrap_or_else(|e| spi_error("forgetting the records deleted through the mirror", e));
+}
+
+/// The time now, as the database's clock says (that of `clock_timestamp()`, which stamps the writes
+/// made through a mirror).
+fn clock(c: &mut SpiClient<'_>) -> pgrx::datum::TimestampWithTimeZone {
+    c.update("SELECT clock_timestamp()", None, &[])
+        .ok()
+        .and_then(|r| r.first().get_one::<pgrx::datum::TimestampWithTimeZone>().ok().flatten())
+        .unwrap_or_else(|| crate::error::report(TetherError::Internal("reading the clock".into())))
+}
+
 fn apply_page(pass: &mut Pass) -> PageResult {
     Spi::connect_mut(|c| {
-        let still_ours = c
-            .update(
-                "SELECT NOT c.paused FROM tether.mirror_config c JOIN tether.mirror_state s ON s.mirror_id = c.id
-                 WHERE c.id = $1 AND s.run_id = $2",
-                None,
-                &[pass.id.into(), pass.run_id.into()],
-            )
-            .unwrap_or_else(|e| spi_error("reading the mirror", e))
-            .first()
-            .get_one::<bool>()
-            .ok()
-            .flatten();
-        if still_ours != Some(true) {
+        if !still_ours(c, pass) {
             return PageResult::Stop;
         }
+        // The page is as old as its request: taken before the scan sends it.
+        let fetched_at = clock(c);
         page::arm(pass.source.to_u32(), pass.cursor.clone());
         let args: Vec<pgrx::datum::DatumWithOid> = match &pass.since {
             Some(s) => vec![s.clone().into()],
@@ -654,7 +727,17 @@ fn apply_page(pass: &mut Pass) -> PageResult {
                 crate::error::report(TetherError::Internal("the refresh did not read its source page by page".into()))
             }
         };
-        let args = [pass.gen.into(), pass.label.clone().into(), pass.notify.into(), pass.channel.clone().into()];
+        if !hold_mirror_table(c, pass) {
+            return PageResult::Stop;
+        }
+        load_tombstones(c, pass, fetched_at);
+        let args = [
+            pass.gen.into(),
+            pass.label.clone().into(),
+            pass.notify.into(),
+            pass.channel.clone().into(),
+            fetched_at.into(),
+        ];
         let row = owner_statement(c, pass, &pass.sql.apply, &args, "applying a page");
         let row = row.first();
         let n = |i: usize| row.get::<i64>(i).ok().flatten().unwrap_or(0);
@@ -662,6 +745,7 @@ fn apply_page(pass: &mut Pass) -> PageResult {
         if pass.kind.sweeps() {
             owner_statement(c, pass, &pass.sql.mark, &[pass.gen.into()], "marking a page");
         }
+        forget_tombstones(c, pass, fetched_at);
         let counts = (counts, outcome);
         let ((rows, inserted, updated), outcome) = counts;
         let (next, total, requests) = match outcome {
@@ -711,6 +795,11 @@ fn apply_page(pass: &mut Pass) -> PageResult {
 /// `again`).
 fn finish(pass: &Pass, again: bool) {
     Spi::connect_mut(|c| {
+        // The sweep too sees every write made through the mirror (a row written since the pass
+        // started is kept: the provider has it).
+        if !hold_mirror_table(c, pass) {
+            return;
+        }
         let deleted = if pass.kind.sweeps() {
             let args = [
                 pass.gen.into(),

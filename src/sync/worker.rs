@@ -10,7 +10,7 @@
 //! stop it), with a short lock_timeout besides; refresh requests that come through shared memory are
 //! kept in its memory until a run starts for them.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use pgrx::bgworkers::{
@@ -95,12 +95,18 @@ pub extern "C-unwind" fn tether_launcher_main(_arg: pg_sys::Datum) {
     crate::sync::set_launcher_pid(unsafe { pg_sys::MyProcPid });
     log!("tether launcher started: keeping the mirror tables of database \"{database}\" in sync");
     let mut launched: HashMap<i32, Launched> = HashMap::new();
-    let mut requested: BTreeSet<i32> = BTreeSet::new();
+    // Requests taken from shared memory, with the time the launcher took each: a request is met by a
+    // run that began after it (two asked for before one run began are met by that run).
+    let mut requested: BTreeMap<i32, pg_sys::TimestampTz> = BTreeMap::new();
     loop {
         wait_tick(crate::gucs::POLL_INTERVAL_MS.get().max(100) as i64);
         // A process not started yet counts as running (for the pool and for its owner's share).
         launched.retain(|_, l| matches!(l.worker.pid(), Ok(_) | Err(BackgroundWorkerStatus::NotYetStarted)));
-        requested.extend(crate::sync::take_requests());
+        // SAFETY: GetCurrentTimestamp reads the clock; no shared state.
+        let now = unsafe { pg_sys::GetCurrentTimestamp() };
+        for id in crate::sync::take_requests() {
+            requested.insert(id, now);
+        }
         let workers = crate::gucs::MAX_SYNC_WORKERS.get().max(1) as usize;
         let candidates = BackgroundWorker::transaction(|| due_mirrors(&requested, &launched));
         let running: Vec<u32> = launched.values().map(|l| l.owner).collect();
@@ -116,11 +122,11 @@ pub extern "C-unwind" fn tether_launcher_main(_arg: pg_sys::Datum) {
                 }
             }
         }
-        // Requests for mirrors that are gone (or were never visible) are dropped.
+        // Requests for mirrors that are gone (or were never visible), or met by a run that began after
+        // them, are dropped.
         if !requested.is_empty() {
-            let ids: Vec<i32> = requested.iter().copied().collect();
-            let known = BackgroundWorker::transaction(|| existing(&ids));
-            requested.retain(|id| known.contains(id));
+            let open = BackgroundWorker::transaction(|| unmet(&requested));
+            requested.retain(|id, _| open.contains(id));
         }
     }
 }
@@ -160,12 +166,24 @@ fn pick(candidates: Vec<(i32, u32)>, running_owners: &[u32], workers: usize) -> 
     out
 }
 
-/// Which of `ids` are registered mirrors.
-fn existing(ids: &[i32]) -> BTreeSet<i32> {
+/// Which of the `requested` mirrors are registered and have not begun a run since the request.
+fn unmet(requested: &BTreeMap<i32, pg_sys::TimestampTz>) -> BTreeSet<i32> {
+    let ids: Vec<i32> = requested.keys().copied().collect();
+    let at: Vec<TimestampWithTimeZone> =
+        requested.values().filter_map(|&t| TimestampWithTimeZone::try_from(t).ok()).collect();
+    if at.len() != ids.len() {
+        return ids.into_iter().collect();
+    }
     Spi::connect(|c| {
-        c.select("SELECT id FROM tether.mirror_config WHERE id = ANY ($1)", None, &[ids.to_vec().into()])
-            .map(|rows| rows.into_iter().filter_map(|r| r.get::<i32>(1).ok().flatten()).collect())
-            .unwrap_or_else(|_| ids.iter().copied().collect())
+        c.select(
+            "SELECT m.id FROM unnest($1::int[], $2::timestamptz[]) AS a (id, at)
+                 JOIN tether.mirror_config m ON m.id = a.id LEFT JOIN tether.mirror_state s ON s.mirror_id = m.id
+             WHERE a.at > coalesce(s.run_started_at, '-infinity')",
+            None,
+            &[ids.clone().into(), at.into()],
+        )
+        .map(|rows| rows.into_iter().filter_map(|r| r.get::<i32>(1).ok().flatten()).collect())
+        .unwrap_or_else(|_| ids.iter().copied().collect())
     })
 }
 
@@ -202,29 +220,36 @@ pub(crate) fn wait_tick(ms: i64) -> bool {
 
 /// The mirrors that could be refreshed now, most urgent first, with their owners: not paused, not
 /// being refreshed (no process holds the mirror's lock), and due by schedule, by request (in the
-/// catalog or through shared memory), or left mid-pass.
-fn due_mirrors(requested: &BTreeSet<i32>, launched: &HashMap<i32, Launched>) -> Vec<(i32, u32)> {
+/// catalog or through shared memory) made after their last run began, or left mid-pass.
+fn due_mirrors(requested: &BTreeMap<i32, pg_sys::TimestampTz>, launched: &HashMap<i32, Launched>) -> Vec<(i32, u32)> {
     let installed =
         Spi::get_one::<bool>("SELECT to_regclass('tether.mirror_config') IS NOT NULL").ok().flatten().unwrap_or(false);
     if !installed {
         return Vec::new();
     }
     let busy: Vec<i32> = launched.keys().copied().collect();
-    let requested: Vec<i32> = requested.iter().copied().collect();
+    let requested_ids: Vec<i32> = requested.keys().copied().collect();
+    let requested_at: Vec<TimestampWithTimeZone> =
+        requested.values().filter_map(|&t| TimestampWithTimeZone::try_from(t).ok()).collect();
+    if requested_at.len() != requested_ids.len() {
+        return Vec::new();
+    }
     Spi::connect(|c| {
         let rows = c.select(
-            "SELECT m.id, m.owner::oid FROM tether.mirror_config m LEFT JOIN tether.mirror_state s ON s.mirror_id = m.id
+            "WITH asked (id, at) AS (SELECT * FROM unnest($2::int[], $4::timestamptz[]))
+             SELECT m.id, m.owner::oid FROM tether.mirror_config m LEFT JOIN tether.mirror_state s ON s.mirror_id = m.id
+                  LEFT JOIN asked a ON a.id = m.id AND a.at > coalesce(s.run_started_at, '-infinity')
              WHERE NOT m.paused AND m.id <> ALL ($1)
                AND (s.mirror_id IS NULL OR s.next_run <= now() OR s.state = 'running' OR s.state = 'pending'
-                    OR m.requested_at > coalesce(s.run_started_at, '-infinity') OR m.id = ANY ($2))
+                    OR m.requested_at > coalesce(s.run_started_at, '-infinity') OR a.id IS NOT NULL)
                AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_locks l
                                WHERE l.locktype = 'userlock'
                                  AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())
                                  AND l.classid::int = $3 AND l.objid::int = m.id)
-             ORDER BY (m.id = ANY ($2) OR m.requested_at > coalesce(s.run_started_at, '-infinity')) DESC,
+             ORDER BY (a.id IS NOT NULL OR m.requested_at > coalesce(s.run_started_at, '-infinity')) DESC,
                       s.next_run NULLS FIRST, m.id",
             None,
-            &[busy.into(), requested.into(), LOCK_CLASS.into()],
+            &[busy.into(), requested_ids.into(), LOCK_CLASS.into(), requested_at.into()],
         );
         match rows {
             Ok(rows) => rows
