@@ -27,6 +27,7 @@ fn pg_code(state: SqlState) -> PgSqlErrorCode {
         SqlState::InvalidText => ERRCODE_INVALID_TEXT_REPRESENTATION,
         SqlState::OutOfRange => ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
         SqlState::FeatureNotSupported => ERRCODE_FEATURE_NOT_SUPPORTED,
+        SqlState::ProgramLimitExceeded => ERRCODE_PROGRAM_LIMIT_EXCEEDED,
         SqlState::DuplicateObject => ERRCODE_DUPLICATE_OBJECT,
         SqlState::UndefinedObject => ERRCODE_UNDEFINED_OBJECT,
         SqlState::DependentObjectsStillExist => ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST,

@@ -145,7 +145,7 @@ pub fn run(id: i32) {
         log!("tether: mirror {id}: {}", e.one_line());
         return;
     }
-    let mut pass = match transaction(|| begin(id)) {
+    let mut pass = match transaction(|| begin(id, None)) {
         Ok(Some(p)) => p,
         Ok(None) => return,
         Err(e) => {
@@ -159,6 +159,22 @@ pub fn run(id: i32) {
             Ok(PageResult::More) => first = false,
             Ok(PageResult::Done) => break,
             Ok(PageResult::Stop) => return,
+            Err(e) if pass.kind == PassKind::Incremental && e.sqlstate().code() == SEARCH_CAP_STATE => {
+                // More records changed than the search endpoint can return: the full listing has no such
+                // cap, so a full pass follows at once (what the search applied stays; the pass reads
+                // every record and sweeps what is gone).
+                log!("tether: mirror {id}: {}; a full pass follows", e.one_line());
+                let run_id = pass.run_id;
+                pass = match transaction(|| full_instead(&pass)).and_then(|_| transaction(|| begin(id, Some(run_id)))) {
+                    Ok(Some(p)) => p,
+                    Ok(None) => return,
+                    Err(e) => {
+                        record_failure(id, Some(run_id), &e, false);
+                        return;
+                    }
+                };
+                first = true;
+            }
             Err(e) => {
                 record_failure(id, Some(pass.run_id), &e, first && pass.resumed_at_cursor);
                 return;
@@ -175,6 +191,24 @@ pub fn run(id: i32) {
     if let Err(e) = transaction(|| finish(&pass, again)) {
         record_failure(id, Some(pass.run_id), &e, false);
     }
+}
+
+/// The SQLSTATE of a search that matches more records than the provider's search endpoint can return
+/// (`TetherError::TooManyResults`).
+const SEARCH_CAP_STATE: &str = "54000";
+
+/// Drop an incremental pass whose search matched too many records and ask for a full pass in its place
+/// (what the search applied stays); the run goes on with it (`begin` with the run's id).
+fn full_instead(pass: &Pass) {
+    Spi::connect_mut(|c| {
+        c.update(
+            "UPDATE tether.mirror_state SET pass = NULL, pass_cursor = NULL, pass_since = NULL, full_requested = true
+             WHERE mirror_id = $1 AND run_id = $2",
+            None,
+            &[pass.id.into(), pass.run_id.into()],
+        )
+        .unwrap_or_else(|e| spi_error("asking for a full pass", e));
+    })
 }
 
 /// Reported deletions looked at per refresh; more wait for the next one (which is requested at once),
@@ -369,7 +403,7 @@ fn position_key(at: &PagerPosition) -> u64 {
 }
 
 /// Start a pass, or take up the one in progress. None when the mirror is gone or paused.
-fn begin(id: i32) -> Option<Pass> {
+fn begin(id: i32, continuing: Option<i64>) -> Option<Pass> {
     Spi::connect_mut(|c| {
         // The mirror table before the worker's row of the mirror, in the order every writer takes them
         // (a page's merge, `tether.unmirror`), so that none waits for the other in a cycle.
@@ -485,16 +519,21 @@ fn begin(id: i32) -> Option<Pass> {
         c.update(
             "UPDATE tether.sync_runs SET finished_at = clock_timestamp(),
                     error = 'interrupted: the sync process ended before the pass did; the next run resumed it'
-             WHERE mirror_id = $1 AND finished_at IS NULL",
+             WHERE mirror_id = $1 AND finished_at IS NULL AND id IS DISTINCT FROM $2",
             None,
-            &[id.into()],
+            &[id.into(), continuing.into()],
         )
         .unwrap_or_else(|e| spi_error("closing an interrupted run", e));
+        // A run that goes on with another pass keeps its row (its counts add up): a caller waiting for
+        // it sees it finish once, at the end.
         let run_id = c
             .update(
-                "INSERT INTO tether.sync_runs (mirror_id, pass, resumed) VALUES ($1, $2, $3) RETURNING id",
+                "WITH continued AS (UPDATE tether.sync_runs SET pass = $2 WHERE id = $4 RETURNING id),
+                      started AS (INSERT INTO tether.sync_runs (mirror_id, pass, resumed)
+                                  SELECT $1, $2, $3 WHERE $4 IS NULL RETURNING id)
+                 SELECT id FROM continued UNION ALL SELECT id FROM started",
                 None,
-                &[id.into(), kind.name().into(), resumed.into()],
+                &[id.into(), kind.name().into(), resumed.into(), continuing.into()],
             )
             .unwrap_or_else(|e| spi_error("recording the run", e))
             .first()

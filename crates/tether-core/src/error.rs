@@ -38,6 +38,8 @@ pub enum SqlState {
     OutOfRange,
     /// 0A000: the SQL asks for something Tether does not do.
     FeatureNotSupported,
+    /// 54000: a search matches more records than the provider's search endpoint can return.
+    ProgramLimitExceeded,
     /// 42710: a connector of that name exists already.
     DuplicateObject,
     /// 42704: no connector of that name (or object of that name in IMPORT FOREIGN SCHEMA).
@@ -74,6 +76,7 @@ impl SqlState {
             SqlState::InvalidText => "22P02",
             SqlState::OutOfRange => "22003",
             SqlState::FeatureNotSupported => "0A000",
+            SqlState::ProgramLimitExceeded => "54000",
             SqlState::DuplicateObject => "42710",
             SqlState::UndefinedObject => "42704",
             SqlState::DependentObjectsStillExist => "2BP01",
@@ -125,6 +128,10 @@ pub enum TetherError {
     /// The SQL asks for something Tether does not do.
     #[error("{message}")]
     Unsupported { message: String, hint: Option<String> },
+    /// A search matches more records than the provider's search endpoint returns (HubSpot: 10,000): the
+    /// rest could not be read, so nothing is returned (a mirror's refresh reads the full list instead).
+    #[error("{message}")]
+    TooManyResults { message: String, hint: String },
     /// A bug: never expected, always reported.
     #[error("internal error in tether: {0}")]
     Internal(String),
@@ -174,6 +181,7 @@ impl TetherError {
             TetherError::Conversion { out_of_range: true, .. } => SqlState::OutOfRange,
             TetherError::Conversion { .. } => SqlState::InvalidText,
             TetherError::Unsupported { .. } => SqlState::FeatureNotSupported,
+            TetherError::TooManyResults { .. } => SqlState::ProgramLimitExceeded,
             TetherError::Internal(_) => SqlState::Internal,
             TetherError::Sql { state, .. } => *state,
         }
@@ -197,7 +205,9 @@ impl TetherError {
             | TetherError::Provider { hint, .. }
             | TetherError::Unsupported { hint, .. }
             | TetherError::Sql { hint, .. } => hint.as_deref(),
-            TetherError::Conversion { hint, .. } | TetherError::OutcomeUnknown { hint, .. } => Some(hint.as_str()),
+            TetherError::Conversion { hint, .. }
+            | TetherError::OutcomeUnknown { hint, .. }
+            | TetherError::TooManyResults { hint, .. } => Some(hint.as_str()),
             TetherError::Connector { .. } => Some("see docs/connectors.md for the connector format"),
             TetherError::Transport { connect: true, .. } => {
                 Some("check the server's base_url and that the provider is reachable from the database host")

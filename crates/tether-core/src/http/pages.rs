@@ -383,15 +383,13 @@ fn fetch_next(spec: &FetchSpec, source: &mut Source, abandoned: &AtomicBool) -> 
             if let Some((at, max)) = total_check {
                 total = page.page_values.get(*at).and_then(|v| v.as_ref()).and_then(|v| v.as_u64());
                 if let Some(total) = total.filter(|t| *t > *max) {
-                    return Err(TetherError::Unsupported {
+                    return Err(TetherError::TooManyResults {
                         message: format!(
                             "[{}] the search ({shown}) matches {total} records, more than the {max} the provider's search endpoint can return",
                             endpoint.connector
                         ),
-                        hint: Some(
-                            "add conditions (a narrower range on a date or number column) so that fewer records match; a query without conditions on searchable columns pages through the whole list instead"
-                                .into(),
-                        ),
+                        hint: "add conditions (a narrower range on a date or number column) so that fewer records match; a query without conditions on searchable columns pages through the whole list instead"
+                            .into(),
                     });
                 }
             }
