@@ -41,6 +41,10 @@ pub struct Statements {
     pub exists: Option<String>,
     /// Removes one record ($1 id as text, $2 mirror name, $3 notify, $4 channel) and announces it.
     pub delete_one: String,
+    /// Removes the records the provider listed as deleted ($1 ids as text[], $2 mirror name, $3 notify,
+    /// $4 channel, $5 when the listing was requested), unless written through the mirror since, and
+    /// announces them.
+    pub delete_listed: String,
 }
 
 impl Statements {
@@ -107,6 +111,13 @@ impl Statements {
             sweep,
             count: format!("SELECT count(*) FROM {target}"),
             exists: fetch_by_id.then(|| format!("SELECT 1 FROM {source} WHERE {id} = CAST($1 AS {id_type})")),
+            delete_listed: format!(
+                "WITH gone AS (DELETE FROM {target} t WHERE t.{id}::text = ANY ($1::text[]) AND t._synced_at < $5
+                               RETURNING t.{id}::text AS id),
+                 notified AS (SELECT pg_notify($4, json_build_object('mirror', $2::text, 'id', id, 'op', 'delete')::text)
+                              FROM gone WHERE $3)
+                 SELECT count(*), (SELECT count(*) FROM notified) FROM gone"
+            ),
             delete_one: format!(
                 "WITH gone AS (DELETE FROM {target} t WHERE t.{id} = CAST($1 AS {id_type}) RETURNING t.{id}::text AS id),
                  notified AS (SELECT pg_notify($4, json_build_object('mirror', $2::text, 'id', id, 'op', 'delete')::text)
@@ -197,6 +208,17 @@ mod tests {
             "{}",
             s.mark
         );
+    }
+
+    #[test]
+    fn listed_deletions_keep_rows_written_since_the_listing() {
+        let s = statements(Some(("updated_at", "timestamp with time zone")), false);
+        assert!(
+            s.delete_listed.contains("\"id\"::text = ANY ($1::text[]) AND t._synced_at < $5"),
+            "{}",
+            s.delete_listed
+        );
+        assert!(s.delete_listed.contains("'op', 'delete'"), "{}", s.delete_listed);
     }
 
     #[test]

@@ -22,6 +22,7 @@ use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 use pgrx::PgTryBuilder;
 
+use crate::connector::model::{DeletionsDef, SinceFormat};
 use crate::connector::pager::PagerPosition;
 use crate::error::{SqlState, TetherError};
 use crate::fdw::page;
@@ -114,6 +115,9 @@ struct Pass {
     pass_started_at: String,
     /// The source's connector, for messages.
     connector: String,
+    /// The source's server, and where its connector lists deleted records (read by incremental passes).
+    server_name: String,
+    deletions: Option<DeletionsDef>,
     /// Where each page of this run continued (a hash of the next request): a provider that sends a
     /// position again would keep the pass paging for ever, each page being its own scan.
     seen: std::collections::HashSet<u64>,
@@ -181,6 +185,12 @@ pub fn run(id: i32) {
             }
         }
     }
+    if pass.kind == PassKind::Incremental && pass.deletions.is_some() {
+        if let Err(e) = transaction(|| apply_listed_deletions(&pass)) {
+            record_failure(id, Some(pass.run_id), &e, false);
+            return;
+        }
+    }
     let again = match transaction(|| apply_deletions(&pass)) {
         Ok(again) => again,
         Err(e) => {
@@ -209,6 +219,75 @@ fn full_instead(pass: &Pass) {
         )
         .unwrap_or_else(|e| spi_error("asking for a full pass", e));
     })
+}
+
+/// Remove the records the provider lists as deleted since the incremental pass's window began (the
+/// connector's `deletions`: HubSpot's archived records, Salesforce's `queryAll` of deleted rows), read
+/// as the owner through `tether.request_pages` with the owner's credentials. A row written through the
+/// mirror after the listing was requested is kept (the write is newer than the listing).
+fn apply_listed_deletions(pass: &Pass) {
+    let (Some(def), Some(since)) = (&pass.deletions, &pass.since) else { return };
+    Spi::connect_mut(|c| {
+        let format = match def.since_format {
+            SinceFormat::Iso => r#"SELECT to_char($1::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')"#,
+            SinceFormat::EpochMs => "SELECT floor(extract(epoch FROM $1::timestamptz) * 1000)::bigint::text",
+            SinceFormat::Unix => "SELECT floor(extract(epoch FROM $1::timestamptz))::bigint::text",
+        };
+        let since = c
+            .select(format, None, &[since.clone().into()])
+            .unwrap_or_else(|e| spi_error("writing the deletions listing's window", e))
+            .first()
+            .get_one::<String>()
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        let fill = |text: &str| text.replace("{since}", &since);
+        let query: serde_json::Map<String, serde_json::Value> =
+            def.query.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(fill(v)))).collect();
+        let pagination = serde_json::to_string(&def.pagination).unwrap_or_else(|_| "\"none\"".into());
+        let id_path: Vec<String> = pointer_segments(&def.id);
+        let listed_at = clock(c);
+        let ids: Vec<String> = as_owner(pass.owner, || {
+            c.update(
+                "SELECT DISTINCT r #>> $6::text[] FROM tether.request_pages($1, $2, $3, $4::jsonb, $5, $7::jsonb) AS r
+                 WHERE r #>> $6::text[] IS NOT NULL",
+                None,
+                &[
+                    pass.server_name.clone().into(),
+                    def.method.clone().into(),
+                    fill(&def.path).into(),
+                    serde_json::Value::Object(query).to_string().into(),
+                    def.records.clone().into(),
+                    id_path.into(),
+                    pagination.into(),
+                ],
+            )
+            .map(|rows| rows.into_iter().filter_map(|r| r.get::<String>(1).ok().flatten()).collect())
+        })
+        .unwrap_or_else(|e| spi_error("listing deleted records", e));
+        if ids.is_empty() || !hold_mirror_table(c, pass) {
+            return;
+        }
+        let args =
+            [ids.into(), pass.label.clone().into(), pass.notify.into(), pass.channel.clone().into(), listed_at.into()];
+        let deleted = owner_statement(c, pass, &pass.sql.delete_listed, &args, "removing deleted records")
+            .first()
+            .get_one::<i64>()
+            .ok()
+            .flatten()
+            .unwrap_or(0);
+        c.update(
+            "UPDATE tether.sync_runs SET rows_deleted = rows_deleted + $2 WHERE id = $1",
+            None,
+            &[pass.run_id.into(), deleted.into()],
+        )
+        .unwrap_or_else(|e| spi_error("recording the run", e));
+    })
+}
+
+/// The keys of a JSON pointer (`/data/object/id` is `{data,object,id}`), for `#>>`.
+fn pointer_segments(pointer: &str) -> Vec<String> {
+    pointer.split('/').skip(1).map(|s| s.replace("~1", "/").replace("~0", "~")).collect()
 }
 
 /// Reported deletions looked at per refresh; more wait for the next one (which is requested at once),
@@ -601,6 +680,8 @@ fn begin(id: i32, continuing: Option<i64>) -> Option<Pass> {
             sql: stmts,
             pass_started_at,
             connector: loaded.server.connector.name.clone(),
+            server_name: loaded.server_name.clone(),
+            deletions: loaded.table.object.deletions.clone(),
             seen: std::collections::HashSet::new(),
         })
     })

@@ -292,6 +292,53 @@ pub struct ObjectDef {
     /// down): mirror refreshes then fetch only the records changed since the last one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_column: Option<String>,
+    /// Where the provider lists records deleted (or archived) since a time: an incremental mirror
+    /// refresh removes them, so that a deletion does not wait for the next full pass.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletions: Option<DeletionsDef>,
+}
+
+/// A listing of deleted records (HubSpot `?archived=true`, Salesforce `queryAll` of `IsDeleted` rows,
+/// Stripe `*.deleted` events), read with the connector's credentials like `tether.request_pages`. In
+/// `path` and the `query` values, `{since}` is the start of the refresh's window (the mirror's newest
+/// updated-since value less its overlap), written as `since_format` says. Listing a record that is
+/// not in the mirror is harmless, so a listing without a time filter (HubSpot's recycle bin) works too,
+/// at the cost of reading it whole.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeletionsDef {
+    #[serde(default = "DeletionsDef::default_method")]
+    pub method: String,
+    pub path: String,
+    #[serde(default)]
+    pub query: BTreeMap<String, String>,
+    /// JSON pointer to the records in a page.
+    pub records: String,
+    /// JSON pointer to the deleted record's id in each listed record.
+    pub id: String,
+    #[serde(default)]
+    pub pagination: PaginationDef,
+    #[serde(default)]
+    pub since_format: SinceFormat,
+}
+
+impl DeletionsDef {
+    fn default_method() -> String {
+        "GET".into()
+    }
+}
+
+/// How `{since}` is written in a deletions listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SinceFormat {
+    /// `2024-01-31T12:00:00Z` (UTC).
+    #[default]
+    Iso,
+    /// Milliseconds since 1970.
+    EpochMs,
+    /// Seconds since 1970.
+    Unix,
 }
 
 /// A search endpoint: `body` is a JSON template whose string values `$filters`, `$page_size`,

@@ -179,6 +179,15 @@ impl ObjectDef {
             }
         }
         self.list.pagination.check(&format!("{at}/list/pagination"))?;
+        if let Some(d) = &self.deletions {
+            d.check(&format!("{at}/deletions"))?;
+            if self.updated_column.is_none() {
+                return bad(
+                    format!("{at}/deletions"),
+                    "a deletions listing is read by incremental refreshes, which need updated_column".into(),
+                );
+            }
+        }
         if matches!(self.list.pagination, PaginationDef::Offset { .. } | PaginationDef::Page { .. })
             && self.list.page_size.is_none()
         {
@@ -440,6 +449,33 @@ fn validate_search(here: &str, s: &SearchDef, known_placeholders: PlaceholderChe
     Ok(())
 }
 
+impl DeletionsDef {
+    pub fn check(&self, at: &str) -> Result<(), TetherError> {
+        let bad = |path: String, message: String| Err(TetherError::Connector { path, message });
+        if !matches!(self.method.as_str(), "GET" | "POST") {
+            return bad(format!("{at}/method"), format!("\"{}\" is not GET or POST", self.method));
+        }
+        if !self.path.starts_with('/') {
+            return bad(format!("{at}/path"), format!("\"{}\" must start with /", self.path));
+        }
+        let only_since =
+            |path: String, text: &str| match template::placeholders(text).into_iter().find(|p| p != "since") {
+                Some(p) => bad(path, format!("unknown placeholder {{{p}}}; accepted: since")),
+                None => Ok(()),
+            };
+        only_since(format!("{at}/path"), &self.path)?;
+        for (name, value) in &self.query {
+            only_since(format!("{at}/query/{name}"), value)?;
+        }
+        check_pointer(&format!("{at}/records"), &self.records)?;
+        check_pointer(&format!("{at}/id"), &self.id)?;
+        if self.id.is_empty() {
+            return bad(format!("{at}/id"), "must point into the listed record (e.g. /id)".into());
+        }
+        self.pagination.check(&format!("{at}/pagination"))
+    }
+}
+
 fn check_pointer(path: &str, pointer: &str) -> Result<(), TetherError> {
     Pointer::parse(pointer).map(|_| ()).map_err(|message| TetherError::Connector { path: path.to_string(), message })
 }
@@ -543,6 +579,80 @@ mod tests {
         match Connector::from_json(text) {
             Err(TetherError::Connector { path, message }) => (path, message),
             other => panic!("expected a connector error, got {other:?}"),
+        }
+    }
+
+    /// An object with an updated-since column and `deletions` (JSON members after it).
+    fn with_deletions(deletions: &str, updated: bool) -> String {
+        let updated = if updated { r#", "updated_column": "updated_at""# } else { "" };
+        format!(
+            r#"{{"name": "demo", "base_url": "https://api.example.com",
+                "objects": {{"items": {{"list": {{"path": "/items"}},
+                    "columns": [{{"name": "id", "type": "text", "pointer": "/id"}},
+                                {{"name": "updated_at", "type": "timestamptz", "pointer": "/updatedAt"}}]{updated},
+                    "deletions": {deletions}}}}}}}"#
+        )
+    }
+
+    #[test]
+    fn a_deletions_listing_loads_with_its_since_placeholder() {
+        let c = Connector::from_json(&with_deletions(
+            r#"{"path": "/events", "query": {"type": "item.deleted", "created[gte]": "{since}"}, "records": "/data",
+                "id": "/data/object/id", "since_format": "unix",
+                "pagination": {"style": "last_id", "param": "starting_after", "has_more": "/has_more"}}"#,
+            true,
+        ))
+        .unwrap();
+        let d = c.objects["items"].deletions.as_ref().unwrap();
+        assert_eq!((d.method.as_str(), d.since_format), ("GET", SinceFormat::Unix));
+        assert_eq!(d.query["created[gte]"], "{since}");
+    }
+
+    #[test]
+    fn a_deletions_listing_is_refused_where_it_cannot_work() {
+        let cases = [
+            (
+                r#"{"path": "/gone?after={cursor}", "records": "/r", "id": "/id"}"#,
+                true,
+                "/objects/items/deletions/path",
+                "unknown placeholder {cursor}; accepted: since",
+            ),
+            (
+                r#"{"path": "/gone", "query": {"q": "{tenant}"}, "records": "/r", "id": "/id"}"#,
+                true,
+                "/objects/items/deletions/query/q",
+                "accepted: since",
+            ),
+            (
+                r#"{"path": "gone", "records": "/r", "id": "/id"}"#,
+                true,
+                "/objects/items/deletions/path",
+                "must start with /",
+            ),
+            (r#"{"path": "/gone", "records": "/r", "id": ""}"#, true, "/objects/items/deletions/id", "must point into"),
+            (
+                r#"{"path": "/gone", "records": "/r", "id": "/id", "method": "DELETE"}"#,
+                true,
+                "/objects/items/deletions/method",
+                "not GET or POST",
+            ),
+            (
+                r#"{"path": "/gone", "records": "/r", "id": "/id"}"#,
+                false,
+                "/objects/items/deletions",
+                "need updated_column",
+            ),
+            (
+                r#"{"path": "/gone", "records": "/r", "id": "/id", "since": "x"}"#,
+                true,
+                "/objects/items/deletions",
+                "unknown field",
+            ),
+        ];
+        for (deletions, updated, want_path, want_message) in cases {
+            let (path, message) = err_path(&with_deletions(deletions, updated));
+            assert!(path.starts_with(want_path), "{deletions}: {path}");
+            assert!(message.contains(want_message), "{deletions}: {message}");
         }
     }
 

@@ -1,6 +1,7 @@
 //! Record writes: `POST /sobjects/{Obj}`, `PATCH` and `DELETE /sobjects/{Obj}/{Id}` (`body` reads the JSON,
 //! `validate` applies Salesforce's rules), and the composite collections of up to 200 records (`composite`).
-//! Written records get ids and timestamps from a fixed clock; deleting sets `IsDeleted` (`queryAll` sees them).
+//! Written records get ids and timestamps from a fixed clock; deleting sets `IsDeleted` (`queryAll` sees them)
+//! and moves `SystemModstamp` past every stamp of the object.
 
 mod body;
 pub mod composite;
@@ -111,12 +112,28 @@ pub(super) fn update_one(state: &State, req: &FakeRequest, o: &SObject, raw_id: 
     })
 }
 
+/// Deletes a record as Salesforce does: `IsDeleted` set (`queryAll` still lists it) and `SystemModstamp`
+/// moved on, so that `queryAll ... WHERE IsDeleted = true AND SystemModstamp >= <since>` finds the
+/// deletions made since. The fake's clock is fixed, so "now" is an hour after the newest stamp of the
+/// object's records: later than anything a client has seen.
 fn mark_deleted(st: &mut SfStore, o: &SObject, pos: usize) {
     let deleted_index = o.index("IsDeleted");
-    if let Some(rec) = st.table_mut(o).and_then(|t| t.recs.get_mut(pos)) {
+    let stamps = [o.index("LastModifiedDate"), o.index("SystemModstamp")];
+    let Some(table) = st.table_mut(o) else { return };
+    let newest = table
+        .recs
+        .iter()
+        .flat_map(|r| stamps.iter().filter_map(|&i| r.values.get(i)))
+        .filter_map(|v| v.as_str().and_then(parse_iso_ms).and_then(|ms| u64::try_from(ms).ok()))
+        .max()
+        .unwrap_or(WRITE_BASE_MS);
+    if let Some(rec) = table.recs.get_mut(pos) {
         rec.deleted = true;
         if let Some(slot) = rec.values.get_mut(deleted_index) {
             *slot = Value::Bool(true);
+        }
+        if let Some(slot) = rec.values.get_mut(stamps[1]) {
+            *slot = s(&sf_datetime(newest + HOUR_MS));
         }
     }
 }

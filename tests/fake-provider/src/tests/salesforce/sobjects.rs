@@ -193,6 +193,22 @@ fn sobject_get_create_update_delete() {
         .header("Authorization", &format!("Bearer {token}")),
     );
     assert_eq!(resp.json_body()["records"][0]["IsDeleted"], true);
+    // The deletion moved SystemModstamp past every stamp the object had: a replication's queryAll since its
+    // last high-water mark finds it, and only it.
+    let deleted_since = |since: &str| {
+        let q = format!("SELECT Id FROM Contact WHERE IsDeleted = true AND SystemModstamp > {since}");
+        handle(
+            &st,
+            &FakeRequest::get(&format!("{V}/queryAll?q={}", percent_encode(&q)))
+                .header("Authorization", &format!("Bearer {token}")),
+        )
+        .json_body()["records"]
+            .as_array()
+            .map(|r| r.iter().map(|r| r["Id"].as_str().unwrap_or_default().to_string()).collect::<Vec<_>>())
+            .unwrap_or_default()
+    };
+    let newest = after["LastModifiedDate"].as_str().unwrap().to_string();
+    assert_eq!(deleted_since(&newest), vec![after["Id"].as_str().unwrap().to_string()]);
     // Methods.
     let resp = call(&st, &token, "PUT", &url, None);
     assert_eq!(resp.status, 405);
