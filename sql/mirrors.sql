@@ -331,8 +331,10 @@ BEGIN
     created := qualified::regclass;
     EXECUTE pg_catalog.format('ALTER TABLE %s ADD PRIMARY KEY (%I), ADD COLUMN _synced_at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(), ADD COLUMN _sync_gen pg_catalog.int8',
                    created, info.id_column);
-    EXECUTE pg_catalog.format('CREATE TRIGGER tether_write_back BEFORE INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW EXECUTE FUNCTION tether.mirror_write(%L, %L)',
-                   created, source::oid::text, info.id_column);
+    -- The WHEN condition lets the sync process's own writes through without calling the trigger's
+    -- PL/pgSQL at all (a refresh writes thousands of rows a second); the function checks again.
+    EXECUTE pg_catalog.format('CREATE TRIGGER tether_write_back BEFORE INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW WHEN (NOT tether.sync_applying(%L::pg_catalog.oid)) EXECUTE FUNCTION tether.mirror_write(%L, %L)',
+                   created, created::oid::text, source::oid::text, info.id_column);
     EXECUTE pg_catalog.format('COMMENT ON TABLE %s IS %L', created, pg_catalog.format('mirror of %s kept in sync by tether', source));
     INSERT INTO tether.mirror_config (source, target, every, sweep_every, updated_column, rate_share, notify)
     VALUES (source, created, every, CASE WHEN incremental IS NULL THEN NULL ELSE sweep_every END, incremental, rate_share, notify);

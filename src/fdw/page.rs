@@ -1,9 +1,10 @@
-//! The scan's single-page mode, for mirror refreshes (`sync::refresh`): a refresh reads its source
-//! foreign table with `INSERT INTO stage SELECT ... FROM source`, one page at a time, so that each page
+//! The scan's batch mode, for mirror refreshes (`sync::refresh`): a refresh reads its source foreign
+//! table with `INSERT INTO stage SELECT ... FROM source`, a batch of pages at a time, so that each batch
 //! is applied and its position saved in its own transaction. Before the statement the refresh arms
-//! this backend-local switch for the source table; the scan claims it, fetches a single page (from the
-//! saved position when there is one) and reports where the listing continues. Plain Rust: no Postgres
-//! calls.
+//! this backend-local switch for the source table; the scan claims it, fetches at most the armed number
+//! of pages (from the saved position when there is one; the next page is fetched while the rows of
+//! one go into the staging table) and reports, after each page, where the listing continues. Plain
+//! Rust: no Postgres calls.
 
 use std::cell::RefCell;
 
@@ -13,15 +14,18 @@ use crate::connector::pager::PagerPosition;
 struct Armed {
     relid: u32,
     resume: Option<PagerPosition>,
+    max_pages: u64,
     claimed: bool,
     outcome: Option<Outcome>,
 }
 
-/// What the single-page scan saw.
+/// What the batch's scan saw, as of its last page.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
-    /// Where the listing continues; None when this page was the last.
+    /// Where the listing continues; None when the last page read was the listing's last.
     pub next: Option<PagerPosition>,
+    /// Pages read.
+    pub pages: u64,
     /// How many records match, when the provider reported it.
     pub total: Option<u64>,
     /// Requests the scan sent (retries not counted).
@@ -32,27 +36,35 @@ thread_local! {
     static ARMED: RefCell<Option<Armed>> = const { RefCell::new(None) };
 }
 
-/// Arm the switch for the next scan of `relid`.
-pub fn arm(relid: u32, resume: Option<PagerPosition>) {
-    ARMED.with(|a| *a.borrow_mut() = Some(Armed { relid, resume, claimed: false, outcome: None }));
+/// Arm the switch for the next scan of `relid`, to read at most `max_pages` pages (at least one).
+pub fn arm(relid: u32, resume: Option<PagerPosition>, max_pages: u64) {
+    let max_pages = max_pages.max(1);
+    ARMED.with(|a| *a.borrow_mut() = Some(Armed { relid, resume, max_pages, claimed: false, outcome: None }));
 }
 
-/// Called by a scan of `relid` as it starts: Some(resume position) when this scan is a refresh's
-/// single-page read. Only the first scan of the statement claims it.
-pub fn claim(relid: u32) -> Option<Option<PagerPosition>> {
+/// What a claiming scan reads: from where, and how many pages at most.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claim {
+    pub resume: Option<PagerPosition>,
+    pub max_pages: u64,
+}
+
+/// Called by a scan of `relid` as it starts: Some when this scan is a refresh's batch read. Only the
+/// first scan of the statement claims it.
+pub fn claim(relid: u32) -> Option<Claim> {
     ARMED.with(|a| {
         let mut a = a.borrow_mut();
         match a.as_mut() {
             Some(armed) if armed.relid == relid && !armed.claimed => {
                 armed.claimed = true;
-                Some(armed.resume.take())
+                Some(Claim { resume: armed.resume.take(), max_pages: armed.max_pages })
             }
             _ => None,
         }
     })
 }
 
-/// Called by the claiming scan with what its one page said.
+/// Called by the claiming scan after each page with what the batch saw so far.
 pub fn report(outcome: Outcome) {
     ARMED.with(|a| {
         if let Some(armed) = a.borrow_mut().as_mut() {
@@ -65,7 +77,8 @@ pub fn report(outcome: Outcome) {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Unclaimed;
 
-/// Disarm and return what the scan reported; Ok(None) when it claimed the switch but fetched nothing.
+/// Disarm and return what the scan reported after its last page; Ok(None) when it claimed the switch
+/// but fetched nothing.
 pub fn disarm() -> Result<Option<Outcome>, Unclaimed> {
     ARMED.with(|a| match a.borrow_mut().take() {
         Some(armed) if armed.claimed => Ok(armed.outcome),
@@ -84,20 +97,33 @@ mod tests {
 
     #[test]
     fn only_the_armed_relation_claims_once_and_reports() {
-        arm(42, Some(position("http://127.0.0.1:9/a?after=2")));
+        arm(42, Some(position("http://127.0.0.1:9/a?after=2")), 20);
         assert_eq!(claim(7), None, "another relation is not the refresh's source");
-        assert_eq!(claim(42), Some(Some(position("http://127.0.0.1:9/a?after=2"))));
+        assert_eq!(claim(42), Some(Claim { resume: Some(position("http://127.0.0.1:9/a?after=2")), max_pages: 20 }));
         assert_eq!(claim(42), None, "a second scan of the source (a rescan or a self-join) reads normally");
-        report(Outcome { next: Some(position("http://127.0.0.1:9/a?after=3")), total: Some(10), requests: 1 });
+        report(Outcome {
+            next: Some(position("http://127.0.0.1:9/a?after=3")),
+            pages: 1,
+            total: Some(10),
+            requests: 1,
+        });
+        report(Outcome {
+            next: Some(position("http://127.0.0.1:9/a?after=4")),
+            pages: 2,
+            total: Some(10),
+            requests: 2,
+        });
         let out = disarm().unwrap().unwrap();
-        assert_eq!(out.total, Some(10));
-        assert_eq!(out.next.unwrap().next.url, "http://127.0.0.1:9/a?after=3");
+        assert_eq!((out.total, out.pages), (Some(10), 2), "the last report is the batch's");
+        assert_eq!(out.next.unwrap().next.url, "http://127.0.0.1:9/a?after=4");
         assert_eq!(disarm(), Err(Unclaimed), "disarming clears the switch");
     }
 
     #[test]
     fn an_unclaimed_switch_is_an_error_when_disarmed() {
-        arm(42, None);
+        arm(42, None, 0);
+        assert_eq!(claim(42).map(|c| c.max_pages), Some(1), "a batch reads one page at least");
+        arm(42, None, 5);
         assert_eq!(disarm(), Err(Unclaimed));
         assert_eq!(claim(42), None);
     }

@@ -39,8 +39,10 @@ struct ScanState {
     tuple_cxt: pg_sys::MemoryContext,
     requests_before: u64,
     relid: pg_sys::Oid,
-    /// This scan is a mirror refresh's one-page read (`fdw::page`): report where the listing goes on.
-    single_page: bool,
+    /// This scan is a mirror refresh's batch read (`fdw::page`): report where the listing goes on after
+    /// each page, and how many pages it read.
+    batch: bool,
+    batch_pages: u64,
 }
 
 impl ScanState {
@@ -123,7 +125,8 @@ pub unsafe extern "C-unwind" fn begin_foreign_scan(node: *mut pg_sys::ForeignSca
         tuple_cxt,
         requests_before: 0,
         relid,
-        single_page: false,
+        batch: false,
+        batch_pages: 0,
     };
     let ptr = PgMemoryContexts::For((*estate).es_query_cxt).leak_and_drop_on_delete(state);
     (*node).fdw_state = ptr as *mut std::ffi::c_void;
@@ -166,15 +169,19 @@ unsafe fn start_stream(node: *mut pg_sys::ForeignScanState, st: &mut ScanState) 
                 FetchKind::List(_) => crate::fdw::page::claim(st.relid.to_u32()),
                 FetchKind::Get { .. } => None,
             };
-            st.single_page = claimed.is_some();
+            st.batch = claimed.is_some();
+            let (resume, max_pages) = match claimed {
+                Some(c) => (c.resume, Some(c.max_pages)),
+                None => (None, None),
+            };
             let spec = FetchSpec {
                 endpoint,
                 table,
                 kind,
                 record_pointers: st.converter.pointers().to_vec(),
                 limit_hint: st.plan.limit,
-                resume: claimed.flatten(),
-                max_pages: st.single_page.then_some(1),
+                resume,
+                max_pages,
                 max_parsed: None,
             };
             st.stream = Some(PageStream::start(spec).or_report());
@@ -212,9 +219,11 @@ pub unsafe extern "C-unwind" fn iterate_foreign_scan(
             .or_report()
         {
             Some(page) => {
-                if st.single_page {
+                if st.batch {
+                    st.batch_pages += 1;
                     crate::fdw::page::report(crate::fdw::page::Outcome {
                         next: page.next,
+                        pages: st.batch_pages,
                         total: page.total,
                         requests: st.requests(),
                     });

@@ -1,6 +1,6 @@
 //! Mirror tables: registration helpers called by the SQL functions of `sql/mirrors.sql`, the shared
 //! memory through which sessions wake the background worker, and the worker itself (`worker`), which
-//! refreshes each mirror one page per transaction (`refresh`, with `fdw::page` as the scan's side of
+//! refreshes each mirror a batch of pages per transaction (`refresh`, with `fdw::page` as the scan's side of
 //! it). Postgres-facing, like `fdw`, which it builds on (never the other way round).
 
 pub mod merge;

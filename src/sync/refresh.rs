@@ -1,13 +1,13 @@
 //! One refresh of one mirror, in a sync background process (docs/architecture.md, "A mirror refresh").
 //!
-//! A pass reads the source foreign table one page per transaction: `INSERT INTO stage SELECT ... FROM
-//! source` with the `page` switch armed, so the scan (the same code as any query: one HTTP engine, one
-//! mapper) fetches a single page from the saved position and says where the listing continues. The page
-//! is merged into the mirror (inserted, or updated where a value changed; unchanged rows are not
+//! A pass reads the source foreign table a batch of pages per transaction (`BATCH_ROWS`): `INSERT INTO
+//! stage SELECT ... FROM source` with the `page` switch armed, so the scan (the same code as any query:
+//! one HTTP engine, one mapper, the next page prefetched) fetches the batch from the saved position and
+//! says where the listing continues. The batch is merged into the mirror (inserted, or updated where a value changed; unchanged rows are not
 //! rewritten), the changes are announced on the mirror's own NOTIFY channel (a random name only roles
 //! that may read the mirror are told: `tether.changes_channel`), and the new position is saved, all
-//! in that transaction: a crash loses at most the page in flight, and the next run resumes after the
-//! last applied page. A full pass stamps every row it sees with the pass's generation and, at its end,
+//! in that transaction: a crash loses at most the batch in flight, and the next run resumes after the
+//! last committed one. A full pass stamps every row it sees with the pass's generation and, at its end,
 //! removes the rows it did not see: the records deleted at the provider.
 //!
 //! Statements that touch the user's tables run as the mirror's owner (its user mapping, its
@@ -118,9 +118,12 @@ struct Pass {
     /// The source's server, and where its connector lists deleted records (read by incremental passes).
     server_name: String,
     deletions: Option<DeletionsDef>,
-    /// Where each page of this run continued (a hash of the next request): a provider that sends a
-    /// position again would keep the pass paging for ever, each page being its own scan.
+    /// Where each batch of this run continued (a hash of the next request): a provider that sends a
+    /// position again would keep the pass paging for ever, each batch being its own scan.
     seen: std::collections::HashSet<u64>,
+    /// Pages read by this run, and at most how many one transaction reads (`BATCH_ROWS` worth).
+    pages_read: i64,
+    batch_pages: u64,
 }
 
 /// Refresh mirror `id` to the end of a pass, or until an error (recorded in the catalog).
@@ -202,6 +205,14 @@ pub fn run(id: i32) {
         record_failure(id, Some(pass.run_id), &e, false);
     }
 }
+
+/// About how many records one transaction of a refresh reads, merges and commits with its position:
+/// pages are fetched while the rows of the one before go into the staging table, and the merge, the
+/// statements around it and the commit are paid once per batch. A killed process loses at most the
+/// batch in flight; the next run resumes after the last committed one.
+const BATCH_ROWS: u64 = 5000;
+/// At most this many pages per batch (small pages: a transaction stays short).
+const MAX_BATCH_PAGES: u64 = 50;
 
 /// The SQLSTATE of a search that matches more records than the provider's search endpoint can return
 /// (`TetherError::TooManyResults`).
@@ -683,6 +694,8 @@ fn begin(id: i32, continuing: Option<i64>) -> Option<Pass> {
             server_name: loaded.server_name.clone(),
             deletions: loaded.table.object.deletions.clone(),
             seen: std::collections::HashSet::new(),
+            pages_read: 0,
+            batch_pages: (BATCH_ROWS / loaded.table.page_size(None).unwrap_or(100).max(1)).clamp(1, MAX_BATCH_PAGES),
         })
     })
 }
@@ -831,9 +844,9 @@ fn apply_page(pass: &mut Pass) -> PageResult {
         if !still_ours(c, pass) {
             return PageResult::Stop;
         }
-        // The page is as old as its request: taken before the scan sends it.
+        // The batch is as old as its first request: taken before the scan sends it.
         let fetched_at = clock(c);
-        page::arm(pass.source.to_u32(), pass.cursor.clone());
+        page::arm(pass.source.to_u32(), pass.cursor.clone(), pass.batch_pages);
         let args: Vec<pgrx::datum::DatumWithOid> = match &pass.since {
             Some(s) => vec![s.clone().into()],
             None => vec![],
@@ -868,10 +881,11 @@ fn apply_page(pass: &mut Pass) -> PageResult {
         forget_tombstones(c, pass, fetched_at);
         let counts = (counts, outcome);
         let ((rows, inserted, updated), outcome) = counts;
-        let (next, total, requests) = match outcome {
-            Some(o) => (o.next, o.total, o.requests),
-            None => (None, None, 0),
+        let (next, pages, total, requests) = match outcome {
+            Some(o) => (o.next, o.pages as i64, o.total, o.requests),
+            None => (None, 0, None, 0),
         };
+        pass.pages_read += pages;
         if let Some(at) = &next {
             if !pass.seen.insert(position_key(at)) {
                 crate::error::report(TetherError::BadResponse {
@@ -879,7 +893,7 @@ fn apply_page(pass: &mut Pass) -> PageResult {
                     message: format!(
                         "the provider sent the position of a page it had sent before ({}) after page {} of this refresh; the refresh stopped instead of looping",
                         crate::connector::template::display_path(&at.next.url),
-                        pass.seen.len() + 1
+                        pass.pages_read
                     ),
                     detail: String::new(),
                 })
@@ -887,19 +901,19 @@ fn apply_page(pass: &mut Pass) -> PageResult {
         }
         let cursor_json = next.as_ref().and_then(|p| serde_json::to_string(p).ok());
         c.update(
-            "UPDATE tether.mirror_state SET pass_cursor = $2::jsonb, pass_pages = pass_pages + 1,
+            "UPDATE tether.mirror_state SET pass_cursor = $2::jsonb, pass_pages = pass_pages + $5,
                     pass_rows = pass_rows + $3, pass_total = coalesce($4, pass_total)
              WHERE mirror_id = $1",
             None,
-            &[pass.id.into(), cursor_json.into(), rows.into(), total.map(|t| t as i64).into()],
+            &[pass.id.into(), cursor_json.into(), rows.into(), total.map(|t| t as i64).into(), pages.into()],
         )
         .unwrap_or_else(|e| spi_error("saving the position", e));
         c.update(
-            "UPDATE tether.sync_runs SET pages = pages + 1, rows_inserted = rows_inserted + $2,
+            "UPDATE tether.sync_runs SET pages = pages + $5, rows_inserted = rows_inserted + $2,
                     rows_updated = rows_updated + $3, requests = requests + $4
              WHERE id = $1",
             None,
-            &[pass.run_id.into(), inserted.into(), updated.into(), (requests as i64).into()],
+            &[pass.run_id.into(), inserted.into(), updated.into(), (requests as i64).into(), pages.into()],
         )
         .unwrap_or_else(|e| spi_error("recording the run", e));
         pass.cursor = next;

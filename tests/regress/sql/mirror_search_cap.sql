@@ -45,4 +45,5 @@ SELECT city FROM capped.m WHERE id = '9';
 -- Clean-up: what the scenario created.
 SET client_min_messages = warning;
 DROP SCHEMA capped CASCADE;
+ALTER SERVER hs OPTIONS (DROP rate_limit);
 CALL fake.check_clean();
