@@ -171,6 +171,18 @@ CREATE TABLE tether.mirror_tombstones (
 );
 REVOKE ALL ON tether.mirror_tombstones FROM PUBLIC;
 
+-- The records each full pass in progress has seen, by id: at its end the pass removes the mirror's
+-- rows it did not see (and that no one wrote since it began). Kept here rather than stamped on every
+-- row, so that a pass over unchanged data writes nothing to the mirror; logged, so that a pass resumed
+-- after a crash still knows what it saw. The worker's alone (no PUBLIC access), emptied when the pass
+-- ends.
+CREATE TABLE tether.pass_seen (
+    mirror_id integer NOT NULL,
+    gen bigint NOT NULL,
+    id text NOT NULL
+);
+REVOKE ALL ON tether.pass_seen FROM PUBLIC;
+
 -- security_invoker: each role sees its own mirrors (the row-level security of mirror_config).
 CREATE VIEW tether.mirrors WITH (security_invoker = true) AS
 SELECT

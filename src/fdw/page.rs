@@ -1,14 +1,19 @@
 //! The scan's batch mode, for mirror refreshes (`sync::refresh`): a refresh reads its source foreign
 //! table with `INSERT INTO stage SELECT ... FROM source`, a batch of pages at a time, so that each batch
 //! is applied and its position saved in its own transaction. Before the statement the refresh arms
-//! this backend-local switch for the source table; the scan claims it, fetches at most the armed number
-//! of pages (from the saved position when there is one; the next page is fetched while the rows of
-//! one go into the staging table) and reports, after each page, where the listing continues. Plain
-//! Rust: no Postgres calls.
+//! this backend-local switch for the source table; the scan claims it, reads at most the armed number
+//! of pages (from the saved position when there is one) and reports, after each page, where the
+//! listing continues.
+//!
+//! The stream goes on between batches: when a batch ends with more to read, the scan parks its stream
+//! here, and its helper keeps fetching (up to a batch ahead) while the refresh merges and commits. The
+//! next batch's scan takes the parked stream if it continues exactly where the batch was saved, and
+//! starts anew otherwise. Plain Rust: no Postgres calls.
 
 use std::cell::RefCell;
 
 use crate::connector::pager::PagerPosition;
+use crate::http::pages::PageStream;
 
 #[derive(Debug, Default)]
 struct Armed {
@@ -34,6 +39,40 @@ pub struct Outcome {
 
 thread_local! {
     static ARMED: RefCell<Option<Armed>> = const { RefCell::new(None) };
+    static PARKED: RefCell<Option<Parked>> = const { RefCell::new(None) };
+}
+
+/// A batch's stream, still fetching, where the listing continues after the batch, and how many of the
+/// stream's requests the batches so far reported.
+struct Parked {
+    relid: u32,
+    next: PagerPosition,
+    stream: PageStream,
+    reported: u64,
+}
+
+/// Keep `stream` (of a scan of `relid` whose batch ended before position `next`, having reported
+/// `reported` of its requests) for the next batch.
+pub fn park(relid: u32, next: PagerPosition, stream: PageStream, reported: u64) {
+    PARKED.with(|p| *p.borrow_mut() = Some(Parked { relid, next, stream, reported }));
+}
+
+/// The parked stream and its requests reported so far, if it reads `relid` on from `resume`; any other
+/// parked stream is dropped (its helper stops).
+pub fn take_parked(relid: u32, resume: Option<&PagerPosition>) -> Option<(PageStream, u64)> {
+    let parked = PARKED.with(|p| p.borrow_mut().take())?;
+    (parked.relid == relid && Some(&parked.next) == resume).then_some((parked.stream, parked.reported))
+}
+
+/// Whether a stream is parked (a batch of it would have been requested early: during the batch
+/// before).
+pub fn is_parked() -> bool {
+    PARKED.with(|p| p.borrow().is_some())
+}
+
+/// Drop the parked stream, if any.
+pub fn drop_parked() {
+    PARKED.with(|p| p.borrow_mut().take());
 }
 
 /// Arm the switch for the next scan of `relid`, to read at most `max_pages` pages (at least one).

@@ -291,6 +291,7 @@ fn request_pages(
         resume: None,
         max_pages,
         max_parsed: Some(crate::gucs::max_answer_memory()),
+        prefetch_pages: 0,
     })
     .or_report();
     SetOfIterator::new(Records { stream, endpoint: scrub_with, page: Vec::new().into_iter() })

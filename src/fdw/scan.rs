@@ -40,9 +40,12 @@ struct ScanState {
     requests_before: u64,
     relid: pg_sys::Oid,
     /// This scan is a mirror refresh's batch read (`fdw::page`): report where the listing goes on after
-    /// each page, and how many pages it read.
+    /// each page, and how many pages it read (at most `batch_max`; the stream's requests before the
+    /// batch, when it continues a parked one, are not the batch's).
     batch: bool,
     batch_pages: u64,
+    batch_max: u64,
+    batch_requests_base: u64,
 }
 
 impl ScanState {
@@ -127,6 +130,8 @@ pub unsafe extern "C-unwind" fn begin_foreign_scan(node: *mut pg_sys::ForeignSca
         relid,
         batch: false,
         batch_pages: 0,
+        batch_max: u64::MAX,
+        batch_requests_base: 0,
     };
     let ptr = PgMemoryContexts::For((*estate).es_query_cxt).leak_and_drop_on_delete(state);
     (*node).fdw_state = ptr as *mut std::ffi::c_void;
@@ -170,21 +175,40 @@ unsafe fn start_stream(node: *mut pg_sys::ForeignScanState, st: &mut ScanState) 
                 FetchKind::Get { .. } => None,
             };
             st.batch = claimed.is_some();
-            let (resume, max_pages) = match claimed {
-                Some(c) => (c.resume, Some(c.max_pages)),
-                None => (None, None),
+            // A batch reads on the stream the batch before parked, if it continues from where that one
+            // was saved; else a new stream, which keeps up to a batch of pages ready beyond the one it
+            // hands over (fetching while the refresh merges), for as long as the listing goes on.
+            let relid = st.relid.to_u32();
+            let parked = claimed.as_ref().and_then(|c| crate::fdw::page::take_parked(relid, c.resume.as_ref()));
+            let (stream, reported) = match (parked, claimed) {
+                (Some((stream, reported)), Some(c)) => {
+                    st.batch_max = c.max_pages;
+                    (stream, reported)
+                }
+                (_, claimed) => {
+                    let (resume, prefetch_pages) = match &claimed {
+                        Some(c) => {
+                            st.batch_max = c.max_pages;
+                            (c.resume.clone(), (c.max_pages as usize).saturating_sub(1))
+                        }
+                        None => (None, 0),
+                    };
+                    let spec = FetchSpec {
+                        endpoint,
+                        table,
+                        kind,
+                        record_pointers: st.converter.pointers().to_vec(),
+                        limit_hint: st.plan.limit,
+                        resume,
+                        max_pages: None,
+                        max_parsed: None,
+                        prefetch_pages,
+                    };
+                    (PageStream::start(spec).or_report(), 0)
+                }
             };
-            let spec = FetchSpec {
-                endpoint,
-                table,
-                kind,
-                record_pointers: st.converter.pointers().to_vec(),
-                limit_hint: st.plan.limit,
-                resume,
-                max_pages,
-                max_parsed: None,
-            };
-            st.stream = Some(PageStream::start(spec).or_report());
+            st.batch_requests_base = reported;
+            st.stream = Some(stream);
         }
     }
 }
@@ -221,12 +245,21 @@ pub unsafe extern "C-unwind" fn iterate_foreign_scan(
             Some(page) => {
                 if st.batch {
                     st.batch_pages += 1;
+                    let sent = st.stream.as_ref().map_or(0, |s| s.requests());
+                    let requests = sent.saturating_sub(st.batch_requests_base);
                     crate::fdw::page::report(crate::fdw::page::Outcome {
-                        next: page.next,
+                        next: page.next.clone(),
                         pages: st.batch_pages,
                         total: page.total,
-                        requests: st.requests(),
+                        requests,
                     });
+                    // The batch is full: its stream is parked, still fetching, for the next batch.
+                    if st.batch_pages >= st.batch_max {
+                        if let (Some(next), Some(stream)) = (page.next, st.stream.take()) {
+                            crate::fdw::page::park(st.relid.to_u32(), next, stream, sent);
+                        }
+                        st.done = true;
+                    }
                 }
                 st.records = page.records.into_iter()
             }

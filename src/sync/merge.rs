@@ -1,6 +1,6 @@
 //! The SQL of a mirror refresh: read a page of the source into the staging table, merge it into the
-//! mirror (insert what is new, update what changed, leave the rest; announce each change), stamp the
-//! rows a full pass saw, sweep the rows it did not see, and the single-record statements of reported
+//! mirror (insert what is new, update what changed, leave the rest; announce each change), sweep the
+//! rows a full pass did not see (`tether.pass_seen`, which `refresh` keeps), and the single-record statements of reported
 //! deletions. Plain Rust that builds SQL text, unit-tested here; `refresh` runs it (as the mirror's
 //! owner) and owns the transactions.
 //!
@@ -16,8 +16,11 @@ pub struct Tables<'a> {
     /// The mirror and its source foreign table, as qualified relation names (`regclass::text`).
     pub target: &'a str,
     pub source: &'a str,
-    /// The mirror's data columns (those its source has too), in the mirror's order.
+    /// The mirror's data columns (those its source has too), in the mirror's order, and for each
+    /// whether it is compared by value (a built-in type with equality, the same in the mirror and its
+    /// source) rather than as text.
     pub columns: &'a [String],
+    pub by_value: &'a [bool],
     pub id_column: &'a str,
     /// The id column's type, as `format_type` writes it.
     pub id_type: &'a str,
@@ -33,7 +36,13 @@ pub struct Statements {
     pub gone: String,
     pub page: String,
     pub apply: String,
-    pub mark: String,
+    /// The staging table of the ids a full pass saw (`tether.pass_seen`, copied for the sweep); the
+    /// statement that writes a batch's ids there as text, run as the owner (the cast is the id type's,
+    /// which may be the owner's); and the worker's, that adds them to `tether.pass_seen` ($1 mirror id,
+    /// $2 generation).
+    pub seen: String,
+    pub batch_ids: String,
+    pub note_seen: String,
     pub sweep: String,
     pub count: String,
     /// Asks the provider whether record $1 (text) still exists (a get by id). None when the object
@@ -51,7 +60,7 @@ impl Statements {
     /// The statements for `tables`; `fetch_by_id` when the object has a get (deletions reported by
     /// webhooks are then checked with the provider); `quote` quotes an identifier for SQL.
     pub fn new(tables: &Tables, fetch_by_id: bool, quote: &dyn Fn(&str) -> String) -> Statements {
-        let Tables { target, source, columns, id_column, id_type, updated } = *tables;
+        let Tables { target, source, columns, by_value, id_column, id_type, updated } = *tables;
         let id = quote(id_column);
         let cols: Vec<String> = columns.iter().map(|c| quote(c)).collect();
         let updated = updated.map(|(column, ty)| format!("{} >= $1::{ty}", quote(column)));
@@ -62,25 +71,44 @@ impl Statements {
             "INSERT INTO {stage} ({list}) SELECT {list} FROM {source}{}",
             updated.map(|u| format!(" WHERE {u}")).unwrap_or_default()
         );
+        // A row changed when a column differs: compared with the type's own equality where it is a
+        // built-in one (cheap), as text otherwise (a type without equality, or one of the owner's).
         let row = |alias: &str| {
-            format!("ROW({})::text", cols.iter().map(|c| format!("{alias}.{c}")).collect::<Vec<_>>().join(", "))
+            let values: Vec<String> = cols
+                .iter()
+                .enumerate()
+                .map(|(i, c)| match by_value.get(i) {
+                    Some(true) => format!("{alias}.{c}"),
+                    _ => format!("{alias}.{c}::text"),
+                })
+                .collect();
+            format!("ROW({})", values.join(", "))
         };
         let sets: Vec<String> = cols.iter().filter(|c| **c != id).map(|c| format!("{c} = excluded.{c}")).collect();
         let sets = if sets.is_empty() { String::new() } else { format!("{}, ", sets.join(", ")) };
         // $1 generation, $2 mirror name, $3 notify, $4 channel, $5 when the page was fetched. A new record
         // is inserted unless it was deleted through the mirror since; a known one is updated when it
-        // differs, unless it was written through the mirror since.
+        // differs, unless it was written through the mirror since. Each staged record looks its row up
+        // by the primary key (the LATERAL subquery, kept apart by OFFSET 0): however the statistics
+        // stand, a batch never costs a scan of the whole mirror. The refresh holds the mirror against
+        // writers meanwhile, so new records are plainly inserted (no speculative insertion), and only
+        // known ones go through ON CONFLICT, which finds them at once and updates them.
         let apply = format!(
             "WITH page AS (SELECT DISTINCT ON ({id}) {list} FROM {stage} WHERE {id} IS NOT NULL ORDER BY {id}),
-             changed AS (SELECT p.* FROM page p LEFT JOIN {target} t ON t.{id} = p.{id}
+             changed AS (SELECT p.*, t.{id} IS NULL AS _tether_new
+                         FROM page p LEFT JOIN LATERAL (SELECT * FROM {target} t WHERE t.{id} = p.{id} OFFSET 0) t ON true
                          WHERE CASE WHEN t.{id} IS NULL
                                     THEN NOT EXISTS (SELECT 1 FROM {gone} g WHERE g.id = p.{id}::text)
                                     ELSE t._synced_at < $5 AND {} IS DISTINCT FROM {} END),
-             up AS (INSERT INTO {target} AS t ({list}, _synced_at, _sync_gen)
-                    SELECT {list}, $5, $1 FROM changed
-                    ON CONFLICT ({id}) DO UPDATE SET {sets}_synced_at = excluded._synced_at, _sync_gen = excluded._sync_gen
-                    WHERE t._synced_at < excluded._synced_at
-                    RETURNING t.{id}::text AS id, (t.xmax = 0) AS inserted),
+             ins AS (INSERT INTO {target} ({list}, _synced_at, _sync_gen)
+                     SELECT {list}, $5, $1 FROM changed WHERE _tether_new
+                     RETURNING {id}::text AS id, true AS inserted),
+             upd AS (INSERT INTO {target} AS t ({list}, _synced_at, _sync_gen)
+                     SELECT {list}, $5, $1 FROM changed WHERE NOT _tether_new
+                     ON CONFLICT ({id}) DO UPDATE SET {sets}_synced_at = excluded._synced_at, _sync_gen = excluded._sync_gen
+                     WHERE t._synced_at < excluded._synced_at
+                     RETURNING t.{id}::text AS id, false AS inserted),
+             up AS (SELECT * FROM ins UNION ALL SELECT * FROM upd),
              notified AS (SELECT pg_notify($4, json_build_object('mirror', $2::text, 'id', id,
                                  'op', CASE WHEN inserted THEN 'insert' ELSE 'update' END)::text)
                           FROM up WHERE $3)
@@ -90,16 +118,15 @@ impl Statements {
             row("t"),
             row("p")
         );
-        let mark = format!(
-            "UPDATE {target} t SET _sync_gen = $1 FROM {stage} s WHERE t.{id} = s.{id} AND t._sync_gen IS DISTINCT FROM $1"
-        );
-        // $1 generation, $2 pass start, $3 mirror name, $4 notify, $5 channel. Rows written through the mirror
-        // since the pass started are kept: the provider has them.
+        // $1 pass start, $2 mirror name, $3 notify, $4 channel. The rows the pass did not see go, except
+        // those written since it started (by it, or through the mirror: the provider has them).
+        let seen = "pg_temp.tether_seen";
         let sweep = format!(
-            "WITH gone AS (DELETE FROM {target} t WHERE t._sync_gen IS DISTINCT FROM $1 AND t._synced_at < $2::timestamptz
+            "WITH gone AS (DELETE FROM {target} t WHERE t._synced_at < $1::timestamptz
+                                AND NOT EXISTS (SELECT 1 FROM {seen} s WHERE s.id = t.{id}::text)
                            RETURNING t.{id}::text AS id),
-             notified AS (SELECT pg_notify($5, json_build_object('mirror', $3::text, 'id', id, 'op', 'delete')::text)
-                          FROM gone WHERE $4)
+             notified AS (SELECT pg_notify($4, json_build_object('mirror', $2::text, 'id', id, 'op', 'delete')::text)
+                          FROM gone WHERE $3)
              SELECT count(*), (SELECT count(*) FROM notified) FROM gone"
         );
         Statements {
@@ -107,7 +134,9 @@ impl Statements {
             gone: format!("CREATE TEMP TABLE IF NOT EXISTS {gone} (id text) ON COMMIT DELETE ROWS"),
             page,
             apply,
-            mark,
+            seen: format!("CREATE TEMP TABLE IF NOT EXISTS {seen} (id text) ON COMMIT DELETE ROWS"),
+            batch_ids: format!("INSERT INTO {seen} (id) SELECT {id}::text FROM {stage} WHERE {id} IS NOT NULL"),
+            note_seen: format!("INSERT INTO tether.pass_seen (mirror_id, gen, id) SELECT $1, $2, id FROM {seen}"),
             sweep,
             count: format!("SELECT count(*) FROM {target}"),
             exists: fetch_by_id.then(|| format!("SELECT 1 FROM {source} WHERE {id} = CAST($1 AS {id_type})")),
@@ -143,6 +172,7 @@ mod tests {
             target: "local.contacts",
             source: "crm.contacts",
             columns: &columns,
+            by_value: &[true, true, false],
             id_column: "id",
             id_type: "text",
             updated,
@@ -172,7 +202,8 @@ mod tests {
         assert!(s.apply.contains(r#"ON CONFLICT ("id") DO UPDATE SET "email" = excluded."email", "Odd ""Name""" = excluded."Odd ""Name""", _synced_at"#), "{}", s.apply);
         assert!(!s.apply.contains(r#""id" = excluded."id""#), "the id is not updated: {}", s.apply);
         // Only rows that differ from the mirror's are written (and announced).
-        assert!(s.apply.contains(r#"AND ROW(t."id", t."email", t."Odd ""Name""")::text IS DISTINCT FROM ROW(p."id", p."email", p."Odd ""Name""")::text END"#), "{}", s.apply);
+        // Built-in types by value, the rest as text.
+        assert!(s.apply.contains(r#"AND ROW(t."id", t."email", t."Odd ""Name"""::text) IS DISTINCT FROM ROW(p."id", p."email", p."Odd ""Name"""::text) END"#), "{}", s.apply);
         // A page that lists a record twice is merged once.
         assert!(s.apply.contains(r#"SELECT DISTINCT ON ("id")"#), "{}", s.apply);
         // $1 generation, $2 mirror name, $3 notify, $4 channel.
@@ -199,14 +230,48 @@ mod tests {
     }
 
     #[test]
-    fn the_sweep_keeps_rows_written_since_the_pass_started() {
+    fn the_sweep_removes_what_the_pass_did_not_see_and_keeps_rows_written_since_it_started() {
         let s = statements(None, false);
-        assert!(s.sweep.contains("t._sync_gen IS DISTINCT FROM $1 AND t._synced_at < $2::timestamptz"), "{}", s.sweep);
-        assert!(s.sweep.contains("pg_notify($5,"), "{}", s.sweep);
+        assert!(s.sweep.contains("WHERE t._synced_at < $1::timestamptz"), "{}", s.sweep);
         assert!(
-            s.mark.starts_with("UPDATE local.contacts t SET _sync_gen = $1 FROM pg_temp.tether_stage s"),
+            s.sweep.contains(r#"AND NOT EXISTS (SELECT 1 FROM pg_temp.tether_seen s WHERE s.id = t."id"::text)"#),
             "{}",
-            s.mark
+            s.sweep
+        );
+        assert!(s.sweep.contains("pg_notify($4,"), "{}", s.sweep);
+        assert_eq!(s.seen, "CREATE TEMP TABLE IF NOT EXISTS pg_temp.tether_seen (id text) ON COMMIT DELETE ROWS");
+        assert_eq!(
+            s.batch_ids,
+            r#"INSERT INTO pg_temp.tether_seen (id) SELECT "id"::text FROM pg_temp.tether_stage WHERE "id" IS NOT NULL"#
+        );
+        assert!(s.note_seen.ends_with("SELECT $1, $2, id FROM pg_temp.tether_seen"), "{}", s.note_seen);
+    }
+
+    #[test]
+    fn new_records_are_inserted_plainly_and_known_ones_updated_through_on_conflict() {
+        let s = statements(None, false);
+        assert!(s.apply.contains("SELECT p.*, t.\"id\" IS NULL AS _tether_new"), "{}", s.apply);
+        assert!(
+            s.apply.contains("FROM changed WHERE _tether_new\n                     RETURNING"),
+            "new rows: no ON CONFLICT: {}",
+            s.apply
+        );
+        assert!(
+            s.apply.contains("FROM changed WHERE NOT _tether_new\n                     ON CONFLICT"),
+            "{}",
+            s.apply
+        );
+    }
+
+    #[test]
+    fn a_batch_finds_its_rows_by_key_whatever_the_statistics() {
+        let s = statements(None, false);
+        assert!(
+            s.apply.contains(
+                r#"LEFT JOIN LATERAL (SELECT * FROM local.contacts t WHERE t."id" = p."id" OFFSET 0) t ON true"#
+            ),
+            "{}",
+            s.apply
         );
     }
 

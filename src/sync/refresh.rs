@@ -124,6 +124,8 @@ struct Pass {
     /// Pages read by this run, and at most how many one transaction reads (`BATCH_ROWS` worth).
     pages_read: i64,
     batch_pages: u64,
+    /// When the last batch's read began.
+    last_read_start: Option<pgrx::datum::TimestampWithTimeZone>,
 }
 
 /// Refresh mirror `id` to the end of a pass, or until an error (recorded in the catalog).
@@ -550,7 +552,7 @@ fn begin(id: i32, continuing: Option<i64>) -> Option<Pass> {
         let label = row.get::<String>(15).ok().flatten().unwrap_or_default();
         let source_label = check_access(c, owner, source, target, &label);
 
-        let columns = mirror_columns(c, source, target);
+        let (columns, by_value): (Vec<String>, Vec<bool>) = mirror_columns(c, source, target).into_iter().unzip();
         let loaded = crate::fdw::options::load_table(source).unwrap_or_else(|e| crate::error::report(e));
         let id_column = crate::sync::id_column(&loaded).unwrap_or_else(|e| crate::error::report(e));
         if !columns.contains(&id_column) {
@@ -592,6 +594,9 @@ fn begin(id: i32, continuing: Option<i64>) -> Option<Pass> {
                 }
                 if kind.sweeps() {
                     gen += 1;
+                    // What an earlier pass saw (one interrupted and dropped), and what mirrors since
+                    // removed left behind.
+                    forget_seen(c, id);
                 }
                 c.update(
                     "UPDATE tether.mirror_state SET pass = $2, pass_started_at = now(), pass_gen = $3, pass_since = $4,
@@ -655,6 +660,7 @@ fn begin(id: i32, continuing: Option<i64>) -> Option<Pass> {
                 target: &label,
                 source: &source_label,
                 columns: &columns,
+                by_value: &by_value,
                 id_column: &id_column,
                 id_type: &column_type(c, target, &id_column),
                 updated: updated.as_ref().map(|(col, ty)| (col.as_str(), ty.as_str())),
@@ -670,10 +676,15 @@ fn begin(id: i32, continuing: Option<i64>) -> Option<Pass> {
             quote_ident(crate::fdw::options::role_name(owner))
         );
         c.update(&grant, None, &[]).unwrap_or_else(|e| spi_error("creating the staging table", e));
-        c.update(&stmts.gone, None, &[]).unwrap_or_else(|e| spi_error("creating the staging table", e));
-        let grant =
-            format!("GRANT SELECT ON pg_temp.tether_gone TO {}", quote_ident(crate::fdw::options::role_name(owner)));
-        c.update(&grant, None, &[]).unwrap_or_else(|e| spi_error("creating the staging table", e));
+        // The owner reads what was deleted through the mirror, and writes the ids a pass saw as text.
+        for (create, table, rights) in
+            [(&stmts.gone, "tether_gone", "SELECT"), (&stmts.seen, "tether_seen", "SELECT, INSERT")]
+        {
+            c.update(create, None, &[]).unwrap_or_else(|e| spi_error("creating the staging table", e));
+            let grant =
+                format!("GRANT {rights} ON pg_temp.{table} TO {}", quote_ident(crate::fdw::options::role_name(owner)));
+            c.update(&grant, None, &[]).unwrap_or_else(|e| spi_error("creating the staging table", e));
+        }
         Some(Pass {
             id,
             run_id,
@@ -695,6 +706,7 @@ fn begin(id: i32, continuing: Option<i64>) -> Option<Pass> {
             deletions: loaded.table.object.deletions.clone(),
             seen: std::collections::HashSet::new(),
             pages_read: 0,
+            last_read_start: None,
             batch_pages: (BATCH_ROWS / loaded.table.page_size(None).unwrap_or(100).max(1)).clamp(1, MAX_BATCH_PAGES),
         })
     })
@@ -743,10 +755,15 @@ fn check_access(
 }
 
 /// The mirror's columns that its source has too (the data columns), in the mirror's order.
-fn mirror_columns(c: &mut SpiClient<'_>, source: pg_sys::Oid, target: pg_sys::Oid) -> Vec<String> {
+/// The mirror's data columns (those its source has too), and whether each can be compared by value: a
+/// built-in type with a built-in equality, the same in the mirror and the source. Others are compared
+/// as text (json has no equality; a type of the owner's would run the owner's operator).
+fn mirror_columns(c: &mut SpiClient<'_>, source: pg_sys::Oid, target: pg_sys::Oid) -> Vec<(String, bool)> {
     let rows = c
         .update(
-            "SELECT t.attname::text FROM pg_attribute t
+            "SELECT t.attname::text,
+                    t.atttypid = s.atttypid AND t.atttypid = ANY ('{bool,int2,int4,int8,numeric,float4,float8,text,varchar,bpchar,date,timestamp,timestamptz,time,interval,uuid,jsonb,text[],int4[],int8[]}'::regtype[]::oid[])
+             FROM pg_attribute t
              JOIN pg_attribute s ON s.attrelid = $1 AND s.attname = t.attname AND s.attnum > 0 AND NOT s.attisdropped
              WHERE t.attrelid = $2 AND t.attnum > 0 AND NOT t.attisdropped AND t.attname <> ALL ($3)
              ORDER BY t.attnum",
@@ -754,7 +771,9 @@ fn mirror_columns(c: &mut SpiClient<'_>, source: pg_sys::Oid, target: pg_sys::Oi
             &[source.into(), target.into(), META_COLUMNS.iter().map(|s| s.to_string()).collect::<Vec<_>>().into()],
         )
         .unwrap_or_else(|e| spi_error("reading the mirror's columns", e));
-    rows.into_iter().filter_map(|r| r.get::<String>(1).ok().flatten()).collect()
+    rows.into_iter()
+        .filter_map(|r| Some((r.get::<String>(1).ok().flatten()?, r.get::<bool>(2).ok().flatten().unwrap_or(false))))
+        .collect()
 }
 
 fn column_type(c: &mut SpiClient<'_>, rel: pg_sys::Oid, column: &str) -> String {
@@ -773,6 +792,17 @@ enum PageResult {
     Done,
     /// The mirror was removed or paused, or another run took over.
     Stop,
+}
+
+/// Empty `tether.pass_seen` of mirror `id`, and of mirrors no longer registered.
+fn forget_seen(c: &mut SpiClient<'_>, id: i32) {
+    c.update(
+        "DELETE FROM tether.pass_seen p
+         WHERE p.mirror_id = $1 OR NOT EXISTS (SELECT 1 FROM tether.mirror_config m WHERE m.id = p.mirror_id)",
+        None,
+        &[id.into()],
+    )
+    .unwrap_or_else(|e| spi_error("forgetting what a pass saw", e));
 }
 
 /// Whether the mirror is still this run's to refresh: registered, not paused, and not taken over by
@@ -844,8 +874,15 @@ fn apply_page(pass: &mut Pass) -> PageResult {
         if !still_ours(c, pass) {
             return PageResult::Stop;
         }
-        // The batch is as old as its first request: taken before the scan sends it.
-        let fetched_at = clock(c);
+        // The batch is as old as its first request: taken before the scan sends it, or, when the scan
+        // reads on a stream the batch before parked (which fetched up to a batch ahead while that one
+        // was read and merged), before that batch's read began.
+        let now = clock(c);
+        let fetched_at = match pass.last_read_start {
+            Some(before) if page::is_parked() => before,
+            _ => now,
+        };
+        pass.last_read_start = Some(now);
         page::arm(pass.source.to_u32(), pass.cursor.clone(), pass.batch_pages);
         let args: Vec<pgrx::datum::DatumWithOid> = match &pass.since {
             Some(s) => vec![s.clone().into()],
@@ -876,7 +913,11 @@ fn apply_page(pass: &mut Pass) -> PageResult {
         let n = |i: usize| row.get::<i64>(i).ok().flatten().unwrap_or(0);
         let counts = (n(1), n(2), n(3));
         if pass.kind.sweeps() {
-            owner_statement(c, pass, &pass.sql.mark, &[pass.gen.into()], "marking a page");
+            // What the pass saw, for its sweep: the ids as text (as the owner), then into the worker's
+            // bookkeeping (the temporary copy empties at commit; the sweep fills it with the whole pass).
+            owner_statement(c, pass, &pass.sql.batch_ids, &[], "noting what the pass saw");
+            c.update(&pass.sql.note_seen, None, &[pass.id.into(), pass.gen.into()])
+                .unwrap_or_else(|e| spi_error("noting what the pass saw", e));
         }
         forget_tombstones(c, pass, fetched_at);
         let counts = (counts, outcome);
@@ -935,19 +976,34 @@ fn finish(pass: &Pass, again: bool) {
             return;
         }
         let deleted = if pass.kind.sweeps() {
+            c.update(
+                "INSERT INTO pg_temp.tether_seen (id) SELECT id FROM tether.pass_seen WHERE mirror_id = $1 AND gen = $2",
+                None,
+                &[pass.id.into(), pass.gen.into()],
+            )
+            .unwrap_or_else(|e| spi_error("reading what the pass saw", e));
+            // The sweep hashes every id the pass saw against the mirror's (a sort of both by the id's
+            // collation costs several times more): the planner told how many there are, with room for
+            // them in memory (this transaction only).
+            for setting in
+                ["ANALYZE pg_temp.tether_seen", "SET LOCAL work_mem = '64MB'", "SET LOCAL enable_mergejoin = off"]
+            {
+                c.update(setting, None, &[]).unwrap_or_else(|e| spi_error("preparing the sweep", e));
+            }
             let args = [
-                pass.gen.into(),
                 pass.pass_started_at.clone().into(),
                 pass.label.clone().into(),
                 pass.notify.into(),
                 pass.channel.clone().into(),
             ];
-            owner_statement(c, pass, &pass.sql.sweep, &args, "removing deleted records")
+            let deleted = owner_statement(c, pass, &pass.sql.sweep, &args, "removing deleted records")
                 .first()
                 .get_one::<i64>()
                 .ok()
                 .flatten()
-                .unwrap_or(0)
+                .unwrap_or(0);
+            forget_seen(c, pass.id);
+            deleted
         } else {
             0
         };

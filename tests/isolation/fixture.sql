@@ -127,3 +127,17 @@ BEGIN
 END
 $$;
 RESET client_min_messages;
+
+-- fake.step(n): lets the next n held answers go one by one (each once it is held), as a refresh
+-- requests its pages one after another; true once all n went (false if one never came).
+CREATE FUNCTION fake.step(n integer) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    FOR i IN 1..n LOOP
+        IF NOT fake.wait_held(i) THEN
+            RETURN false;
+        END IF;
+        PERFORM fake.release();
+    END LOOP;
+    RETURN true;
+END
+$$;

@@ -27,8 +27,10 @@ SELECT count(*) FROM capped.contacts WHERE updated_at >= now() - interval '100 y
 SELECT tether.refresh('capped.m', wait => true) IS NOT NULL AS refreshed;
 
 -- One run: the search's first page told the total, and a full pass read the list in its place (the
--- run is recorded as the full pass it became, without error).
-SELECT pass, error, rows_deleted FROM tether.sync_runs WHERE mirror_id = tether.mirror_id('capped.m') ORDER BY id;
+-- run is recorded as the full pass it became, without error). The backfill and the pass read 101
+-- pages each, in batches of 50 (each batch's stream goes on fetching while the batch is merged), one
+-- request a page (the search's refused first page is not counted: its batch was never applied).
+SELECT pass, error, pages, requests, rows_deleted FROM tether.sync_runs WHERE mirror_id = tether.mirror_id('capped.m') ORDER BY id;
 SELECT state, last_error, rows, running_pass FROM tether.mirrors WHERE mirror = 'capped.m'::regclass;
 SELECT (SELECT count(*) FROM (SELECT id, email, city FROM capped.m EXCEPT SELECT id, email, city FROM capped.contacts) d) AS only_in_mirror,
        (SELECT count(*) FROM (SELECT id, email, city FROM capped.contacts EXCEPT SELECT id, email, city FROM capped.m) d) AS only_at_provider;

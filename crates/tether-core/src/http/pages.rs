@@ -53,6 +53,9 @@ pub struct FetchSpec {
     /// Refuse a page whose JSON would take more than this once parsed (`http::budget`): set for
     /// `tether.request_pages`, whose records are whole JSON values.
     pub max_parsed: Option<usize>,
+    /// Pages the helper may have ready beyond the one it hands over (0: it fetches one page ahead and
+    /// waits). A mirror refresh sets it to keep fetching while it merges a batch.
+    pub prefetch_pages: usize,
 }
 
 /// One page: per record, the values at `FetchSpec::record_pointers`. The backend converts them to
@@ -79,9 +82,10 @@ enum Msg {
 
 /// The backend's side of a streaming fetch. Dropping it stops the helper at its next step.
 ///
-/// The helper hands each page over a rendezvous channel: it fetches page N+1 while the backend returns
-/// the rows of page N, then blocks until the backend takes it, so no more than one page waits. Once the
-/// LIMIT hint is met it parks until the backend asks for more (`more`).
+/// The helper hands each page over a channel of `prefetch_pages` places (a rendezvous by default): it
+/// fetches page N+1 while the backend returns the rows of page N, then blocks until the backend takes
+/// it, so no more than one page (or `prefetch_pages` + 1) waits. Once the LIMIT hint is met it parks
+/// until the backend asks for more (`more`).
 pub struct PageStream {
     /// Set when the scan is dropped: the helper stops retrying and exits.
     abandoned: Arc<AtomicBool>,
@@ -100,7 +104,7 @@ impl PageStream {
     /// Start the helper, which fetches the first page at once.
     pub fn start(spec: FetchSpec) -> Result<PageStream, TetherError> {
         let (more_tx, more_rx) = mpsc::channel::<()>();
-        let (tx, rx) = mpsc::sync_channel::<Msg>(0);
+        let (tx, rx) = mpsc::sync_channel::<Msg>(spec.prefetch_pages);
         let limit_hint = spec.limit_hint;
         let requests = Arc::new(AtomicU64::new(0));
         let counter = requests.clone();
