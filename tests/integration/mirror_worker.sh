@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Mirror tables across sessions and processes: the sync process is killed (pg_terminate_backend) in the
-# middle of a backfill; the launcher starts a new one, which resumes after the last applied page. The
+# middle of a backfill, after its first batch of pages (50) was committed; the launcher starts a new
+# one, which resumes after the last committed batch. The
 # mirror ends with every record exactly once, and a listening session receives exactly one NOTIFY per
 # inserted record (a page applied twice would announce its records twice, or fail on the primary key).
 # Run by scripts/test with PGHOST/PGPORT/PGUSER and FAKE_URL set, against the database the worker
@@ -8,7 +9,7 @@
 set -euo pipefail
 
 DB=${TETHER_MIRROR_DB:-tether_regress}
-RECORDS=1500
+RECORDS=15000
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"; psql -X -q -d "$DB" -c "SELECT * FROM mirror_it.latency_off" >/dev/null 2>&1 || true' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -29,7 +30,7 @@ CREATE SERVER mirror_it_control FOREIGN DATA WRAPPER tether OPTIONS (connector '
 CREATE FOREIGN TABLE mirror_it.seed (seeded bigint) SERVER mirror_it_control
     OPTIONS (path '/_control/seed', query :'seed_query');
 CREATE FOREIGN TABLE mirror_it.latency_on (latency_ms bigint) SERVER mirror_it_control
-    OPTIONS (path '/_control/latency', query 'ms=150');
+    OPTIONS (path '/_control/latency', query 'ms=20');
 CREATE FOREIGN TABLE mirror_it.latency_off (latency_ms bigint) SERVER mirror_it_control
     OPTIONS (path '/_control/latency', query 'ms=0');
 CREATE SERVER mirror_it_hs FOREIGN DATA WRAPPER tether
@@ -55,17 +56,17 @@ echo "SELECT 'listening';" >&3
 for _ in $(seq 1 50); do grep -q listening "$WORK/listen.out" && break; sleep 0.1; done
 q "SELECT tether.resume('mirror_it.local_contacts')" >/dev/null
 
-# Wait until a few pages are in, then kill the sync process.
+# Wait until the first batch is in, then kill the sync process (reading the second).
 pid=""
 for _ in $(seq 1 300); do
     pages=$(q "SELECT coalesce(pages_so_far, 0) FROM tether.mirrors WHERE mirror = 'mirror_it.local_contacts'::regclass")
-    if [ "${pages:-0}" -ge 3 ]; then
+    if [ "${pages:-0}" -ge 50 ]; then
         pid=$(q "SELECT pid FROM pg_stat_activity WHERE backend_type = 'tether sync'")
         break
     fi
     sleep 0.1
 done
-[ -n "$pid" ] || fail "the backfill did not reach its third page with a sync process running"
+[ -n "$pid" ] || fail "the backfill did not commit its first batch with a sync process running"
 [ "$(q "SELECT pg_terminate_backend($pid)")" = t ] || fail "could not terminate the sync process $pid"
 before=$(q "SELECT count(*) FROM mirror_it.local_contacts")
 [ "$before" -lt "$RECORDS" ] || fail "the backfill was complete before the kill ($before rows)"
@@ -107,4 +108,4 @@ q "SELECT tether.unmirror('mirror_it.local_contacts', drop => true)" >/dev/null
 q "SELECT latency_ms FROM mirror_it.latency_off" >/dev/null
 psql -X -q -d "$DB" -c "SET client_min_messages = warning" -c "DROP SCHEMA mirror_it CASCADE" \
     -c "DROP SERVER mirror_it_hs CASCADE" -c "DROP SERVER mirror_it_control CASCADE"
-echo "ok: killed at page >= 3 with $before of $RECORDS rows applied; resumed without loss or duplicates; $notified notifications"
+echo "ok: killed after page 50 with $before of $RECORDS rows applied; resumed without loss or duplicates; $notified notifications"
