@@ -101,6 +101,9 @@ struct Pass {
     source: pg_sys::Oid,
     target: pg_sys::Oid,
     kind: PassKind,
+    /// The pass notes what it sees and sweeps the rest at its end: a full one (or a backfill) over a
+    /// mirror that had rows before it.
+    sweeps: bool,
     gen: i64,
     cursor: Option<PagerPosition>,
     /// The pass resumes a position saved by an earlier run.
@@ -649,6 +652,21 @@ fn begin(id: i32, continuing: Option<i64>) -> Option<Pass> {
             .ok()
             .flatten()
             .unwrap_or_default();
+        // A sweep can only remove rows older than the pass: none in a mirror the pass found empty (a
+        // first backfill; the same when it resumes, all its rows being the pass's own). Such a pass
+        // notes nothing of what it sees.
+        let sweeps = kind.sweeps() && {
+            let q = format!("SELECT EXISTS (SELECT 1 FROM {label} WHERE _synced_at < $1::timestamptz)");
+            as_owner(owner, || {
+                c.update(&q, None, &[pass_started_at.clone().into()])
+                    .unwrap_or_else(|e| spi_error("looking for rows older than the pass", e))
+                    .first()
+                    .get_one::<bool>()
+                    .ok()
+                    .flatten()
+                    .unwrap_or(true)
+            })
+        };
 
         crate::http::limit::set_share(rate_share);
         let updated = match (&since, &updated_column) {
@@ -692,6 +710,7 @@ fn begin(id: i32, continuing: Option<i64>) -> Option<Pass> {
             source,
             target,
             kind,
+            sweeps,
             gen,
             cursor,
             resumed_at_cursor: resumed,
@@ -912,7 +931,7 @@ fn apply_page(pass: &mut Pass) -> PageResult {
         let row = row.first();
         let n = |i: usize| row.get::<i64>(i).ok().flatten().unwrap_or(0);
         let counts = (n(1), n(2), n(3));
-        if pass.kind.sweeps() {
+        if pass.sweeps {
             // What the pass saw, for its sweep: the ids as text (as the owner), then into the worker's
             // bookkeeping (the temporary copy empties at commit; the sweep fills it with the whole pass).
             owner_statement(c, pass, &pass.sql.batch_ids, &[], "noting what the pass saw");
@@ -975,7 +994,7 @@ fn finish(pass: &Pass, again: bool) {
         if !hold_mirror_table(c, pass) {
             return;
         }
-        let deleted = if pass.kind.sweeps() {
+        let deleted = if pass.sweeps {
             c.update(
                 "INSERT INTO pg_temp.tether_seen (id) SELECT id FROM tether.pass_seen WHERE mirror_id = $1 AND gen = $2",
                 None,
