@@ -36,38 +36,16 @@ BEGIN
 END
 $$;
 
--- fake.wait_for_worker(m): waits until no refresh of mirror m is running or asked for (the worker has
--- applied every request made so far), then returns the mirror's state ('timed out' after 60 s).
-CREATE FUNCTION fake.wait_for_worker(m regclass) RETURNS text LANGUAGE plpgsql AS $$
+-- fake.until(probe, m): true once the query probe (one boolean; $1 is m) returns true, false after
+-- 60 s. Each try sees what committed since the last.
+CREATE FUNCTION fake.until(probe text, m regclass DEFAULT NULL) RETURNS boolean LANGUAGE plpgsql AS $$
 DECLARE
     t0 timestamptz := clock_timestamp();
+    ok boolean;
 BEGIN
     LOOP
-        IF NOT EXISTS (SELECT 1 FROM tether.mirror_config c LEFT JOIN tether.mirror_state s ON s.mirror_id = c.id
-                       WHERE c.target = m
-                         AND (coalesce(s.state, 'pending') IN ('pending', 'running')
-                              OR c.requested_at > coalesce(s.run_started_at, '-infinity')))
-           AND NOT EXISTS (SELECT 1 FROM pg_locks l JOIN tether.mirror_config c ON l.objid = c.id
-                           WHERE l.locktype = 'userlock' AND c.target = m) THEN
-            RETURN coalesce((SELECT state FROM tether.mirrors WHERE mirror = m), 'no mirror');
-        END IF;
-        IF clock_timestamp() - t0 > interval '60 seconds' THEN
-            RETURN 'timed out';
-        END IF;
-        PERFORM pg_sleep(0.05);
-    END LOOP;
-END
-$$;
-
--- fake.wait_for_lock_wait(m): true once the sync process of mirror m waits for a lock on its table
--- (a merge waiting for a session's write to end), false after 60 s.
-CREATE FUNCTION fake.wait_for_lock_wait(m regclass) RETURNS boolean LANGUAGE plpgsql AS $$
-DECLARE
-    t0 timestamptz := clock_timestamp();
-BEGIN
-    LOOP
-        IF EXISTS (SELECT 1 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-                   WHERE l.relation = m AND NOT l.granted AND a.backend_type = 'tether sync') THEN
+        EXECUTE probe INTO ok USING m;
+        IF ok THEN
             RETURN true;
         END IF;
         IF clock_timestamp() - t0 > interval '60 seconds' THEN
@@ -78,21 +56,35 @@ BEGIN
 END
 $$;
 
--- fake.wait_for_no_sync(): true once no sync process runs (false after 60 s).
-CREATE FUNCTION fake.wait_for_no_sync() RETURNS boolean LANGUAGE plpgsql AS $$
-DECLARE
-    t0 timestamptz := clock_timestamp();
+-- fake.wait_for_worker(m): waits until no refresh of mirror m is running or asked for (the worker has
+-- applied every request made so far), then returns the mirror's state ('timed out' after 60 s).
+CREATE FUNCTION fake.wait_for_worker(m regclass) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
-    LOOP
-        IF NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'tether sync') THEN
-            RETURN true;
-        END IF;
-        IF clock_timestamp() - t0 > interval '60 seconds' THEN
-            RETURN false;
-        END IF;
-        PERFORM pg_sleep(0.05);
-    END LOOP;
+    -- Two statements: the state is read in a snapshot taken after the wait.
+    IF NOT fake.until($q$
+        SELECT NOT EXISTS (SELECT 1 FROM tether.mirror_config c LEFT JOIN tether.mirror_state s ON s.mirror_id = c.id
+                           WHERE c.target = $1
+                             AND (coalesce(s.state, 'pending') IN ('pending', 'running')
+                                  OR c.requested_at > coalesce(s.run_started_at, '-infinity')))
+           AND NOT EXISTS (SELECT 1 FROM pg_locks l JOIN tether.mirror_config c ON l.objid = c.id
+                           WHERE l.locktype = 'userlock' AND c.target = $1)$q$, m) THEN
+        RETURN 'timed out';
+    END IF;
+    RETURN coalesce((SELECT state FROM tether.mirrors WHERE mirror = m), 'no mirror');
 END
+$$;
+
+-- fake.wait_for_lock_wait(m): true once the sync process of mirror m waits for a lock on its table
+-- (a merge waiting for a session's write to end), false after 60 s.
+CREATE FUNCTION fake.wait_for_lock_wait(m regclass) RETURNS boolean LANGUAGE sql AS $$
+    SELECT fake.until($q$
+        SELECT EXISTS (SELECT 1 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+                       WHERE l.relation = $1 AND NOT l.granted AND a.backend_type = 'tether sync')$q$, m)
+$$;
+
+-- fake.wait_for_no_sync(): true once no sync process runs (false after 60 s).
+CREATE FUNCTION fake.wait_for_no_sync() RETURNS boolean LANGUAGE sql AS $$
+    SELECT fake.until($q$SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'tether sync')$q$)
 $$;
 
 -- Webhooks: server hs gets the HubSpot app secret of the test run, and fake.hubspot_webhook(object,
