@@ -6,14 +6,7 @@
 -- Set-up: the shared fixture, HubSpot contacts and Salesforce contacts mirrored with full passes a day
 -- apart (so every refresh below is incremental).
 \i tests/regress/fixtures/base.sql
-\getenv fake_url FAKE_URL
-\set token_url :fake_url/services/oauth2/token
-\getenv client_secret TETHER_TEST_SF_CLIENT_SECRET
-\getenv refresh_token TETHER_TEST_SF_REFRESH_TOKEN
-CREATE SERVER sf FOREIGN DATA WRAPPER tether OPTIONS (
-    connector 'salesforce', base_url 'https://login.invalid/services/data/v59.0', token_url :'token_url');
-CREATE USER MAPPING FOR CURRENT_USER SERVER sf
-    OPTIONS (client_id 'sf-client', client_secret :'client_secret', refresh_token :'refresh_token');
+\i tests/regress/fixtures/salesforce.sql
 CREATE SCHEMA gone;
 CREATE FOREIGN TABLE gone.hs_contacts (id text, email text, city text, updated_at timestamptz)
     SERVER hs OPTIONS (object 'contacts');

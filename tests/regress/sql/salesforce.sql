@@ -2,20 +2,11 @@
 -- conditions quoted and escaped, LIMIT, nextRecordsUrl paging), sObject writes with RETURNING read
 -- back by id, sObject Collections batches of 200, and Salesforce's error array.
 
--- Set-up: the shared fixture (the fake provider reset, servers hs and api).
+-- Set-up: the shared fixture (the fake provider reset, servers hs and api), and server sf (OAuth2; its
+-- base URL names a host that does not exist, so requests must go to the instance URL the token
+-- endpoint returns).
 \i tests/regress/fixtures/base.sql
-\getenv fake_url FAKE_URL
-\set token_url :fake_url/services/oauth2/token
-\getenv client_secret TETHER_TEST_SF_CLIENT_SECRET
-\getenv refresh_token TETHER_TEST_SF_REFRESH_TOKEN
--- The server's base URL names a host that does not exist: requests must go to the instance URL the
--- token endpoint returns (the fake provider's own address).
-CREATE SERVER sf FOREIGN DATA WRAPPER tether OPTIONS (
-    connector 'salesforce',
-    base_url 'https://login.invalid/services/data/v59.0',
-    token_url :'token_url');
-CREATE USER MAPPING FOR CURRENT_USER SERVER sf
-    OPTIONS (client_id 'sf-client', client_secret :'client_secret', refresh_token :'refresh_token');
+\i tests/regress/fixtures/salesforce.sql
 CREATE SCHEMA sfdc;
 IMPORT FOREIGN SCHEMA salesforce FROM SERVER sf INTO sfdc;
 SELECT foreign_table_name, option_name, option_value FROM information_schema.foreign_table_options
