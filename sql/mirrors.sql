@@ -45,6 +45,8 @@ CREATE TABLE tether.mirror_state (
     pass_cursor jsonb,
     pass_pages bigint NOT NULL DEFAULT 0,
     pass_rows bigint NOT NULL DEFAULT 0,
+    -- Ids the pass noted in tether.pass_seen: the sweep checks the set is whole (see there).
+    pass_noted bigint NOT NULL DEFAULT 0,
     pass_total bigint,
     run_id bigint,
     run_started_at timestamptz,
@@ -173,10 +175,11 @@ REVOKE ALL ON tether.mirror_tombstones FROM PUBLIC;
 
 -- The records each full pass in progress has seen, by id: at its end the pass removes the mirror's
 -- rows it did not see (and that no one wrote since it began). Kept here rather than stamped on every
--- row, so that a pass over unchanged data writes nothing to the mirror; logged, so that a pass resumed
--- after a crash still knows what it saw. The worker's alone (no PUBLIC access), emptied when the pass
--- ends.
-CREATE TABLE tether.pass_seen (
+-- row, so that a pass over unchanged data writes nothing to the mirror; unlogged, so that noting and
+-- emptying it costs no WAL. A crash empties it: the sweep then finds fewer ids than the pass noted
+-- (mirror_state.pass_noted), sweeps nothing, and asks for a new full pass. The worker's alone (no
+-- PUBLIC access), emptied when the pass ends.
+CREATE UNLOGGED TABLE tether.pass_seen (
     mirror_id integer NOT NULL,
     gen bigint NOT NULL,
     id text NOT NULL

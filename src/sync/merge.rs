@@ -136,7 +136,10 @@ impl Statements {
             apply,
             seen: format!("CREATE TEMP TABLE IF NOT EXISTS {seen} (id text) ON COMMIT DELETE ROWS"),
             batch_ids: format!("INSERT INTO {seen} (id) SELECT {id}::text FROM {stage} WHERE {id} IS NOT NULL"),
-            note_seen: format!("INSERT INTO tether.pass_seen (mirror_id, gen, id) SELECT $1, $2, id FROM {seen}"),
+            note_seen: format!(
+                "WITH noted AS (INSERT INTO tether.pass_seen (mirror_id, gen, id) SELECT $1, $2, id FROM {seen} RETURNING 1)
+                 SELECT count(*) FROM noted"
+            ),
             sweep,
             count: format!("SELECT count(*) FROM {target}"),
             exists: fetch_by_id.then(|| format!("SELECT 1 FROM {source} WHERE {id} = CAST($1 AS {id_type})")),
@@ -244,7 +247,12 @@ mod tests {
             s.batch_ids,
             r#"INSERT INTO pg_temp.tether_seen (id) SELECT "id"::text FROM pg_temp.tether_stage WHERE "id" IS NOT NULL"#
         );
-        assert!(s.note_seen.ends_with("SELECT $1, $2, id FROM pg_temp.tether_seen"), "{}", s.note_seen);
+        assert!(s.note_seen.contains("SELECT $1, $2, id FROM pg_temp.tether_seen RETURNING 1)"), "{}", s.note_seen);
+        assert!(
+            s.note_seen.ends_with("SELECT count(*) FROM noted"),
+            "the worker counts what it noted: {}",
+            s.note_seen
+        );
     }
 
     #[test]

@@ -603,7 +603,7 @@ fn begin(id: i32, continuing: Option<i64>) -> Option<Pass> {
                 }
                 c.update(
                     "UPDATE tether.mirror_state SET pass = $2, pass_started_at = now(), pass_gen = $3, pass_since = $4,
-                            pass_cursor = NULL, pass_pages = 0, pass_rows = 0, pass_total = NULL,
+                            pass_cursor = NULL, pass_pages = 0, pass_rows = 0, pass_noted = 0, pass_total = NULL,
                             full_requested = full_requested AND $2 = 'incremental'
                      WHERE mirror_id = $1",
                     None,
@@ -813,6 +813,33 @@ enum PageResult {
     Stop,
 }
 
+/// Whether `tether.pass_seen` holds every id the pass noted. A crash empties the (unlogged) table: the
+/// pass then cannot tell what it saw before, sweeps nothing (removing a record the provider still has
+/// would be worse than keeping one it deleted), and asks for a new full pass.
+fn seen_is_whole(c: &mut SpiClient<'_>, pass: &Pass) -> bool {
+    let whole = c
+        .update(
+            "SELECT (SELECT count(*) FROM tether.pass_seen WHERE mirror_id = $1 AND gen = $2)
+                    >= (SELECT pass_noted FROM tether.mirror_state WHERE mirror_id = $1)",
+            None,
+            &[pass.id.into(), pass.gen.into()],
+        )
+        .unwrap_or_else(|e| spi_error("reading what the pass saw", e))
+        .first()
+        .get_one::<bool>()
+        .ok()
+        .flatten()
+        .unwrap_or(false);
+    if !whole {
+        log!(
+            "tether: mirror {}: the ids this full pass saw were lost (a crash empties tether.pass_seen); nothing swept, a new full pass follows",
+            pass.label
+        );
+        forget_seen(c, pass.id);
+    }
+    whole
+}
+
 /// Empty `tether.pass_seen` of mirror `id`, and of mirrors no longer registered.
 fn forget_seen(c: &mut SpiClient<'_>, id: i32) {
     c.update(
@@ -931,12 +958,19 @@ fn apply_page(pass: &mut Pass) -> PageResult {
         let row = row.first();
         let n = |i: usize| row.get::<i64>(i).ok().flatten().unwrap_or(0);
         let counts = (n(1), n(2), n(3));
+        let mut noted = 0i64;
         if pass.sweeps {
             // What the pass saw, for its sweep: the ids as text (as the owner), then into the worker's
             // bookkeeping (the temporary copy empties at commit; the sweep fills it with the whole pass).
             owner_statement(c, pass, &pass.sql.batch_ids, &[], "noting what the pass saw");
-            c.update(&pass.sql.note_seen, None, &[pass.id.into(), pass.gen.into()])
-                .unwrap_or_else(|e| spi_error("noting what the pass saw", e));
+            noted = c
+                .update(&pass.sql.note_seen, None, &[pass.id.into(), pass.gen.into()])
+                .unwrap_or_else(|e| spi_error("noting what the pass saw", e))
+                .first()
+                .get_one::<i64>()
+                .ok()
+                .flatten()
+                .unwrap_or(0);
         }
         forget_tombstones(c, pass, fetched_at);
         let counts = (counts, outcome);
@@ -962,10 +996,17 @@ fn apply_page(pass: &mut Pass) -> PageResult {
         let cursor_json = next.as_ref().and_then(|p| serde_json::to_string(p).ok());
         c.update(
             "UPDATE tether.mirror_state SET pass_cursor = $2::jsonb, pass_pages = pass_pages + $5,
-                    pass_rows = pass_rows + $3, pass_total = coalesce($4, pass_total)
+                    pass_rows = pass_rows + $3, pass_total = coalesce($4, pass_total), pass_noted = pass_noted + $6
              WHERE mirror_id = $1",
             None,
-            &[pass.id.into(), cursor_json.into(), rows.into(), total.map(|t| t as i64).into(), pages.into()],
+            &[
+                pass.id.into(),
+                cursor_json.into(),
+                rows.into(),
+                total.map(|t| t as i64).into(),
+                pages.into(),
+                noted.into(),
+            ],
         )
         .unwrap_or_else(|e| spi_error("saving the position", e));
         c.update(
@@ -994,7 +1035,8 @@ fn finish(pass: &Pass, again: bool) {
         if !hold_mirror_table(c, pass) {
             return;
         }
-        let deleted = if pass.sweeps {
+        let whole = !pass.sweeps || seen_is_whole(c, pass);
+        let deleted = if pass.sweeps && whole {
             c.update(
                 "INSERT INTO pg_temp.tether_seen (id) SELECT id FROM tether.pass_seen WHERE mirror_id = $1 AND gen = $2",
                 None,
@@ -1034,12 +1076,13 @@ fn finish(pass: &Pass, again: bool) {
         c.update(
             "UPDATE tether.mirror_state s SET state = 'idle', pass = NULL, pass_cursor = NULL, pass_since = NULL,
                     last_success = now(), failures = 0, row_count = $3,
-                    last_full = CASE WHEN $2 THEN s.pass_started_at ELSE s.last_full END,
-                    next_run = CASE WHEN $4 THEN now() ELSE now() + c.every END
+                    last_full = CASE WHEN $2 AND $5 THEN s.pass_started_at ELSE s.last_full END,
+                    full_requested = s.full_requested OR NOT $5,
+                    next_run = CASE WHEN $4 OR NOT $5 THEN now() ELSE now() + c.every END
              FROM tether.mirror_config c
              WHERE s.mirror_id = $1 AND c.id = s.mirror_id",
             None,
-            &[pass.id.into(), pass.kind.sweeps().into(), rows.into(), again.into()],
+            &[pass.id.into(), pass.kind.sweeps().into(), rows.into(), again.into(), whole.into()],
         )
         .unwrap_or_else(|e| spi_error("finishing the pass", e));
         c.update(
