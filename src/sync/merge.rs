@@ -118,17 +118,23 @@ impl Statements {
             row("t"),
             row("p")
         );
-        // $1 pass start, $2 mirror name, $3 notify, $4 channel. The rows the pass did not see go, except
-        // those written since it started (by it, or through the mirror: the provider has them).
+        // The three ways rows leave the mirror: delete the rows `condition` names (its own parameter is $1,
+        // and $5 if it needs one more), announce each when $3 (notify) on channel $4 with mirror name $2,
+        // and return how many went and how many were announced.
+        let delete_announced = |condition: &str| {
+            format!(
+                "WITH gone AS (DELETE FROM {target} t WHERE {condition} RETURNING t.{id}::text AS id),
+                 notified AS (SELECT pg_notify($4, json_build_object('mirror', $2::text, 'id', id, 'op', 'delete')::text)
+                              FROM gone WHERE $3)
+                 SELECT count(*), (SELECT count(*) FROM notified) FROM gone"
+            )
+        };
+        // $1 pass start. The rows the pass did not see go, except those written since it started (by it,
+        // or through the mirror: the provider has them).
         let seen = "pg_temp.tether_seen";
-        let sweep = format!(
-            "WITH gone AS (DELETE FROM {target} t WHERE t._synced_at < $1::timestamptz
-                                AND NOT EXISTS (SELECT 1 FROM {seen} s WHERE s.id = t.{id}::text)
-                           RETURNING t.{id}::text AS id),
-             notified AS (SELECT pg_notify($4, json_build_object('mirror', $2::text, 'id', id, 'op', 'delete')::text)
-                          FROM gone WHERE $3)
-             SELECT count(*), (SELECT count(*) FROM notified) FROM gone"
-        );
+        let sweep = delete_announced(&format!(
+            "t._synced_at < $1::timestamptz AND NOT EXISTS (SELECT 1 FROM {seen} s WHERE s.id = t.{id}::text)"
+        ));
         Statements {
             stage: format!("CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {source}) ON COMMIT DELETE ROWS"),
             gone: format!("CREATE TEMP TABLE IF NOT EXISTS {gone} (id text) ON COMMIT DELETE ROWS"),
@@ -143,19 +149,8 @@ impl Statements {
             sweep,
             count: format!("SELECT count(*) FROM {target}"),
             exists: fetch_by_id.then(|| format!("SELECT 1 FROM {source} WHERE {id} = CAST($1 AS {id_type})")),
-            delete_listed: format!(
-                "WITH gone AS (DELETE FROM {target} t WHERE t.{id}::text = ANY ($1::text[]) AND t._synced_at < $5
-                               RETURNING t.{id}::text AS id),
-                 notified AS (SELECT pg_notify($4, json_build_object('mirror', $2::text, 'id', id, 'op', 'delete')::text)
-                              FROM gone WHERE $3)
-                 SELECT count(*), (SELECT count(*) FROM notified) FROM gone"
-            ),
-            delete_one: format!(
-                "WITH gone AS (DELETE FROM {target} t WHERE t.{id} = CAST($1 AS {id_type}) RETURNING t.{id}::text AS id),
-                 notified AS (SELECT pg_notify($4, json_build_object('mirror', $2::text, 'id', id, 'op', 'delete')::text)
-                              FROM gone WHERE $3)
-                 SELECT count(*), (SELECT count(*) FROM notified) FROM gone"
-            ),
+            delete_listed: delete_announced(&format!("t.{id}::text = ANY ($1::text[]) AND t._synced_at < $5")),
+            delete_one: delete_announced(&format!("t.{id} = CAST($1 AS {id_type})")),
         }
     }
 }

@@ -7,8 +7,8 @@
 //! rewritten), the changes are announced on the mirror's own NOTIFY channel (a random name only roles
 //! that may read the mirror are told: `tether.changes_channel`), and the new position is saved, all
 //! in that transaction: a crash loses at most the batch in flight, and the next run resumes after the
-//! last committed one. A full pass stamps every row it sees with the pass's generation and, at its end,
-//! removes the rows it did not see: the records deleted at the provider.
+//! last committed one. A full pass notes the id of every record it sees (`tether.pass_seen`) and, at its
+//! end, removes the rows it did not see: the records deleted at the provider.
 //!
 //! Statements that touch the user's tables run as the mirror's owner (its user mapping, its
 //! privileges) through `rights::as_owner`; the catalog is updated as the worker's superuser with the
@@ -171,7 +171,10 @@ pub fn run(id: i32) {
             Ok(PageResult::More) => first = false,
             Ok(PageResult::Done) => break,
             Ok(PageResult::Stop) => return,
-            Err(e) if pass.kind == PassKind::Incremental && e.sqlstate().code() == SEARCH_CAP_STATE => {
+            Err(e)
+                if pass.kind == PassKind::Incremental
+                    && e.sqlstate().code() == SqlState::ProgramLimitExceeded.code() =>
+            {
                 // More records changed than the search endpoint can return: the full listing has no such
                 // cap, so a full pass follows at once (what the search applied stays; the pass reads
                 // every record and sweeps what is gone).
@@ -218,10 +221,6 @@ pub fn run(id: i32) {
 const BATCH_ROWS: u64 = 5000;
 /// At most this many pages per batch (small pages: a transaction stays short).
 const MAX_BATCH_PAGES: u64 = 50;
-
-/// The SQLSTATE of a search that matches more records than the provider's search endpoint can return
-/// (`TetherError::TooManyResults`).
-const SEARCH_CAP_STATE: &str = "54000";
 
 /// Drop an incremental pass whose search matched too many records and ask for a full pass in its place
 /// (what the search applied stays); the run goes on with it (`begin` with the run's id).
@@ -773,7 +772,6 @@ fn check_access(
     source_name
 }
 
-/// The mirror's columns that its source has too (the data columns), in the mirror's order.
 /// The mirror's data columns (those its source has too), and whether each can be compared by value: a
 /// built-in type with a built-in equality, the same in the mirror and the source. Others are compared
 /// as text (json has no equality; a type of the owner's would run the owner's operator).
@@ -957,7 +955,7 @@ fn apply_page(pass: &mut Pass) -> PageResult {
         let row = owner_statement(c, pass, &pass.sql.apply, &args, "applying a page");
         let row = row.first();
         let n = |i: usize| row.get::<i64>(i).ok().flatten().unwrap_or(0);
-        let counts = (n(1), n(2), n(3));
+        let (rows, inserted, updated) = (n(1), n(2), n(3));
         let mut noted = 0i64;
         if pass.sweeps {
             // What the pass saw, for its sweep: the ids as text (as the owner), then into the worker's
@@ -973,8 +971,6 @@ fn apply_page(pass: &mut Pass) -> PageResult {
                 .unwrap_or(0);
         }
         forget_tombstones(c, pass, fetched_at);
-        let counts = (counts, outcome);
-        let ((rows, inserted, updated), outcome) = counts;
         let (next, pages, total, requests) = match outcome {
             Some(o) => (o.next, o.pages as i64, o.total, o.requests),
             None => (None, 0, None, 0),

@@ -97,15 +97,16 @@ pub extern "C-unwind" fn tether_launcher_main(_arg: pg_sys::Datum) {
     let mut launched: HashMap<i32, Launched> = HashMap::new();
     // Requests taken from shared memory, with the time the launcher took each: a request is met by a
     // run that began after it (two asked for before one run began are met by that run).
-    let mut requested: BTreeMap<i32, pg_sys::TimestampTz> = BTreeMap::new();
+    let mut requested: BTreeMap<i32, TimestampWithTimeZone> = BTreeMap::new();
     loop {
         wait_tick(crate::gucs::POLL_INTERVAL_MS.get().max(100) as i64);
         // A process not started yet counts as running (for the pool and for its owner's share).
         launched.retain(|_, l| matches!(l.worker.pid(), Ok(_) | Err(BackgroundWorkerStatus::NotYetStarted)));
         // SAFETY: GetCurrentTimestamp reads the clock; no shared state.
-        let now = unsafe { pg_sys::GetCurrentTimestamp() };
+        let now = TimestampWithTimeZone::try_from(unsafe { pg_sys::GetCurrentTimestamp() });
         for id in crate::sync::take_requests() {
-            requested.insert(id, now);
+            // The clock's own reading always converts; -infinity only keeps the types whole.
+            requested.insert(id, now.unwrap_or_else(|_| TimestampWithTimeZone::negative_infinity()));
         }
         let workers = crate::gucs::MAX_SYNC_WORKERS.get().max(1) as usize;
         let candidates = BackgroundWorker::transaction(|| due_mirrors(&requested, &launched));
@@ -167,13 +168,8 @@ fn pick(candidates: Vec<(i32, u32)>, running_owners: &[u32], workers: usize) -> 
 }
 
 /// Which of the `requested` mirrors are registered and have not begun a run since the request.
-fn unmet(requested: &BTreeMap<i32, pg_sys::TimestampTz>) -> BTreeSet<i32> {
-    let ids: Vec<i32> = requested.keys().copied().collect();
-    let at: Vec<TimestampWithTimeZone> =
-        requested.values().filter_map(|&t| TimestampWithTimeZone::try_from(t).ok()).collect();
-    if at.len() != ids.len() {
-        return ids.into_iter().collect();
-    }
+fn unmet(requested: &BTreeMap<i32, TimestampWithTimeZone>) -> BTreeSet<i32> {
+    let (ids, at): (Vec<i32>, Vec<TimestampWithTimeZone>) = requested.iter().map(|(id, at)| (*id, *at)).unzip();
     Spi::connect(|c| {
         c.select(
             "SELECT m.id FROM unnest($1::int[], $2::timestamptz[]) AS a (id, at)
@@ -221,19 +217,15 @@ pub(crate) fn wait_tick(ms: i64) -> bool {
 /// The mirrors that could be refreshed now, most urgent first, with their owners: not paused, not
 /// being refreshed (no process holds the mirror's lock), and due by schedule, by request (in the
 /// catalog or through shared memory) made after their last run began, or left mid-pass.
-fn due_mirrors(requested: &BTreeMap<i32, pg_sys::TimestampTz>, launched: &HashMap<i32, Launched>) -> Vec<(i32, u32)> {
+fn due_mirrors(requested: &BTreeMap<i32, TimestampWithTimeZone>, launched: &HashMap<i32, Launched>) -> Vec<(i32, u32)> {
     let installed =
         Spi::get_one::<bool>("SELECT to_regclass('tether.mirror_config') IS NOT NULL").ok().flatten().unwrap_or(false);
     if !installed {
         return Vec::new();
     }
     let busy: Vec<i32> = launched.keys().copied().collect();
-    let requested_ids: Vec<i32> = requested.keys().copied().collect();
-    let requested_at: Vec<TimestampWithTimeZone> =
-        requested.values().filter_map(|&t| TimestampWithTimeZone::try_from(t).ok()).collect();
-    if requested_at.len() != requested_ids.len() {
-        return Vec::new();
-    }
+    let (requested_ids, requested_at): (Vec<i32>, Vec<TimestampWithTimeZone>) =
+        requested.iter().map(|(id, at)| (*id, *at)).unzip();
     Spi::connect(|c| {
         let rows = c.select(
             "WITH asked (id, at) AS (SELECT * FROM unnest($2::int[], $4::timestamptz[]))
