@@ -28,6 +28,21 @@ pub struct Tables<'a> {
     pub updated: Option<(&'a str, &'a str)>,
 }
 
+/// The announcement of a change to the row with text `id` (in the statement's rows), as an expression:
+/// `pg_notify($4, payload)` with the payload `{"mirror" : $2, "id" : id, "op" : op}`, `op` given as an
+/// SQL expression for the rest of the payload (`', "op" : "insert"}'`: `op_end`). The JSON is built by
+/// concatenation: the text is the same as `json_build_object`'s, at a fraction of its cost per row.
+fn notification(op_end: &str) -> String {
+    format!(
+        "pg_notify($4, '{{\"mirror\" : ' || to_json($2::text)::text || ', \"id\" : ' || to_json(id)::text || {op_end})"
+    )
+}
+
+/// `op_end` for `notification`: the end of the payload for operation `op` (a fixed name).
+fn op_end(op: &str) -> String {
+    format!("', \"op\" : \"{op}\"}}'")
+}
+
 /// The SQL of a pass, built once.
 pub struct Statements {
     /// The staging table of pages, and that of the records deleted through the mirror since the page
@@ -93,6 +108,8 @@ impl Statements {
         // stand, a batch never costs a scan of the whole mirror. The refresh holds the mirror against
         // writers meanwhile, so new records are plainly inserted (no speculative insertion), and only
         // known ones go through ON CONFLICT, which finds them at once and updates them.
+        // A page lists a record once (DISTINCT ON); the page is read once, so it is not materialised.
+        // Each change is counted and announced in the one pass over what the two inserts return.
         let apply = format!(
             "WITH page AS (SELECT DISTINCT ON ({id}) {list} FROM {stage} WHERE {id} IS NOT NULL ORDER BY {id}),
              changed AS (SELECT p.*, t.{id} IS NULL AS _tether_new
@@ -107,26 +124,22 @@ impl Statements {
                      SELECT {list}, $5, $1 FROM changed WHERE NOT _tether_new
                      ON CONFLICT ({id}) DO UPDATE SET {sets}_synced_at = excluded._synced_at, _sync_gen = excluded._sync_gen
                      WHERE t._synced_at < excluded._synced_at
-                     RETURNING t.{id}::text AS id, false AS inserted),
-             up AS (SELECT * FROM ins UNION ALL SELECT * FROM upd),
-             notified AS (SELECT pg_notify($4, json_build_object('mirror', $2::text, 'id', id,
-                                 'op', CASE WHEN inserted THEN 'insert' ELSE 'update' END)::text)
-                          FROM up WHERE $3)
-             SELECT (SELECT count(*) FROM page), count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted),
-                    (SELECT count(*) FROM notified)
-             FROM up",
+                     RETURNING t.{id}::text AS id, false AS inserted)
+             SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted),
+                    count({}) FILTER (WHERE $3)
+             FROM (SELECT * FROM ins UNION ALL SELECT * FROM upd) up",
             row("t"),
-            row("p")
+            row("p"),
+            notification(&format!("CASE WHEN inserted THEN {} ELSE {} END", op_end("insert"), op_end("update"))),
         );
         // The three ways rows leave the mirror: delete the rows `condition` names (its own parameter is $1,
         // and $5 if it needs one more), announce each when $3 (notify) on channel $4 with mirror name $2,
         // and return how many went and how many were announced.
         let delete_announced = |condition: &str| {
             format!(
-                "WITH gone AS (DELETE FROM {target} t WHERE {condition} RETURNING t.{id}::text AS id),
-                 notified AS (SELECT pg_notify($4, json_build_object('mirror', $2::text, 'id', id, 'op', 'delete')::text)
-                              FROM gone WHERE $3)
-                 SELECT count(*), (SELECT count(*) FROM notified) FROM gone"
+                "WITH gone AS (DELETE FROM {target} t WHERE {condition} RETURNING t.{id}::text AS id)
+                 SELECT count(*), count({}) FILTER (WHERE $3) FROM gone",
+                notification(&op_end("delete"))
             )
         };
         // $1 pass start. The rows the pass did not see go, except those written since it started (by it,
@@ -204,9 +217,12 @@ mod tests {
         assert!(s.apply.contains(r#"AND ROW(t."id", t."email", t."Odd ""Name"""::text) IS DISTINCT FROM ROW(p."id", p."email", p."Odd ""Name"""::text) END"#), "{}", s.apply);
         // A page that lists a record twice is merged once.
         assert!(s.apply.contains(r#"SELECT DISTINCT ON ("id")"#), "{}", s.apply);
-        // $1 generation, $2 mirror name, $3 notify, $4 channel.
-        assert!(s.apply.contains("SELECT pg_notify($4, json_build_object('mirror', $2::text"), "{}", s.apply);
-        assert!(s.apply.contains("FROM up WHERE $3"), "{}", s.apply);
+        // $1 generation, $2 mirror name, $3 notify, $4 channel: each change announced, when $3.
+        assert!(
+            s.apply.contains(r#"count(pg_notify($4, '{"mirror" : ' || to_json($2::text)::text || ', "id" : ' || to_json(id)::text || CASE WHEN inserted THEN ', "op" : "insert"}' ELSE ', "op" : "update"}' END)) FILTER (WHERE $3)"#),
+            "{}",
+            s.apply
+        );
     }
 
     #[test]
@@ -236,7 +252,7 @@ mod tests {
             "{}",
             s.sweep
         );
-        assert!(s.sweep.contains("pg_notify($4,"), "{}", s.sweep);
+        assert!(s.sweep.contains(r#"count(pg_notify($4, '{"mirror" : ' || to_json($2::text)::text || ', "id" : ' || to_json(id)::text || ', "op" : "delete"}')) FILTER (WHERE $3) FROM gone"#), "{}", s.sweep);
         assert_eq!(s.seen, "CREATE TEMP TABLE IF NOT EXISTS pg_temp.tether_seen (id text) ON COMMIT DELETE ROWS");
         assert_eq!(
             s.batch_ids,
@@ -286,7 +302,7 @@ mod tests {
             "{}",
             s.delete_listed
         );
-        assert!(s.delete_listed.contains("'op', 'delete'"), "{}", s.delete_listed);
+        assert!(s.delete_listed.contains(r#"', "op" : "delete"}'"#), "{}", s.delete_listed);
     }
 
     #[test]

@@ -932,9 +932,10 @@ fn apply_page(pass: &mut Pass) -> PageResult {
             Some(s) => vec![s.clone().into()],
             None => vec![],
         };
-        let read = as_owner(pass.owner, || c.update(&pass.sql.page, None, &args).map(|_| ()));
+        // The rows read (records listed, as staged), for the pass's progress.
+        let read = as_owner(pass.owner, || c.update(&pass.sql.page, None, &args).map(|t| t.len() as i64));
         let outcome = page::disarm();
-        read.unwrap_or_else(|e| spi_error("reading a page", e));
+        let rows = read.unwrap_or_else(|e| spi_error("reading a page", e));
         let outcome = match outcome {
             Ok(o) => o,
             Err(page::Unclaimed) => {
@@ -955,7 +956,7 @@ fn apply_page(pass: &mut Pass) -> PageResult {
         let row = owner_statement(c, pass, &pass.sql.apply, &args, "applying a page");
         let row = row.first();
         let n = |i: usize| row.get::<i64>(i).ok().flatten().unwrap_or(0);
-        let (rows, inserted, updated) = (n(1), n(2), n(3));
+        let (inserted, updated) = (n(1), n(2));
         let mut noted = 0i64;
         if pass.sweeps {
             // What the pass saw, for its sweep: the ids as text (as the owner), then into the worker's
