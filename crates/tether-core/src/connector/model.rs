@@ -415,6 +415,10 @@ pub struct WriteDef {
     /// get endpoint, one more request per row, made only when the statement has RETURNING.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub refetch: bool,
+    /// Static values merged into the record (HubSpot creates `{"associations": []}`: its spec requires
+    /// the key in every create input).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<serde_json::Value>,
 }
 
 /// A batch create endpoint.

@@ -295,6 +295,9 @@ impl ObjectDef {
             if let Some(p) = &def.id {
                 check_pointer(&format!("{here}/id"), p)?;
             }
+            if def.item.as_ref().is_some_and(|item| !item.is_object()) {
+                return bad(format!("{here}/item"), "must be an object (merged into the record)".into());
+            }
             if def.refetch {
                 if self.get.is_none() {
                     return bad(
@@ -336,10 +339,8 @@ impl ObjectDef {
                     return bad(format!("{here}/body"), "the body template needs the string \"$records\"".into());
                 }
             }
-            if let Some(item) = &b.item {
-                if !item.is_object() {
-                    return bad(format!("{here}/item"), "must be an object (merged into each input)".into());
-                }
+            if b.item.as_ref().is_some_and(|item| !item.is_object()) {
+                return bad(format!("{here}/item"), "must be an object (merged into each input)".into());
             }
             if let Some(r) = &b.results {
                 check_pointer(&format!("{here}/results/at"), &r.at)?;
@@ -683,6 +684,22 @@ mod tests {
         let (path, message) = err_path(&minimal(r#", "records": "data""#));
         assert_eq!(path, "/objects/items/list/records");
         assert!(message.contains("must start with /"), "{message}");
+    }
+
+    #[test]
+    fn a_write_item_must_be_an_object() {
+        let with_create = |item: &str| {
+            format!(
+                r#"{{"name": "demo", "base_url": "https://api.example.com",
+                    "objects": {{"items": {{"list": {{"path": "/items"}},
+                        "create": {{"method": "POST", "path": "/items", "item": {item}}}}}}}}}"#
+            )
+        };
+        let c = Connector::from_json(&with_create(r#"{"associations": []}"#)).unwrap();
+        assert_eq!(c.objects["items"].create.as_ref().unwrap().item, Some(serde_json::json!({"associations": []})));
+        let (path, message) = err_path(&with_create("[]"));
+        assert_eq!(path, "/objects/items/create/item");
+        assert!(message.contains("must be an object (merged into the record)"), "{message}");
     }
 
     #[test]

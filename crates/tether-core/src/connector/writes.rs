@@ -26,6 +26,15 @@ impl WriteRequest {
     }
 }
 
+/// Merge a definition's static `item` values into a record (an object; the connector's values win).
+fn merge_item(record: &mut Value, item: Option<&Value>) {
+    if let (Some(Value::Object(item)), Value::Object(fields)) = (item, record) {
+        for (k, v) in item {
+            fields.insert(k.clone(), v.clone());
+        }
+    }
+}
+
 impl TableDef {
     pub(crate) fn write_url(&self, path: &str, id: Option<&str>) -> Result<String, TetherError> {
         Ok(format!("{}{}", self.base_url, self.render_path(path, id)?))
@@ -50,6 +59,7 @@ impl TableDef {
             None => None,
             Some(values) => {
                 let mut record = self.record_body(values)?;
+                merge_item(&mut record, def.item.as_ref());
                 if let (Some(at), Some(id)) = (&def.id_field, id) {
                     let at = Pointer::parse(at).map_err(|m| TetherError::Internal(format!("id_field: {m}")))?;
                     at.set(&mut record, self.id_json(id)).map_err(|m| TetherError::option(m, None))?;
@@ -125,11 +135,7 @@ impl TableDef {
             }
             let mut input = record::build_record(pairs)
                 .map_err(|m| TetherError::option(format!("cannot build the request body: {m}"), None))?;
-            if let (Some(Value::Object(item)), Value::Object(fields)) = (&def.item, &mut input) {
-                for (k, v) in item {
-                    fields.insert(k.clone(), v.clone());
-                }
-            }
+            merge_item(&mut input, def.item.as_ref());
             inputs.push(input);
         }
         let body = match &def.body {
@@ -172,12 +178,18 @@ mod tests {
         let create = t.create_request(&vals).unwrap().unwrap();
         assert_eq!(create.method, "POST");
         assert_eq!(create.url, "http://127.0.0.1:9/crm/v3/objects/contacts");
-        assert_eq!(create.body.unwrap(), serde_json::json!({"properties": {"email": "a@b.c", "shoe_size": "42"}}));
+        // HubSpot's spec requires `associations` in every create input (none here: an empty list).
+        assert_eq!(
+            create.body.unwrap(),
+            serde_json::json!({"properties": {"email": "a@b.c", "shoe_size": "42"}, "associations": []})
+        );
         let update = t.update_request("7/8", &vals[..1]).unwrap().unwrap();
         assert_eq!(
             (update.method.as_str(), update.url.as_str()),
             ("PATCH", "http://127.0.0.1:9/crm/v3/objects/contacts/7%2F8")
         );
+        // An update input has no associations.
+        assert_eq!(update.body.unwrap(), serde_json::json!({"properties": {"email": "a@b.c"}}));
         let delete = t.delete_request("7").unwrap().unwrap();
         assert_eq!((delete.method.as_str(), delete.body), ("DELETE", None));
         let batch =
@@ -186,8 +198,8 @@ mod tests {
         assert_eq!(
             batch.body.unwrap(),
             serde_json::json!({"inputs": [
-                {"properties": {"email": "a@b.c", "shoe_size": "42"}, "objectWriteTraceId": "r1"},
-                {"properties": {"email": "a@b.c"}, "objectWriteTraceId": "r2"}
+                {"properties": {"email": "a@b.c", "shoe_size": "42"}, "objectWriteTraceId": "r1", "associations": []},
+                {"properties": {"email": "a@b.c"}, "objectWriteTraceId": "r2", "associations": []}
             ]})
         );
         assert_eq!(t.batch_size(), Some(100));

@@ -41,6 +41,27 @@ pub fn json_body(state: &State, req: &FakeRequest) -> Result<Value, FakeResponse
     })
 }
 
+/// What an input is for: HubSpot's OpenAPI spec requires `associations` (an array, empty for none) in
+/// every create input (`SimplePublicObjectInputForCreate`, single and in a batch), and only
+/// `properties` in an update input (`SimplePublicObjectInput`; a batch update's input also an `id`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Purpose {
+    Create,
+    Update,
+}
+
+/// The `associations` of a create input: required, an array (this fake makes no associations, so each
+/// element is only checked to be an object).
+fn check_associations(input: &Value, schema: &str) -> Result<(), String> {
+    match input.get("associations") {
+        None | Some(Value::Null) => Err(format!(
+            "Invalid input JSON: Cannot build {schema}, some of required attributes are not set [associations]"
+        )),
+        Some(Value::Array(items)) if items.iter().all(Value::is_object) => Ok(()),
+        Some(_) => Err("Invalid input JSON: \"associations\" must be an array of association objects".to_string()),
+    }
+}
+
 /// The `properties` object of a create/update input.
 fn parse_properties(input: &Value) -> Result<PropInput, String> {
     let Some(obj) = input.as_object() else {
@@ -71,14 +92,25 @@ fn parse_properties(input: &Value) -> Result<PropInput, String> {
     Ok(out)
 }
 
-/// `{"properties": {...}}` of a single create or update.
-pub(super) fn single_input(state: &State, req: &FakeRequest) -> Result<PropInput, FakeResponse> {
+/// `{"properties": {...}}` of a single update, `{"properties": {...}, "associations": [...]}` of a
+/// single create.
+pub(super) fn single_input(state: &State, req: &FakeRequest, purpose: Purpose) -> Result<PropInput, FakeResponse> {
     let body = json_body(state, req)?;
-    parse_properties(&body).map_err(|msg| invalid_input(state, &msg))
+    let props = parse_properties(&body).map_err(|msg| invalid_input(state, &msg))?;
+    if purpose == Purpose::Create {
+        check_associations(&body, "SimplePublicObjectInputForCreate").map_err(|msg| invalid_input(state, &msg))?;
+    }
+    Ok(props)
 }
 
-/// `{"inputs": [...]}` of a batch request; `with_id` for batch update.
-pub(super) fn batch_inputs(state: &State, req: &FakeRequest, with_id: bool) -> Result<Vec<BatchInput>, FakeResponse> {
+/// `{"inputs": [...]}` of a batch request: a batch create's inputs need `associations`, a batch
+/// update's an `id`.
+pub(super) fn batch_inputs(
+    state: &State,
+    req: &FakeRequest,
+    purpose: Purpose,
+) -> Result<Vec<BatchInput>, FakeResponse> {
+    let with_id = purpose == Purpose::Update;
     let body = json_body(state, req)?;
     let Some(inputs) = body.get("inputs").and_then(Value::as_array) else {
         return Err(invalid_input(state, "Invalid input JSON: \"inputs\" must be an array"));
@@ -92,6 +124,9 @@ pub(super) fn batch_inputs(state: &State, req: &FakeRequest, with_id: bool) -> R
     let mut out = Vec::with_capacity(inputs.len());
     for input in inputs {
         let props = parse_properties(input).map_err(|msg| invalid_input(state, &msg))?;
+        if purpose == Purpose::Create {
+            check_associations(input, "SimplePublicObjectInputForCreate").map_err(|msg| invalid_input(state, &msg))?;
+        }
         let trace = match input.get("objectWriteTraceId") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => Some(s.clone()),

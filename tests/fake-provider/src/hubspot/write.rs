@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 
 use super::data::{CrmRecord, CrmTable, ObjectType, PropRef};
 use super::errors::not_found;
-use super::input::{batch_inputs, single_input, PropInput};
+use super::input::{batch_inputs, single_input, PropInput, Purpose};
 use super::validate::{batch_error, datetime_ms, single_error, validate, WriteError};
 use crate::http::{FakeRequest, FakeResponse};
 use crate::shared::time::{iso_ms, HOUR_MS, WRITE_BASE_MS};
@@ -130,7 +130,7 @@ fn update_one(
 
 /// `POST /crm/v3/objects/{type}`
 pub fn create(state: &State, req: &FakeRequest, ty: &ObjectType) -> FakeResponse {
-    let props = match single_input(state, req) {
+    let props = match single_input(state, req, Purpose::Create) {
         Ok(p) => p,
         Err(resp) => return resp,
     };
@@ -143,7 +143,7 @@ pub fn create(state: &State, req: &FakeRequest, ty: &ObjectType) -> FakeResponse
 
 /// `PATCH /crm/v3/objects/{type}/{id}`
 pub fn update(state: &State, req: &FakeRequest, ty: &ObjectType, id: &str) -> FakeResponse {
-    let props = match single_input(state, req) {
+    let props = match single_input(state, req, Purpose::Update) {
         Ok(p) => p,
         Err(resp) => return resp,
     };
@@ -211,7 +211,7 @@ fn batch_answer(ok_status: u16, results: Vec<Value>, errors: Vec<Value>) -> Fake
 /// `POST /crm/v3/objects/{type}/batch/create`. Partial success only when every input
 /// carries an `objectWriteTraceId`; otherwise the first failure cancels the whole batch.
 pub fn batch_create(state: &State, req: &FakeRequest, ty: &ObjectType) -> FakeResponse {
-    let inputs = match batch_inputs(state, req, false) {
+    let inputs = match batch_inputs(state, req, Purpose::Create) {
         Ok(i) => i,
         Err(resp) => return resp,
     };
@@ -244,7 +244,7 @@ pub fn batch_create(state: &State, req: &FakeRequest, ty: &ObjectType) -> FakeRe
 
 /// `POST /crm/v3/objects/{type}/batch/update`, with the same partial-success rule.
 pub fn batch_update(state: &State, req: &FakeRequest, ty: &ObjectType) -> FakeResponse {
-    let inputs = match batch_inputs(state, req, true) {
+    let inputs = match batch_inputs(state, req, Purpose::Update) {
         Ok(i) => i,
         Err(resp) => return resp,
     };

@@ -395,7 +395,9 @@ fn stats_by_method() {
 fn request_log_keeps_write_bodies() {
     let st = state();
     patch(&st, "contacts", "1", json!({ "firstname": "Logged", "phone": null }));
-    batch(&st, "contacts", "create", json!([{ "properties": { "email": "log@example.com" } }]));
+    let created =
+        batch(&st, "contacts", "create", json!([{ "properties": { "email": "log@example.com" }, "associations": [] }]));
+    assert_eq!(created.status, 201, "the logged batch create is valid");
     delete(&st, "contacts", "4");
     rest_send(&st, "PATCH", "/rest/plain/items/2", &json!({ "quantity": 1 }));
 

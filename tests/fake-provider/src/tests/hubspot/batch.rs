@@ -11,9 +11,9 @@ fn hubspot_batch_create_all_valid() {
         "contacts",
         "create",
         json!([
-            { "properties": { "email": "b1@example.com", "firstname": "B1" } },
-            { "properties": { "email": "b2@example.com" } },
-            { "properties": { "firstname": "B3" }, "objectWriteTraceId": "only-one-has-a-trace" },
+            { "properties": { "email": "b1@example.com", "firstname": "B1" }, "associations": [] },
+            { "properties": { "email": "b2@example.com" }, "associations": [] },
+            { "properties": { "firstname": "B3" }, "associations": [], "objectWriteTraceId": "only-one-has-a-trace" },
         ]),
     );
     assert_eq!(resp.status, 201);
@@ -45,11 +45,11 @@ fn hubspot_batch_create_partial_with_trace_ids() {
         "contacts",
         "create",
         json!([
-            { "properties": { "email": "a@example.com" }, "objectWriteTraceId": "t1" },
-            { "properties": { "shoe_size": "44" }, "objectWriteTraceId": "t2" },
-            { "properties": { "email": "contact1@example.com" }, "objectWriteTraceId": "t3" },
-            { "properties": { "email": "b@example.com", "firstname": "B" }, "objectWriteTraceId": "t4" },
-            { "properties": { "email": "A@example.com" }, "objectWriteTraceId": "t5" },
+            { "properties": { "email": "a@example.com" }, "associations": [], "objectWriteTraceId": "t1" },
+            { "properties": { "shoe_size": "44" }, "associations": [], "objectWriteTraceId": "t2" },
+            { "properties": { "email": "contact1@example.com" }, "associations": [], "objectWriteTraceId": "t3" },
+            { "properties": { "email": "b@example.com", "firstname": "B" }, "associations": [], "objectWriteTraceId": "t4" },
+            { "properties": { "email": "A@example.com" }, "associations": [], "objectWriteTraceId": "t5" },
         ]),
     );
     assert_eq!(resp.status, 207);
@@ -114,7 +114,7 @@ fn hubspot_batch_create_partial_with_trace_ids() {
         &st,
         "companies",
         "create",
-        json!([{ "properties": { "numberofemployees": "many" }, "objectWriteTraceId": "x" }]),
+        json!([{ "properties": { "numberofemployees": "many" }, "associations": [], "objectWriteTraceId": "x" }]),
     );
     assert_eq!(resp.status, 207);
     let body = resp.json_body();
@@ -133,9 +133,9 @@ fn hubspot_batch_create_without_trace_ids_is_all_or_nothing() {
         "contacts",
         "create",
         json!([
-            { "properties": { "email": "ok@example.com" }, "objectWriteTraceId": "t1" },
-            { "properties": { "email": "broken" } },
-            { "properties": { "unknown_prop": "x" }, "objectWriteTraceId": "t3" },
+            { "properties": { "email": "ok@example.com" }, "associations": [], "objectWriteTraceId": "t1" },
+            { "properties": { "email": "broken" }, "associations": [] },
+            { "properties": { "unknown_prop": "x" }, "associations": [], "objectWriteTraceId": "t3" },
         ]),
     );
     let single = create(&st, "contacts", json!({ "email": "broken" }));
@@ -153,9 +153,9 @@ fn hubspot_batch_create_without_trace_ids_is_all_or_nothing() {
         "contacts",
         "create",
         json!([
-            { "properties": { "email": "fresh@example.com" } },
-            { "properties": { "email": "contact2@example.com" } },
-            { "properties": { "email": "also-broken" } },
+            { "properties": { "email": "fresh@example.com" }, "associations": [] },
+            { "properties": { "email": "contact2@example.com" }, "associations": [] },
+            { "properties": { "email": "also-broken" }, "associations": [] },
         ]),
     );
     assert_hubspot_error(&resp, 409, "OBJECT_ALREADY_EXISTS");
@@ -166,7 +166,7 @@ fn hubspot_batch_create_without_trace_ids_is_all_or_nothing() {
         &st,
         "contacts",
         "create",
-        json!([{ "properties": { "email": "twin@example.com" } }, { "properties": { "email": "TWIN@example.com" } }]),
+        json!([{ "properties": { "email": "twin@example.com" }, "associations": [] }, { "properties": { "email": "TWIN@example.com" }, "associations": [] }]),
     );
     assert_eq!(resp.status, 409);
     assert_eq!(resp.json_body()["message"], "Contact already exists. Existing ID: 28");
@@ -175,6 +175,59 @@ fn hubspot_batch_create_without_trace_ids_is_all_or_nothing() {
     let resp = create(&st, "contacts", json!({ "email": "fresh@example.com" }));
     assert_eq!(resp.status, 201);
     assert_eq!(resp.json_body()["id"], "28");
+}
+
+#[test]
+fn hubspot_batch_create_requires_associations() {
+    let st = state();
+    let missing = "Invalid input JSON: Cannot build SimplePublicObjectInputForCreate, \
+                   some of required attributes are not set [associations]";
+    // One input without `associations` rejects the whole request, even with trace ids on every input.
+    for traced in [false, true] {
+        let mut inputs = json!([
+            { "properties": { "email": "first@example.com" }, "associations": [] },
+            { "properties": { "email": "second@example.com" } },
+            { "properties": { "email": "third@example.com" }, "associations": [] },
+        ]);
+        if traced {
+            for (i, input) in inputs.as_array_mut().into_iter().flatten().enumerate() {
+                input["objectWriteTraceId"] = json!(format!("t{i}"));
+            }
+        }
+        let resp = batch(&st, "contacts", "create", inputs);
+        let err = assert_hubspot_error(&resp, 400, "VALIDATION_ERROR");
+        assert_eq!(err["message"], missing, "traced: {traced}");
+        assert_eq!(keys(&err), set(&["status", "message", "correlationId", "category"]));
+    }
+    // A non-array `associations` in one input.
+    let resp = batch(
+        &st,
+        "companies",
+        "create",
+        json!([
+            { "properties": { "name": "Fine" }, "associations": [] },
+            { "properties": { "name": "Bad" }, "associations": "x" },
+        ]),
+    );
+    let err = assert_hubspot_error(&resp, 400, "VALIDATION_ERROR");
+    assert_eq!(err["message"], "Invalid input JSON: \"associations\" must be an array of association objects");
+
+    // Nothing was created: the next ids are still the first free ones.
+    assert_eq!(active_ids(&st, "contacts"), (1..=25).collect::<Vec<_>>());
+    assert_eq!(active_ids(&st, "companies"), (1..=12).collect::<Vec<_>>());
+    let resp = batch(
+        &st,
+        "contacts",
+        "create",
+        json!([{ "properties": { "email": "first@example.com" }, "associations": [] }]),
+    );
+    assert_eq!(resp.status, 201);
+    assert_eq!(ids(&resp.json_body()["results"]), vec![28]);
+
+    // A batch update needs no associations.
+    let resp = batch(&st, "contacts", "update", json!([{ "id": "2", "properties": { "firstname": "Two" } }]));
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.json_body()["results"][0]["properties"]["firstname"], "Two");
 }
 
 #[test]
@@ -196,7 +249,8 @@ fn hubspot_batch_size_limits() {
         assert_hubspot_error(&resp, 400, "VALIDATION_ERROR");
     }
     // Exactly 100 is fine.
-    let hundred: Vec<Value> = (0..100).map(|i| json!({ "properties": { "name": format!("Bulk {i}") } })).collect();
+    let hundred: Vec<Value> =
+        (0..100).map(|i| json!({ "properties": { "name": format!("Bulk {i}") }, "associations": [] })).collect();
     let resp = batch(&st, "companies", "create", Value::Array(hundred));
     assert_eq!(resp.status, 201);
     assert_eq!(ids(&resp.json_body()["results"]), (14..=113).collect::<Vec<_>>());

@@ -10,7 +10,7 @@ mod search;
 mod write;
 
 pub(super) fn create(st: &State, ty: &str, props: Value) -> FakeResponse {
-    hs_send(st, "POST", &format!("/crm/v3/objects/{ty}"), &json!({ "properties": props }))
+    hs_send(st, "POST", &format!("/crm/v3/objects/{ty}"), &json!({ "properties": props, "associations": [] }))
 }
 
 pub(super) fn patch(st: &State, ty: &str, id: &str, props: Value) -> FakeResponse {

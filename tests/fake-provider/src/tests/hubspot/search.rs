@@ -84,7 +84,7 @@ fn deals_are_a_crm_object() {
         &st,
         "POST",
         "/crm/v3/objects/deals",
-        &json!({ "properties": { "dealname": "New", "amount": "10.5", "dealstage": "closedwon", "closedate": "2024-05-01" } }),
+        &json!({ "properties": { "dealname": "New", "amount": "10.5", "dealstage": "closedwon", "closedate": "2024-05-01" }, "associations": [] }),
     );
     assert_eq!(resp.status, 201, "{}", String::from_utf8_lossy(&resp.body));
     let created = resp.json_body();
@@ -108,7 +108,7 @@ fn deals_are_a_crm_object() {
         (json!({ "hs_lastmodifieddate": "2024-01-01" }), "hs_lastmodifieddate", "READ_ONLY_VALUE"),
         (json!({ "widgets": "1" }), "widgets", "PROPERTY_DOESNT_EXIST"),
     ] {
-        let resp = hs_send(&st, "POST", "/crm/v3/objects/deals", &json!({ "properties": props }));
+        let resp = hs_send(&st, "POST", "/crm/v3/objects/deals", &json!({ "properties": props, "associations": [] }));
         let body = assert_hubspot_error(&resp, 400, "VALIDATION_ERROR");
         let message = body["message"].as_str().unwrap_or("");
         let details: Value =
@@ -134,7 +134,7 @@ fn deals_are_a_crm_object() {
         &st,
         "POST",
         "/crm/v3/objects/deals/batch/create",
-        &json!({ "inputs": [{ "properties": { "dealname": "B1" } }, { "properties": { "dealname": "B2", "amount": "7" } }] }),
+        &json!({ "inputs": [{ "properties": { "dealname": "B1" }, "associations": [] }, { "properties": { "dealname": "B2", "amount": "7" }, "associations": [] }] }),
     );
     assert_eq!(resp.status, 201);
     assert_eq!(ids(&resp.json_body()["results"]), vec![33, 34]);

@@ -326,9 +326,54 @@ fn hubspot_duplicate_email_conflict() {
 }
 
 #[test]
+fn hubspot_create_requires_associations() {
+    let st = state();
+    let missing = "Invalid input JSON: Cannot build SimplePublicObjectInputForCreate, \
+                   some of required attributes are not set [associations]";
+    let not_array = "Invalid input JSON: \"associations\" must be an array of association objects";
+    let check = |body: Value, message: &str| {
+        let resp = hs_send(&st, "POST", "/crm/v3/objects/contacts", &body);
+        let err = assert_hubspot_error(&resp, 400, "VALIDATION_ERROR");
+        assert_eq!(err["message"], message, "{body}");
+        assert_eq!(keys(&err), set(&["status", "message", "correlationId", "category"]));
+    };
+
+    // Without `associations` (or with null): HubSpot's "required attributes" message, before the
+    // property rules and the duplicate-email check.
+    check(json!({ "properties": { "email": "noassoc@example.com", "firstname": "No" } }), missing);
+    check(json!({ "properties": { "email": "noassoc@example.com" }, "associations": null }), missing);
+    check(json!({ "properties": { "email": "contact1@example.com" } }), missing);
+    check(json!({ "properties": { "nope": "x" } }), missing);
+    // Not an array of objects.
+    check(json!({ "properties": { "email": "noassoc@example.com" }, "associations": "x" }), not_array);
+    check(json!({ "properties": { "email": "noassoc@example.com" }, "associations": {} }), not_array);
+    check(json!({ "properties": { "email": "noassoc@example.com" }, "associations": [1] }), not_array);
+
+    // Nothing was created: the listing is unchanged and the next create still gets id 28.
+    assert_eq!(active_ids(&st, "contacts"), (1..=25).collect::<Vec<_>>());
+    let search = hs_send(
+        &st,
+        "POST",
+        "/crm/v3/objects/contacts/search",
+        &json!({ "filterGroups": [{ "filters": [{ "propertyName": "email", "operator": "EQ", "value": "noassoc@example.com" }] }] }),
+    );
+    assert_eq!(search.status, 200);
+    assert_eq!(search.json_body()["total"], 0);
+    let resp = create(&st, "contacts", json!({ "email": "noassoc@example.com" }));
+    assert_eq!(resp.status, 201);
+    assert_eq!(resp.json_body()["id"], "28");
+
+    // Updates take only `properties`: a PATCH without associations succeeds.
+    let resp = hs_send(&st, "PATCH", "/crm/v3/objects/contacts/1", &json!({ "properties": { "firstname": "Ann" } }));
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.json_body()["properties"]["firstname"], "Ann");
+    assert_eq!(hs(&st, "/crm/v3/objects/contacts/1").json_body()["properties"]["firstname"], "Ann");
+}
+
+#[test]
 fn hubspot_write_media_type_method_and_auth() {
     let st = state();
-    let body = json!({ "properties": { "firstname": "X" } }).to_string();
+    let body = json!({ "properties": { "firstname": "X" }, "associations": [] }).to_string();
     let no_type = |method: &str, url: &str, content_type: Option<&str>| {
         let mut req = FakeRequest::new(method, url).header("Authorization", "Bearer test-token").body(&body);
         if let Some(ct) = content_type {

@@ -10,8 +10,12 @@ fn hubspot_subscription_delivers_every_write_in_order() {
     let resp = control(&st, "webhook_subscribe", &[("provider", "hubspot"), ("url", &target), ("secret", "cs")]);
     assert_eq!(resp.json_body(), json!({ "provider": "hubspot", "subscribed": true, "url": target, "mode": "good" }));
 
-    let created =
-        hs_send(&st, "POST", "/crm/v3/objects/contacts", &json!({ "properties": { "email": "new@example.com" } }));
+    let created = hs_send(
+        &st,
+        "POST",
+        "/crm/v3/objects/contacts",
+        &json!({ "properties": { "email": "new@example.com" }, "associations": [] }),
+    );
     assert_eq!(created.status, 201);
     let id = created.json_body()["id"].as_str().expect("id").to_string();
     // A failed write is not announced (the next delivery is the update).
@@ -28,7 +32,7 @@ fn hubspot_subscription_delivers_every_write_in_order() {
         &st,
         "POST",
         "/crm/v3/objects/companies/batch/create",
-        &json!({ "inputs": [{ "properties": { "name": "A" } }, { "properties": { "name": "B" } }] }),
+        &json!({ "inputs": [{ "properties": { "name": "A" }, "associations": [] }, { "properties": { "name": "B" }, "associations": [] }] }),
     );
     assert_eq!(batch.status, 201);
     let deleted = handle(
@@ -70,7 +74,12 @@ fn hubspot_subscription_delivers_every_write_in_order() {
     let off = control(&st, "webhook_subscribe", &[("provider", "hubspot"), ("off", "1")]);
     assert_eq!(off.json_body(), json!({ "provider": "hubspot", "subscribed": false, "removed": true }));
     assert_eq!(get(&st, "/_control/webhook_deliveries").json_body()["subscriptions"], json!([]));
-    hs_send(&st, "POST", "/crm/v3/objects/contacts", &json!({ "properties": { "email": "quiet@example.com" } }));
+    hs_send(
+        &st,
+        "POST",
+        "/crm/v3/objects/contacts",
+        &json!({ "properties": { "email": "quiet@example.com" }, "associations": [] }),
+    );
     assert_quiet(&rx);
 }
 
