@@ -172,6 +172,95 @@ impl BatchAnswer<'_> {
     }
 }
 
+/// What became of one row of a batch create, read from the provider's answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RowOutcome {
+    /// Created: the record as the answer gives it (its id inside).
+    Created(Value),
+    /// Refused by the provider, with its message and, when it gives one, its code.
+    Refused { message: String, code: Option<String> },
+    /// Not written only because another row of the request was refused (all or none): send it again.
+    RolledBack,
+    /// The answer does not say: the row may exist at the provider, so it is not sent blindly again.
+    Unknown,
+}
+
+/// The outcome of each of the rows sent in one batch create `def` (`traces[i]` tagged row `i`, when
+/// the endpoint tags rows), from a successful answer `resp` (2xx; an error status for the whole
+/// request is the sender's to handle). `message_at` and `code_at` are the connector's pointers to an
+/// error's message and code, tried in order. Rows tagged: by tag, in the created records and in the
+/// errors (HubSpot's 201 and 207); per-input results: by position (Salesforce); otherwise a complete
+/// answer lists the created records in the order sent (BigCommerce). Whatever the answer leaves out
+/// is `Unknown`.
+pub fn row_outcomes(
+    def: &BatchDef,
+    resp: &HttpResponse,
+    traces: &[String],
+    message_at: &[String],
+    code_at: &[String],
+) -> Vec<RowOutcome> {
+    let n = traces.len();
+    let doc: Value = serde_json::from_slice(&resp.body).unwrap_or(Value::Null);
+    let at = |p: &str| Pointer::parse(p).ok();
+    let array = |p: Option<&str>| -> Vec<Value> {
+        p.and_then(at).and_then(|p| p.get(&doc).and_then(Value::as_array).cloned()).unwrap_or_default()
+    };
+    let first_str = |pointers: &[String], v: &Value| -> Option<String> {
+        pointers.iter().find_map(|p| at(p)?.get(v)?.as_str().map(str::to_string))
+    };
+    if let Some(def_results) = &def.results {
+        let results = array(Some(&def_results.at));
+        if results.len() != n {
+            return vec![RowOutcome::Unknown; n];
+        }
+        let (ok_at, result_message_at) = (at(&def_results.ok), at(&def_results.message));
+        let result_code_at = def_results.code.as_deref().and_then(at);
+        return results
+            .into_iter()
+            .map(|r| {
+                if ok_at.as_ref().and_then(|p| p.get(&r)).and_then(Value::as_bool) == Some(true) {
+                    return RowOutcome::Created(r);
+                }
+                let code = result_code_at.as_ref().and_then(|p| p.get(&r)?.as_str().map(str::to_string));
+                if code.as_deref().is_some_and(|c| def_results.not_at_fault.iter().any(|x| x == c)) {
+                    return RowOutcome::RolledBack;
+                }
+                let message = result_message_at
+                    .as_ref()
+                    .and_then(|p| p.get(&r)?.as_str().map(str::to_string))
+                    .unwrap_or_else(|| r.to_string());
+                RowOutcome::Refused { message, code }
+            })
+            .collect();
+    }
+    let records = array(Some(&def.records));
+    let errors = array(def.errors.as_deref());
+    let Some(trace) = &def.trace else {
+        if errors.is_empty() && records.len() == n {
+            return records.into_iter().map(RowOutcome::Created).collect();
+        }
+        return vec![RowOutcome::Unknown; n];
+    };
+    let row_of: std::collections::HashMap<&str, usize> =
+        traces.iter().enumerate().map(|(i, t)| (t.as_str(), i)).collect();
+    let (field_at, error_at) = (at(&trace.field), at(&trace.error));
+    let mut out = vec![RowOutcome::Unknown; n];
+    for r in records {
+        let tag = field_at.as_ref().and_then(|p| p.get(&r)).and_then(Value::as_str);
+        if let Some(&i) = tag.and_then(|t| row_of.get(t)) {
+            out[i] = RowOutcome::Created(r);
+        }
+    }
+    for e in errors {
+        let tag = error_at.as_ref().and_then(|p| p.get(&e)).and_then(Value::as_str);
+        if let Some(&i) = tag.and_then(|t| row_of.get(t)) {
+            let message = first_str(message_at, &e).unwrap_or_else(|| e.to_string());
+            out[i] = RowOutcome::Refused { message, code: first_str(code_at, &e) };
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,5 +328,71 @@ mod tests {
         let e = batch("salesforce", &[], 0).check(&def, &answer(200, short)).unwrap_err();
         assert_eq!(e.sqlstate().code(), "08007");
         assert!(e.hint().unwrap().contains("SELECT from crm.contacts"), "{:?}", e.hint());
+    }
+
+    fn tags(n: usize) -> Vec<String> {
+        (1..=n).map(|i| format!("row-{i}")).collect()
+    }
+
+    #[test]
+    fn hubspot_outcomes_are_matched_to_rows_by_their_tags() {
+        let def = connector::find("hubspot").unwrap().objects["contacts"].batch_create.clone().unwrap();
+        let (message_at, code_at) = (vec!["/message".to_string()], vec!["/category".to_string()]);
+        // Results come in any order; row-3 is refused, row-4 is in neither list.
+        let partial = answer(
+            207,
+            serde_json::json!({"status": "COMPLETE",
+                "results": [{"id": "12", "objectWriteTraceId": "row-2"}, {"id": "11", "objectWriteTraceId": "row-1"}],
+                "errors": [{"status": "error", "category": "VALIDATION_ERROR", "message": "Email is invalid",
+                            "context": {"objectWriteTraceId": ["row-3"]}}]}),
+        );
+        let out = row_outcomes(&def, &partial, &tags(4), &message_at, &code_at);
+        assert_eq!(out[0], RowOutcome::Created(serde_json::json!({"id": "11", "objectWriteTraceId": "row-1"})));
+        assert_eq!(out[1], RowOutcome::Created(serde_json::json!({"id": "12", "objectWriteTraceId": "row-2"})));
+        assert_eq!(
+            out[2],
+            RowOutcome::Refused { message: "Email is invalid".into(), code: Some("VALIDATION_ERROR".into()) }
+        );
+        assert_eq!(out[3], RowOutcome::Unknown, "a row the answer does not mention may exist");
+        // A tag the request did not send is ignored.
+        let stray = answer(201, serde_json::json!({"results": [{"id": "9", "objectWriteTraceId": "row-99"}]}));
+        assert_eq!(row_outcomes(&def, &stray, &tags(1), &message_at, &code_at), vec![RowOutcome::Unknown]);
+    }
+
+    #[test]
+    fn salesforce_outcomes_are_positional() {
+        let def = connector::find("salesforce").unwrap().objects["account"].batch_create.clone().unwrap();
+        let results = serde_json::json!([
+            {"success": true, "id": "001A", "errors": []},
+            {"success": false, "errors": [{"statusCode": "REQUIRED_FIELD_MISSING", "message": "Required fields are missing: [Name]"}]},
+            {"success": false, "errors": [{"statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK", "message": "Record rolled back"}]}
+        ]);
+        let out = row_outcomes(&def, &answer(200, results), &tags(3), &[], &[]);
+        assert_eq!(out[0], RowOutcome::Created(serde_json::json!({"success": true, "id": "001A", "errors": []})));
+        assert_eq!(
+            out[1],
+            RowOutcome::Refused {
+                message: "Required fields are missing: [Name]".into(),
+                code: Some("REQUIRED_FIELD_MISSING".into())
+            }
+        );
+        assert_eq!(out[2], RowOutcome::RolledBack);
+        // Fewer results than rows: nothing is known of any.
+        let short = answer(200, serde_json::json!([{"success": true, "id": "001"}]));
+        assert_eq!(row_outcomes(&def, &short, &tags(2), &[], &[]), vec![RowOutcome::Unknown; 2]);
+    }
+
+    #[test]
+    fn untagged_outcomes_need_a_complete_answer_in_order() {
+        let def = connector::find("bigcommerce").unwrap().objects["customers"].batch_create.clone().unwrap();
+        let ok = answer(200, serde_json::json!({"data": [{"id": 1}, {"id": 2}], "meta": {}}));
+        assert_eq!(
+            row_outcomes(&def, &ok, &tags(2), &[], &[]),
+            vec![RowOutcome::Created(serde_json::json!({"id": 1})), RowOutcome::Created(serde_json::json!({"id": 2}))]
+        );
+        let short = answer(200, serde_json::json!({"data": [{"id": 1}]}));
+        assert_eq!(row_outcomes(&def, &short, &tags(2), &[], &[]), vec![RowOutcome::Unknown; 2]);
+        let garbage = HttpResponse { status: 200, headers: vec![], body: b"<html>".to_vec() };
+        assert_eq!(row_outcomes(&def, &garbage, &tags(2), &[], &[]), vec![RowOutcome::Unknown; 2]);
     }
 }
