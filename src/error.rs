@@ -33,6 +33,8 @@ fn pg_code(state: SqlState) -> PgSqlErrorCode {
         SqlState::DependentObjectsStillExist => ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST,
         SqlState::UndefinedTable => ERRCODE_UNDEFINED_TABLE,
         SqlState::UndefinedColumn => ERRCODE_UNDEFINED_COLUMN,
+        SqlState::WrongObjectType => ERRCODE_WRONG_OBJECT_TYPE,
+        SqlState::NotNullViolation => ERRCODE_NOT_NULL_VIOLATION,
         SqlState::Internal => ERRCODE_INTERNAL_ERROR,
         SqlState::Other(code) => PgSqlErrorCode::from(make_sqlstate(&code)),
     }

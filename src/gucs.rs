@@ -23,6 +23,8 @@ pub static DATABASE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>
 pub static POLL_INTERVAL_MS: GucSetting<i32> = GucSetting::<i32>::new(1_000);
 /// How many mirrors are refreshed at once (each by its own background process).
 pub static MAX_SYNC_WORKERS: GucSetting<i32> = GucSetting::<i32>::new(3);
+/// Seconds a push waits before it settles a create of unknown outcome (`docs/push.md`).
+pub static PUSH_SETTLE_AFTER_S: GucSetting<i32> = GucSetting::<i32>::new(60);
 /// Where the webhook receiver listens: empty or 'off' (the default), 'on' (127.0.0.1:8787), a port on
 /// the loopback address, or host:port.
 pub static WEBHOOK_LISTEN: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
@@ -123,6 +125,16 @@ pub fn init_worker() {
         64,
         GucContext::Sighup,
         GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"tether.push_settle_after",
+        c"How long a push waits before it settles a create whose outcome it did not learn.",
+        c"A request in flight when its process died may still be carried out, and a provider's search may take a few seconds to find a new record: until then the row is neither looked up nor sent again.",
+        &PUSH_SETTLE_AFTER_S,
+        0,
+        86_400,
+        GucContext::Sighup,
+        GucFlags::UNIT_S,
     );
     GucRegistry::define_string_guc(
         c"tether.webhook_listen",

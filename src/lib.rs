@@ -4,6 +4,7 @@
 pub mod error;
 pub mod fdw;
 pub mod gucs;
+pub mod push;
 pub mod sync;
 
 // The Postgres-free core, under the names the rest of the extension uses.
@@ -38,6 +39,12 @@ pgrx::extension_sql_file!(
         sync::mirror_source,
         sync::rights::sync_applying
     ]
+);
+
+pgrx::extension_sql_file!(
+    "../sql/push.sql",
+    name = "push",
+    requires = ["mirrors", push::check_push, push::request_push, push::wake_push, push::forget_push]
 );
 
 #[pgrx::pg_guard]

@@ -17,8 +17,8 @@ use pgrx::{pg_shmem_init, PGRXSharedMemory, PgAtomic};
 use crate::error::{OrReport, TetherError};
 use crate::fdw::options;
 
-/// Refresh requests waiting for the launcher: mirror ids, 0 for a free slot, RESERVED while a session
-/// fills one in.
+/// Requests waiting for the launcher: mirror ids and push ids (`Job::slot_value`), 0 for a free slot,
+/// RESERVED while a session fills one in.
 const REQUEST_SLOTS: usize = 64;
 /// Slots one role's mirrors may hold at once, so that a role asking for refreshes in a loop leaves
 /// room for everyone else's.
@@ -98,6 +98,33 @@ fn current_database() -> String {
     Spi::get_one::<String>("SELECT current_database()::text").ok().flatten().unwrap_or_default()
 }
 
+/// What a background process runs: a mirror's refresh or a push's run, by id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Job {
+    Mirror(i32),
+    Push(i32),
+}
+
+/// Push ids in the request slots are offset by this (mirror ids are below it; 0 and RESERVED are not ids).
+const PUSH_SLOT_BASE: i32 = 1 << 30;
+
+impl Job {
+    fn slot_value(self) -> i32 {
+        match self {
+            Job::Mirror(id) => id,
+            Job::Push(id) => PUSH_SLOT_BASE + id,
+        }
+    }
+
+    fn from_slot(value: i32) -> Option<Job> {
+        match value {
+            v if v >= PUSH_SLOT_BASE => Some(Job::Push(v - PUSH_SLOT_BASE)),
+            v if v > 0 => Some(Job::Mirror(v)),
+            _ => None,
+        }
+    }
+}
+
 /// Wake the launcher for a refresh of mirror `id` now (not at commit: `tether.refresh(wait => true)`
 /// waits for the run inside the calling statement). Only the mirror's owner may ask (row-level
 /// security hides other roles' mirrors). False when the request could not be queued: the role already
@@ -111,15 +138,21 @@ fn wake_worker(id: i32) -> bool {
     .ok()
     .flatten();
     let Some(owner) = owner else { return false };
+    wake_job(Job::Mirror(id), owner.to_u32())
+}
+
+/// Queue `job` of role `owner` for the launcher and wake it; false when the role already has
+/// REQUEST_SLOTS_PER_OWNER requests waiting, or every slot is taken.
+pub(crate) fn wake_job(job: Job, owner: u32) -> bool {
     let Some(shared) = shared() else { return false };
-    let owner = owner.to_u32();
-    let queued = shared.requests.iter().any(|slot| slot.load(Ordering::Acquire) == id) || {
+    let value = job.slot_value();
+    let queued = shared.requests.iter().any(|slot| slot.load(Ordering::Acquire) == value) || {
         let mine = (0..REQUEST_SLOTS)
             .filter(|&i| {
                 shared.requests[i].load(Ordering::Acquire) > 0 && shared.owners[i].load(Ordering::Acquire) == owner
             })
             .count();
-        mine < REQUEST_SLOTS_PER_OWNER && claim_slot(shared, id, owner)
+        mine < REQUEST_SLOTS_PER_OWNER && claim_slot(shared, value, owner)
     };
     wake_launcher();
     queued
@@ -313,15 +346,16 @@ pub(crate) fn wake_launcher() {
     }
 }
 
-/// Take the pending refresh requests (the launcher, each tick).
-pub(crate) fn take_requests() -> Vec<i32> {
+/// Take the pending requests (the launcher, each tick).
+pub(crate) fn take_requests() -> Vec<Job> {
     let Some(shared) = shared() else { return Vec::new() };
     shared
         .requests
         .iter()
         .filter_map(|slot| {
-            let id = slot.load(Ordering::Acquire);
-            (id > 0 && slot.compare_exchange(id, 0, Ordering::AcqRel, Ordering::Acquire).is_ok()).then_some(id)
+            let value = slot.load(Ordering::Acquire);
+            let job = Job::from_slot(value)?;
+            slot.compare_exchange(value, 0, Ordering::AcqRel, Ordering::Acquire).is_ok().then_some(job)
         })
         .collect()
 }
@@ -331,10 +365,10 @@ pub(crate) fn take_requests() -> Vec<i32> {
 pub(crate) fn queue_requests(ids: &[i32]) {
     let Some(shared) = shared() else { return };
     for &id in ids {
-        if shared.requests.iter().any(|slot| slot.load(Ordering::Acquire) == id) {
+        if shared.requests.iter().any(|slot| slot.load(Ordering::Acquire) == Job::Mirror(id).slot_value()) {
             continue;
         }
-        claim_slot(shared, id, 0);
+        claim_slot(shared, Job::Mirror(id).slot_value(), 0);
     }
 }
 

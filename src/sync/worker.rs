@@ -20,6 +20,7 @@ use pgrx::pg_sys;
 use pgrx::prelude::*;
 
 use crate::sync::refresh::LOCK_CLASS;
+use crate::sync::Job;
 
 pub fn register_launcher() {
     BackgroundWorkerBuilder::new("tether launcher")
@@ -94,31 +95,31 @@ pub extern "C-unwind" fn tether_launcher_main(_arg: pg_sys::Datum) {
     // main thread.
     crate::sync::set_launcher_pid(unsafe { pg_sys::MyProcPid });
     log!("tether launcher started: keeping the mirror tables of database \"{database}\" in sync");
-    let mut launched: HashMap<i32, Launched> = HashMap::new();
+    let mut launched: HashMap<Job, Launched> = HashMap::new();
     // Requests taken from shared memory, with the time the launcher took each: a request is met by a
     // run that began after it (two asked for before one run began are met by that run).
-    let mut requested: BTreeMap<i32, TimestampWithTimeZone> = BTreeMap::new();
+    let mut requested: BTreeMap<Job, TimestampWithTimeZone> = BTreeMap::new();
     loop {
         wait_tick(crate::gucs::POLL_INTERVAL_MS.get().max(100) as i64);
         // A process not started yet counts as running (for the pool and for its owner's share).
         launched.retain(|_, l| matches!(l.worker.pid(), Ok(_) | Err(BackgroundWorkerStatus::NotYetStarted)));
         // SAFETY: GetCurrentTimestamp reads the clock; no shared state.
         let now = TimestampWithTimeZone::try_from(unsafe { pg_sys::GetCurrentTimestamp() });
-        for id in crate::sync::take_requests() {
+        for job in crate::sync::take_requests() {
             // The clock's own reading always converts; -infinity only keeps the types whole.
-            requested.insert(id, now.unwrap_or_else(|_| TimestampWithTimeZone::negative_infinity()));
+            requested.insert(job, now.unwrap_or_else(|_| TimestampWithTimeZone::negative_infinity()));
         }
         let workers = crate::gucs::MAX_SYNC_WORKERS.get().max(1) as usize;
-        let candidates = BackgroundWorker::transaction(|| due_mirrors(&requested, &launched));
+        let candidates = BackgroundWorker::transaction(|| due_jobs(&requested, &launched));
         let running: Vec<u32> = launched.values().map(|l| l.owner).collect();
-        for (id, owner) in pick(candidates, &running, workers) {
-            match start_sync(id) {
+        for (job, owner) in pick(candidates, &running, workers) {
+            match start_sync(job) {
                 Some(worker) => {
-                    requested.remove(&id);
-                    launched.insert(id, Launched { worker, owner });
+                    requested.remove(&job);
+                    launched.insert(job, Launched { worker, owner });
                 }
                 None => {
-                    log!("tether: could not start a sync process for mirror {id} (max_worker_processes reached?)");
+                    log!("tether: could not start a sync process for {job:?} (max_worker_processes reached?)");
                     break;
                 }
             }
@@ -127,7 +128,7 @@ pub extern "C-unwind" fn tether_launcher_main(_arg: pg_sys::Datum) {
         // them, are dropped.
         if !requested.is_empty() {
             let open = BackgroundWorker::transaction(|| unmet(&requested));
-            requested.retain(|id, _| open.contains(id));
+            requested.retain(|job, _| open.contains(job));
         }
     }
 }
@@ -144,7 +145,7 @@ const LAUNCHER_LOCK_TIMEOUT: &str = "1s";
 /// The candidates (mirror, owner) to start now, in order, given the owners of the processes running:
 /// `workers` processes in all, and at most all but one of them (at least one) refreshing mirrors of
 /// the same role.
-fn pick(candidates: Vec<(i32, u32)>, running_owners: &[u32], workers: usize) -> Vec<(i32, u32)> {
+fn pick<J>(candidates: Vec<(J, u32)>, running_owners: &[u32], workers: usize) -> Vec<(J, u32)> {
     let per_owner = workers.saturating_sub(1).max(1);
     let mut running: HashMap<u32, usize> = HashMap::new();
     for owner in running_owners {
@@ -167,20 +168,40 @@ fn pick(candidates: Vec<(i32, u32)>, running_owners: &[u32], workers: usize) -> 
     out
 }
 
-/// Which of the `requested` mirrors are registered and have not begun a run since the request.
-fn unmet(requested: &BTreeMap<i32, TimestampWithTimeZone>) -> BTreeSet<i32> {
-    let (ids, at): (Vec<i32>, Vec<TimestampWithTimeZone>) = requested.iter().map(|(id, at)| (*id, *at)).unzip();
-    Spi::connect(|c| {
-        c.select(
-            "SELECT m.id FROM unnest($1::int[], $2::timestamptz[]) AS a (id, at)
-                 JOIN tether.mirror_config m ON m.id = a.id LEFT JOIN tether.mirror_state s ON s.mirror_id = m.id
-             WHERE a.at > coalesce(s.run_started_at, '-infinity')",
-            None,
-            &[ids.clone().into(), at.into()],
-        )
-        .map(|rows| rows.into_iter().filter_map(|r| r.get::<i32>(1).ok().flatten()).collect())
-        .unwrap_or_else(|_| ids.iter().copied().collect())
-    })
+/// Which of the `requested` jobs are registered and have not begun a run since the request.
+fn unmet(requested: &BTreeMap<Job, TimestampWithTimeZone>) -> BTreeSet<Job> {
+    let mut open = BTreeSet::new();
+    for (kind, config, state, key) in [
+        ("mirror", "tether.mirror_config", "tether.mirror_state", "mirror_id"),
+        ("push", "tether.push_config", "tether.push_state", "push_id"),
+    ] {
+        let (ids, at): (Vec<i32>, Vec<TimestampWithTimeZone>) = requested
+            .iter()
+            .filter_map(|(job, at)| match (job, kind) {
+                (Job::Mirror(id), "mirror") | (Job::Push(id), "push") => Some((*id, *at)),
+                _ => None,
+            })
+            .unzip();
+        if ids.is_empty() {
+            continue;
+        }
+        let job = |id: i32| if kind == "mirror" { Job::Mirror(id) } else { Job::Push(id) };
+        let found: Vec<i32> = Spi::connect(|c| {
+            c.select(
+                &format!(
+                    "SELECT m.id FROM unnest($1::int[], $2::timestamptz[]) AS a (id, at)
+                         JOIN {config} m ON m.id = a.id LEFT JOIN {state} s ON s.{key} = m.id
+                     WHERE a.at > coalesce(s.run_started_at, '-infinity')"
+                ),
+                None,
+                &[ids.clone().into(), at.into()],
+            )
+            .map(|rows| rows.into_iter().filter_map(|r| r.get::<i32>(1).ok().flatten()).collect())
+            .unwrap_or_else(|_| ids.clone())
+        });
+        open.extend(found.into_iter().map(job));
+    }
+    open
 }
 
 /// Sleep until the latch is set (a wake-up) or `ms` pass, then handle interrupts (SIGTERM ends the
@@ -214,22 +235,86 @@ pub(crate) fn wait_tick(ms: i64) -> bool {
     false
 }
 
+/// The jobs that could start now, most urgent (asked for) first, with their owners.
+fn due_jobs(requested: &BTreeMap<Job, TimestampWithTimeZone>, launched: &HashMap<Job, Launched>) -> Vec<(Job, u32)> {
+    let mut due = due_mirrors(requested, launched);
+    due.extend(due_pushes(requested, launched));
+    // Stable: among the asked-for and among the rest, mirrors (by urgency) before pushes.
+    due.sort_by_key(|(_, _, asked)| !asked);
+    due.into_iter().map(|(job, owner, _)| (job, owner)).collect()
+}
+
+/// The pushes that could run now, as `due_mirrors`: not paused, not running in another process (its
+/// lock), and asked for since their last run began, due by schedule, or left mid-run.
+fn due_pushes(
+    requested: &BTreeMap<Job, TimestampWithTimeZone>,
+    launched: &HashMap<Job, Launched>,
+) -> Vec<(Job, u32, bool)> {
+    let installed =
+        Spi::get_one::<bool>("SELECT to_regclass('tether.push_config') IS NOT NULL").ok().flatten().unwrap_or(false);
+    if !installed {
+        return Vec::new();
+    }
+    let busy: Vec<i32> = launched.keys().filter_map(|j| if let Job::Push(id) = j { Some(*id) } else { None }).collect();
+    let (requested_ids, requested_at): (Vec<i32>, Vec<TimestampWithTimeZone>) =
+        requested.iter().filter_map(|(j, at)| if let Job::Push(id) = j { Some((*id, *at)) } else { None }).unzip();
+    Spi::connect(|c| {
+        let rows = c.select(
+            "WITH asked (id, at) AS (SELECT * FROM unnest($2::int[], $4::timestamptz[]))
+             SELECT p.id, p.owner::oid, (a.id IS NOT NULL OR p.requested_at > coalesce(s.run_started_at, '-infinity'))
+             FROM tether.push_config p LEFT JOIN tether.push_state s ON s.push_id = p.id
+                  LEFT JOIN asked a ON a.id = p.id AND a.at > coalesce(s.run_started_at, '-infinity')
+             WHERE NOT p.paused AND p.id <> ALL ($1)
+               AND (s.state = 'running' OR p.requested_at > coalesce(s.run_started_at, '-infinity') OR a.id IS NOT NULL
+                    OR (p.every IS NOT NULL AND (s.push_id IS NULL OR s.next_run IS NULL OR s.next_run <= now())))
+               AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_locks l
+                               WHERE l.locktype = 'userlock'
+                                 AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())
+                                 AND l.classid::int = $3 AND l.objid::int = p.id)
+             ORDER BY 3 DESC, s.next_run NULLS FIRST, p.id",
+            None,
+            &[busy.into(), requested_ids.into(), crate::push::run::LOCK_CLASS.into(), requested_at.into()],
+        );
+        match rows {
+            Ok(rows) => rows
+                .into_iter()
+                .filter_map(|r| {
+                    Some((
+                        Job::Push(r.get::<i32>(1).ok().flatten()?),
+                        r.get::<pg_sys::Oid>(2).ok().flatten()?.to_u32(),
+                        r.get::<bool>(3).ok().flatten().unwrap_or(false),
+                    ))
+                })
+                .collect(),
+            Err(e) => {
+                log!("tether launcher: {e}");
+                Vec::new()
+            }
+        }
+    })
+}
+
 /// The mirrors that could be refreshed now, most urgent first, with their owners: not paused, not
 /// being refreshed (no process holds the mirror's lock), and due by schedule, by request (in the
 /// catalog or through shared memory) made after their last run began, or left mid-pass.
-fn due_mirrors(requested: &BTreeMap<i32, TimestampWithTimeZone>, launched: &HashMap<i32, Launched>) -> Vec<(i32, u32)> {
+fn due_mirrors(
+    requested: &BTreeMap<Job, TimestampWithTimeZone>,
+    launched: &HashMap<Job, Launched>,
+) -> Vec<(Job, u32, bool)> {
     let installed =
         Spi::get_one::<bool>("SELECT to_regclass('tether.mirror_config') IS NOT NULL").ok().flatten().unwrap_or(false);
     if !installed {
         return Vec::new();
     }
-    let busy: Vec<i32> = launched.keys().copied().collect();
+    let busy: Vec<i32> =
+        launched.keys().filter_map(|j| if let Job::Mirror(id) = j { Some(*id) } else { None }).collect();
     let (requested_ids, requested_at): (Vec<i32>, Vec<TimestampWithTimeZone>) =
-        requested.iter().map(|(id, at)| (*id, *at)).unzip();
+        requested.iter().filter_map(|(j, at)| if let Job::Mirror(id) = j { Some((*id, *at)) } else { None }).unzip();
     Spi::connect(|c| {
         let rows = c.select(
             "WITH asked (id, at) AS (SELECT * FROM unnest($2::int[], $4::timestamptz[]))
-             SELECT m.id, m.owner::oid FROM tether.mirror_config m LEFT JOIN tether.mirror_state s ON s.mirror_id = m.id
+             SELECT m.id, m.owner::oid, (a.id IS NOT NULL OR m.requested_at > coalesce(s.run_started_at, '-infinity'))
+             FROM tether.mirror_config m LEFT JOIN tether.mirror_state s ON s.mirror_id = m.id
                   LEFT JOIN asked a ON a.id = m.id AND a.at > coalesce(s.run_started_at, '-infinity')
              WHERE NOT m.paused AND m.id <> ALL ($1)
                AND (s.mirror_id IS NULL OR s.next_run <= now() OR s.state = 'running' OR s.state = 'pending'
@@ -247,7 +332,11 @@ fn due_mirrors(requested: &BTreeMap<i32, TimestampWithTimeZone>, launched: &Hash
             Ok(rows) => rows
                 .into_iter()
                 .filter_map(|r| {
-                    Some((r.get::<i32>(1).ok().flatten()?, r.get::<pg_sys::Oid>(2).ok().flatten()?.to_u32()))
+                    Some((
+                        Job::Mirror(r.get::<i32>(1).ok().flatten()?),
+                        r.get::<pg_sys::Oid>(2).ok().flatten()?.to_u32(),
+                        r.get::<bool>(3).ok().flatten().unwrap_or(false),
+                    ))
                 })
                 .collect(),
             Err(e) => {
@@ -258,11 +347,15 @@ fn due_mirrors(requested: &BTreeMap<i32, TimestampWithTimeZone>, launched: &Hash
     })
 }
 
-fn start_sync(id: i32) -> Option<DynamicBackgroundWorker> {
-    BackgroundWorkerBuilder::new(&format!("tether sync of mirror {id}"))
+fn start_sync(job: Job) -> Option<DynamicBackgroundWorker> {
+    let (name, function, id) = match job {
+        Job::Mirror(id) => (format!("tether sync of mirror {id}"), "tether_sync_main", id),
+        Job::Push(id) => (format!("tether push {id}"), "tether_push_main", id),
+    };
+    BackgroundWorkerBuilder::new(&name)
         .set_type("tether sync")
         .set_library("tether")
-        .set_function("tether_sync_main")
+        .set_function(function)
         .enable_spi_access()
         .set_start_time(BgWorkerStartTime::RecoveryFinished)
         .set_restart_time(None)
@@ -281,6 +374,15 @@ pub extern "C-unwind" fn tether_sync_main(arg: pg_sys::Datum) {
     let id = arg.value() as i32;
     BackgroundWorker::connect_worker_to_spi(Some(&crate::gucs::database()), None);
     crate::sync::refresh::run(id);
+}
+
+#[pg_guard]
+#[no_mangle]
+pub extern "C-unwind" fn tether_push_main(arg: pg_sys::Datum) {
+    handle_signals();
+    let id = arg.value() as i32;
+    BackgroundWorker::connect_worker_to_spi(Some(&crate::gucs::database()), None);
+    crate::push::run::run(id);
 }
 
 #[cfg(test)]

@@ -50,6 +50,10 @@ pub enum SqlState {
     UndefinedTable,
     /// 42703: a column Tether needs (a mirror's id column) is missing.
     UndefinedColumn,
+    /// 42809: an object of the wrong kind (a push's target that is not a tether foreign table).
+    WrongObjectType,
+    /// 23502: a value that must be given is NULL (a push's source row without a key).
+    NotNullViolation,
     /// XX000: a bug in Tether.
     Internal,
     /// Any other SQLSTATE: an error Postgres raised that Tether caught and passes on as it was.
@@ -82,6 +86,8 @@ impl SqlState {
             SqlState::DependentObjectsStillExist => "2BP01",
             SqlState::UndefinedTable => "42P01",
             SqlState::UndefinedColumn => "42703",
+            SqlState::WrongObjectType => "42809",
+            SqlState::NotNullViolation => "23502",
             SqlState::Internal => "XX000",
             SqlState::Other(code) => std::str::from_utf8(code).unwrap_or("XX000"),
         }

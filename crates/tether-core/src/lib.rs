@@ -8,6 +8,7 @@
 pub mod connector;
 pub mod error;
 pub mod http;
+pub mod push;
 
 #[cfg(test)]
 mod proptests;

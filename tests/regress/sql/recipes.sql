@@ -62,6 +62,19 @@ INSERT INTO customer_map
 SELECT s.source_id, (tether.request('bigcommerce', 'POST', '/customers', body => jsonb_build_array(to_jsonb(s) - 'source_id')) #>> '{data,0,id}')::int
 FROM crm_signups s WHERE NOT EXISTS (SELECT 1 FROM customer_map m WHERE m.source_id = s.source_id);
 SELECT requests - :requests_before AS requests_sent FROM fake.stats;
+-- (c) A push (docs/push.md): the worker sends the rows in batches and keeps the map table; a row
+-- BigCommerce refuses is recorded with its message and does not stop the others; a rerun sends nothing.
+CREATE TABLE crm_leads (source_id text PRIMARY KEY, email text, first_name text, last_name text);
+INSERT INTO crm_leads VALUES
+    ('lead-1', 'alan@example.com', 'Alan', 'Turing'),
+    ('lead-2', 'not-an-email', 'Bad', 'Address'),
+    ('lead-3', 'barbara@example.com', 'Barbara', 'Liskov');
+SELECT tether.push('crm_leads', 'bc_api.customers', 'source_id', match_on => 'email');
+SELECT created, failed, unknown FROM tether.push_now('crm_leads', wait => true);
+SELECT l.source_id, m.status, c.email, m.message
+FROM crm_leads l JOIN crm_leads_map m USING (source_id) LEFT JOIN bc_api.customers c ON c.id = m.provider_id::int
+ORDER BY 1;
+SELECT created, updated, failed, requests FROM tether.push_now('crm_leads', wait => true);
 
 -- Recipe 3. Nested data: Shopify customers and the addresses nested in each, into two related
 -- tables, from one pass over the API (the CTE is read once).
@@ -200,7 +213,8 @@ SELECT * FROM stage.bc_customer_pages ORDER BY page;
 -- Clean-up: what the scenario created.
 SET client_min_messages = warning;
 DROP FUNCTION sync_inventory();
-DROP TABLE customer_map, crm_signups, warehouse_stock, sync_errors;
+SELECT tether.unpush('crm_leads', drop_map => true);
+DROP TABLE customer_map, crm_signups, crm_leads, warehouse_stock, sync_errors;
 DROP SCHEMA stage, bc_api, shop_api, analytics CASCADE;
 DROP SERVER bigcommerce, shopify CASCADE;
 CALL fake.check_clean();
