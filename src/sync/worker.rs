@@ -348,12 +348,13 @@ fn due_mirrors(
 }
 
 fn start_sync(job: Job) -> Option<DynamicBackgroundWorker> {
-    let (name, function, id) = match job {
-        Job::Mirror(id) => (format!("tether sync of mirror {id}"), "tether_sync_main", id),
-        Job::Push(id) => (format!("tether push {id}"), "tether_push_main", id),
+    // The process's type is what pg_stat_activity.backend_type shows.
+    let (name, kind, function, id) = match job {
+        Job::Mirror(id) => (format!("tether sync of mirror {id}"), "tether sync", "tether_sync_main", id),
+        Job::Push(id) => (format!("tether push {id}"), "tether push", "tether_push_main", id),
     };
     BackgroundWorkerBuilder::new(&name)
-        .set_type("tether sync")
+        .set_type(kind)
         .set_library("tether")
         .set_function(function)
         .enable_spi_access()
