@@ -18,6 +18,9 @@ CREATE TABLE tether.push_config (
     -- A column of the source and the target that identifies a record at the provider (an email):
     -- a row whose create had no certain outcome is looked up by it before anything is sent again.
     match_on name,
+    -- Requests in flight at once where rows go one per request (an object without a batch endpoint,
+    -- updates, deletes); within the connector's rate limit, which every one of them waits for.
+    concurrency integer NOT NULL DEFAULT 4 CHECK (concurrency BETWEEN 1 AND 32),
     -- Run every so often; NULL: only when asked (tether.push_now).
     every interval CHECK (every >= interval '1 second'),
     paused boolean NOT NULL DEFAULT false,
@@ -85,8 +88,8 @@ CREATE POLICY push_owner ON tether.push_runs
 -- extension's owner.
 REVOKE ALL ON tether.push_config, tether.push_state, tether.push_runs FROM PUBLIC;
 GRANT SELECT ON tether.push_config, tether.push_state, tether.push_runs TO PUBLIC;
-GRANT INSERT (name, source, target, key, map, owner, on_delete, match_on, every) ON tether.push_config TO PUBLIC;
-GRANT UPDATE (every, paused) ON tether.push_config TO PUBLIC;
+GRANT INSERT (name, source, target, key, map, owner, on_delete, match_on, every, concurrency) ON tether.push_config TO PUBLIC;
+GRANT UPDATE (every, paused, concurrency) ON tether.push_config TO PUBLIC;
 GRANT USAGE ON SEQUENCE tether.push_config_id_seq TO PUBLIC;
 
 SELECT pg_catalog.pg_extension_config_dump('tether.push_config', '');
@@ -103,6 +106,7 @@ SELECT
     p.on_delete,
     p.match_on,
     p.every AS schedule,
+    p.concurrency,
     CASE WHEN p.paused THEN 'paused' ELSE coalesce(s.state, 'pending') END AS state,
     s.last_success,
     s.last_error,
@@ -134,7 +138,8 @@ CREATE FUNCTION tether.push(
     name text DEFAULT NULL,
     on_delete text DEFAULT 'keep',
     match_on name DEFAULT NULL,
-    every interval DEFAULT NULL
+    every interval DEFAULT NULL,
+    concurrency integer DEFAULT 4
 ) RETURNS text
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -158,6 +163,10 @@ BEGIN
         RAISE EXCEPTION 'on_delete must be ''keep'' or ''delete'', got %', coalesce(pg_catalog.quote_literal(on_delete), 'NULL')
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    IF concurrency IS NULL OR concurrency NOT BETWEEN 1 AND 32 THEN
+        RAISE EXCEPTION 'concurrency must be between 1 and 32, got %', coalesce(concurrency::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     IF every IS NOT NULL AND every < interval '1 second' THEN
         RAISE EXCEPTION 'every must be at least 1 second, got %', every
             USING ERRCODE = 'invalid_parameter_value';
@@ -176,8 +185,8 @@ BEGIN
     EXECUTE pg_catalog.format('CREATE INDEX ON %s (provider_id)', created);
     EXECUTE pg_catalog.format('COMMENT ON TABLE %s IS %L', created,
         pg_catalog.format('which row of %s became which record of %s (tether push %s)', source, target, push_name));
-    INSERT INTO tether.push_config (name, source, target, key, map, on_delete, match_on, every)
-    VALUES (push_name, source, target, key, created, on_delete, match_on, every);
+    INSERT INTO tether.push_config (name, source, target, key, map, on_delete, match_on, every, concurrency)
+    VALUES (push_name, source, target, key, created, on_delete, match_on, every, concurrency);
     IF every IS NOT NULL THEN
         PERFORM tether.request_push(pg_catalog.currval('tether.push_config_id_seq')::int);
     END IF;
@@ -185,7 +194,7 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION tether.push(regclass, regclass, name, text, text, name, interval)
+COMMENT ON FUNCTION tether.push(regclass, regclass, name, text, text, name, interval, integer)
     IS 'register a push of a table''s rows into an API object, with a map table of source keys to provider ids';
 
 -- The registration of a push the caller owns, or a clear error.

@@ -28,6 +28,7 @@ use crate::fdw::datum::{self, ColumnOut};
 use crate::fdw::options::{self, LoadedTable};
 use crate::fdw::plan::{columns_of, from_private, to_private};
 use crate::http::batch::BatchAnswer;
+use crate::http::parallel;
 use crate::http::retry::{self, Call};
 use crate::http::{wait, Endpoint, HttpResponse};
 
@@ -419,6 +420,54 @@ impl ModifyState {
         result.map_err(|e| self.note_written(e))
     }
 
+    /// Create `rows` (rows `first_row`.. of the statement) one per request, `concurrency` of them in
+    /// flight (an object without a batch endpoint). When some fail, the statement fails with the first
+    /// failure in row order, and its DETAIL says how many of the rows sent together were created (the
+    /// provider keeps them).
+    fn create_concurrently(&mut self, rows: &[Vec<(usize, Value)>], first_row: u64) {
+        let endpoint =
+            self.endpoint.clone().ok_or_else(|| TetherError::Internal("write under EXPLAIN".into())).or_report();
+        let mut requests = Vec::with_capacity(rows.len());
+        for values in rows {
+            let Some(req) = self.loaded.table.create_request(values).or_report() else {
+                report(TetherError::Internal("the create endpoint is missing".into()))
+            };
+            requests.push(parallel::Request {
+                body: req.encoded_body(),
+                method: req.method,
+                url: req.url,
+                headers: Vec::new(),
+            });
+        }
+        let n = requests.len();
+        self.requests += n as u64;
+        let concurrency = self.loaded.table.concurrency as usize;
+        let results = wait::run(
+            move |abandoned| Ok(parallel::execute_all(&endpoint, &requests, concurrency, abandoned)),
+            &mut || {
+                pgrx::check_for_interrupts!();
+            },
+        )
+        .or_report();
+        let created = results.iter().filter(|r| r.is_ok()).count() as u64;
+        let first_failure = results.into_iter().enumerate().find_map(|(i, r)| r.err().map(|e| (i, e)));
+        let Some((i, e)) = first_failure else {
+            self.written_rows += n as u64;
+            return;
+        };
+        let earlier = self.written_rows;
+        self.written_rows += created;
+        let note = format!(
+            "row {} of this statement failed; of the {n} rows sent together (rows {first_row} to {}, {concurrency} at a time), {created} {} created{}, and the provider keeps {} although the statement fails",
+            first_row + i as u64,
+            first_row + n as u64 - 1,
+            if created == 1 { "was" } else { "were" },
+            if earlier > 0 { format!(" besides {earlier} earlier row(s) of this statement") } else { String::new() },
+            if created + earlier == 1 { "it" } else { "them" },
+        );
+        report(e.with_detail_note(&note))
+    }
+
     /// Add to an error's DETAIL that earlier rows of the statement stay written at the provider.
     fn note_written(&self, e: TetherError) -> TetherError {
         if self.written_rows == 0 {
@@ -685,7 +734,13 @@ pub unsafe extern "C-unwind" fn get_foreign_modify_batch_size(rinfo: *mut pg_sys
     if !(*rinfo).ri_projectReturning.is_null() || triggers || st.plan.op != Op::Insert {
         return 1;
     }
-    st.loaded.table.batch_size().unwrap_or(1).min(i32::MAX as u64) as std::ffi::c_int
+    let table = &st.loaded.table;
+    match table.batch_size() {
+        Some(size) => size.min(i32::MAX as u64) as std::ffi::c_int,
+        // No batch endpoint: the rows of a batch go one per request, `concurrency` in flight.
+        None if table.object.create.is_some() => table.concurrency.min(i32::MAX as u64) as std::ffi::c_int,
+        None => 1,
+    }
 }
 
 /// # Safety
@@ -711,6 +766,10 @@ pub unsafe extern "C-unwind" fn exec_foreign_batch_insert(
     let st = modify_state(rinfo);
     let first_row = st.written_rows + 1;
     let rows: Vec<Vec<(usize, Value)>> = (0..n).map(|i| st.written_values(*slots.add(i))).collect();
+    if st.loaded.table.object.batch_create.is_none() {
+        st.create_concurrently(&rows, first_row);
+        return slots;
+    }
     let traces: Vec<String> = (0..n as u64).map(|i| format!("row-{}", first_row + i)).collect();
     let req = st.loaded.table.batch_create_request(&rows, &traces).or_report();
     let Some(req) = req else { report(TetherError::Internal("no batch endpoint".into())) };
@@ -792,6 +851,8 @@ pub unsafe extern "C-unwind" fn explain_foreign_modify(
         let url = format!("{}{}", table.base_url, b.path.replace("{path}", &table.object_name));
         text =
             format!("{} {} (batches of up to {} rows)", b.method, template::display_path(&url), (*rinfo).ri_BatchSize);
+    } else if st.plan.op == Op::Insert && (*rinfo).ri_BatchSize > 1 {
+        text = format!("{text} (one row per request, up to {} in flight)", (*rinfo).ri_BatchSize);
     }
     crate::fdw::scan::explain_text("Tether Request", &text, es);
     if (*es).analyze {

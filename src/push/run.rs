@@ -28,7 +28,7 @@ use crate::error::{SqlState, TetherError};
 use crate::fdw::datum;
 use crate::fdw::options::{self, LoadedTable};
 use crate::http::batch::{row_outcomes, RowOutcome};
-use crate::http::retry::{self, Call};
+use crate::http::parallel;
 use crate::http::transport::HttpResponse;
 use crate::http::{wait, Endpoint};
 use crate::sync::refresh::transaction;
@@ -36,6 +36,9 @@ use crate::sync::rights::as_owner;
 
 /// Lock held by the process running a push (a user lock, as a mirror's refresh holds; see there).
 pub const LOCK_CLASS: i32 = 0x7e7e_0002;
+
+/// Rows looked up by `match_on` with one query (HubSpot's search takes up to 100 values for IN).
+const LOOKUP_GROUP: usize = 100;
 
 /// Rows read and sent per step when the object has no batch endpoint (one request per row).
 const SINGLE_ROWS_PER_STEP: i64 = 50;
@@ -50,10 +53,15 @@ struct Push {
     /// Target column index of each sent column, in the order of the statements' value columns.
     sent: Vec<usize>,
     batch: Option<u64>,
+    /// Requests in flight at once when rows go one per request.
+    concurrency: usize,
     idempotent: bool,
     match_on: bool,
     deletes: bool,
     sql: Statements,
+    /// Where the next step of creates and of updates starts (the last key read; None: the first).
+    create_after: Option<String>,
+    update_after: Option<String>,
     run_id: i64,
     counts: Counts,
 }
@@ -203,7 +211,7 @@ fn begin(id: i32) -> Option<Push> {
         let row = c
             .select(
                 "SELECT name, owner::oid, source::oid, target::oid, map::oid, key::text, on_delete = 'delete',
-                        match_on::text, every IS NOT NULL
+                        match_on::text, every IS NOT NULL, concurrency
                  FROM tether.push_config WHERE id = $1 AND NOT paused",
                 None,
                 &[id.into()],
@@ -225,9 +233,10 @@ fn begin(id: i32) -> Option<Push> {
             row.get::<bool>(7).ok().flatten().unwrap_or(false),
             text(8),
             row.get::<bool>(9).ok().flatten().unwrap_or(false),
+            row.get::<i32>(10).ok().flatten().unwrap_or(1).max(1) as usize,
         ))
     })?;
-    let (name, owner, source, target, map, key, deletes, match_on, every) = config;
+    let (name, owner, source, target, map, key, deletes, match_on, every, concurrency) = config;
     check_rights(owner, source, target, map, deletes, &name);
     let columns = as_owner(owner, || super::push_columns(source, target, &key, match_on.as_deref(), deletes))
         .unwrap_or_else(|e| crate::error::report(e));
@@ -252,6 +261,7 @@ fn begin(id: i32) -> Option<Push> {
         owner,
         every,
         batch: loaded.table.batch_size(),
+        concurrency,
         idempotent: endpoint.idempotency_header.is_some(),
         match_on: match_on.is_some(),
         deletes,
@@ -259,6 +269,8 @@ fn begin(id: i32) -> Option<Push> {
         loaded,
         endpoint,
         sql,
+        create_after: None,
+        update_after: None,
         run_id,
         counts: Counts::default(),
     })
@@ -368,11 +380,12 @@ fn statements(
     let casts = casts.join(", ");
     let id_col = crate::sync::id_column(loaded).ok();
     let lookup = match (match_on, id_col) {
+        // $1 the values looked for (text[]): one search for a group of rows (HubSpot's IN).
         (Some(m), Some(id)) => Some(format!(
-            "SELECT {}::text FROM {target_label} WHERE {} = CAST($1 AS {}) LIMIT 2",
+            "SELECT {}::text, {m}::text FROM {target_label} WHERE {m} = ANY (CAST($1 AS {}[]))",
             quote_ident(&id),
-            quote_ident(m),
-            type_of(c, &target_label, m)
+            type_of(c, &target_label, m),
+            m = quote_ident(m),
         )),
         _ => None,
     };
@@ -392,11 +405,12 @@ fn statements(
         lookup,
         // $1 how many, $2 whether a create of unknown outcome may be sent again (idempotency key), $3
         // seconds to wait before doing so (tether.push_settle_after: Stripe answers 409 to a key whose
-        // first request is still being carried out).
+        // first request is still being carried out), $4 the last key a step of this run read (the next
+        // step starts after it: with an index on the key, each step reads only its own rows).
         creates: format!(
             "SELECT s.{k}::text, NULL::text, {vals}::text, NULL::text[], {casts}
              FROM {source} s LEFT JOIN {map} m ON m.{k} = s.{k}
-             WHERE s.{k} IS NOT NULL
+             WHERE s.{k} IS NOT NULL AND ($4::text IS NULL OR s.{k} > CAST($4 AS {key_type}))
                AND (m.{k} IS NULL
                     OR (m.provider_id IS NULL AND m.status = 'failed' AND m.sent_hash IS DISTINCT FROM md5({vals}::text))
                     OR (m.provider_id IS NULL AND m.status = 'unknown' AND $2
@@ -426,14 +440,15 @@ fn statements(
              WHERE m.{k} = CAST(u.k AS {key_type})"
         ),
         forget: format!("DELETE FROM {map} WHERE {k} = ANY (CAST($1 AS {key_type}[])) AND status = 'unknown'"),
-        // $1 how many. Rows whose values differ from those last sent (a row matched by match_on has
-        // none recorded: every column is sent).
+        // $1 how many, $2 the last key a step of this run read. Rows whose values differ from those
+        // last sent (a row matched by match_on has none recorded: every column is sent).
         updates: format!(
             "SELECT s.{k}::text, m.provider_id, {vals}::text,
                     ARRAY(SELECT n.key FROM jsonb_each({vals}) n WHERE m.sent IS NULL OR n.value IS DISTINCT FROM m.sent -> n.key),
                     {casts}
              FROM {source} s JOIN {map} m ON m.{k} = s.{k}
              WHERE m.provider_id IS NOT NULL AND m.status <> 'unknown' AND m.sent_hash IS DISTINCT FROM md5({vals}::text)
+               AND ($2::text IS NULL OR s.{k} > CAST($2 AS {key_type}))
              ORDER BY s.{k} LIMIT $1"
         ),
         // $1 how many, $2 the run's start (a delete that failed in this run is not tried again in it).
@@ -499,35 +514,38 @@ fn settle_unknown(push: &mut Push) -> Result<(), TetherError> {
     });
     let mut outcomes = Vec::new();
     let mut forget = Vec::new();
-    for (key, value) in rows {
-        let Some(value) = value else {
-            outcomes.push((key, Outcome::Unknown));
-            continue;
-        };
-        let found: Vec<String> = Spi::connect_mut(|c| {
-            as_owner(push.owner, || c.update(&lookup, None, &[value.clone().into()]))
-                .unwrap_or_else(|e| spi_error("looking a record up by match_on", e))
-                .filter_map(|r| r.get::<String>(1).ok().flatten())
+    let (with_value, without): (Vec<_>, Vec<_>) = rows.into_iter().partition(|(_, v)| v.is_some());
+    outcomes.extend(without.into_iter().map(|(key, _)| (key, Outcome::Unknown)));
+    for group in with_value.chunks(LOOKUP_GROUP) {
+        let values: Vec<String> = group.iter().filter_map(|(_, v)| v.clone()).collect();
+        let found: Vec<(String, String)> = Spi::connect_mut(|c| {
+            as_owner(push.owner, || c.update(&lookup, None, &[values.into()]))
+                .unwrap_or_else(|e| spi_error("looking records up by match_on", e))
+                .filter_map(|r| Some((r.get::<String>(1).ok().flatten()?, r.get::<String>(2).ok().flatten()?)))
                 .collect()
         });
-        // A lookup by one value reads one page (a search or a filtered listing).
+        // A lookup of a group reads one page (a search or a filtered listing), or more when it is long.
         push.counts.requests += 1;
-        match found.len() {
-            0 => forget.push(key),
-            1 => {
-                push.counts.matched += 1;
-                outcomes.push((key, Outcome::Ok { provider_id: found[0].clone(), sent: false }));
+        for (key, value) in group {
+            let value = value.clone().unwrap_or_default();
+            let ids: Vec<&String> = found.iter().filter(|(_, v)| *v == value).map(|(id, _)| id).collect();
+            match ids.as_slice() {
+                [] => forget.push(key.clone()),
+                [id] => {
+                    push.counts.matched += 1;
+                    outcomes.push((key.clone(), Outcome::Ok { provider_id: (*id).clone(), sent: false }));
+                }
+                [first, ..] => outcomes.push((
+                    key.clone(),
+                    Outcome::Failed {
+                        message: format!(
+                            "{} records match on {value} ({first} and more); the row's create had no known outcome, so which one it made is not known",
+                            ids.len()
+                        ),
+                        sqlstate: SqlState::UniqueViolation.code().to_string(),
+                    },
+                )),
             }
-            _ => outcomes.push((
-                key,
-                Outcome::Failed {
-                    message: format!(
-                        "several records match on {value} ({} and more); the row's create had no known outcome, so which one it made is not known",
-                        found[0]
-                    ),
-                    sqlstate: SqlState::UniqueViolation.code().to_string(),
-                },
-            )),
         }
     }
     Spi::connect_mut(|c| {
@@ -540,15 +558,17 @@ fn settle_unknown(push: &mut Push) -> Result<(), TetherError> {
     Ok(())
 }
 
-/// Read up to `limit` rows with `sql` ($1 limit, $2 `resend` when given) as the owner, converting the
-/// sent columns (from the fifth) to JSON as the foreign table would send them.
-fn read_rows(push: &Push, sql: &str, limit: i64, resend: Option<bool>) -> Vec<Row> {
+/// Read up to `limit` rows with `sql` ($1 limit, then `resend` and the settling delay when given, then
+/// the key to start after) as the owner, converting the sent columns (from the fifth) to JSON as the
+/// foreign table would send them.
+fn read_rows(push: &Push, sql: &str, limit: i64, resend: Option<bool>, after: Option<String>) -> Vec<Row> {
     Spi::connect_mut(|c| {
         let mut args: Vec<pgrx::datum::DatumWithOid> = vec![limit.into()];
         if let Some(resend) = resend {
             args.push(resend.into());
             args.push(settle_after().into());
         }
+        args.push(after.into());
         let mut table = as_owner(push.owner, || c.update(sql, None, &args))
             .unwrap_or_else(|e| spi_error("reading the rows to send", e));
         let mut rows = Vec::new();
@@ -590,38 +610,6 @@ fn read_rows(push: &Push, sql: &str, limit: i64, resend: Option<bool>) -> Vec<Ro
         }
         rows
     })
-}
-
-/// Send one request and wait for it (interruptibly). `key`: the idempotency key to send.
-fn send(
-    push: &mut Push,
-    req: crate::connector::writes::WriteRequest,
-    key: Option<String>,
-) -> Result<HttpResponse, TetherError> {
-    let endpoint = push.endpoint.clone();
-    let headers: Vec<(String, String)> = match (key, &endpoint.idempotency_header) {
-        (Some(k), Some(h)) => vec![(h.clone(), k)],
-        _ => Vec::new(),
-    };
-    push.counts.requests += 1;
-    wait::run(
-        move |abandoned| {
-            let body = req.encoded_body();
-            let call = Call {
-                method: &req.method,
-                url: &req.url,
-                body: body.as_ref().map(|(b, t)| (b.as_slice(), *t)),
-                headers: &headers,
-                read_only: false,
-                limit: None,
-                raw: false,
-            };
-            retry::execute(&endpoint, &call, abandoned)
-        },
-        &mut || {
-            pgrx::check_for_interrupts!();
-        },
-    )
 }
 
 /// Whether the provider answered an error about the request itself (not an outage or a limit): then
@@ -667,19 +655,23 @@ fn created_id(push: &Push, record: &Value) -> Option<String> {
 /// never created and unmapped.
 fn create_step(push: &mut Push) -> Result<bool, TetherError> {
     let rows = transaction(|| mark_creates(push))?;
-    if rows.is_empty() {
-        return Ok(false);
+    let Some(last) = rows.last().map(|r| r.key.clone()) else { return Ok(false) };
+    let again = transaction(|| send_creates(push, &rows))??;
+    // The next step starts after these rows, unless some are to be sent again (rolled back for another
+    // row's sake): then it reads from where this one did.
+    if !again {
+        push.create_after = Some(last);
     }
-    transaction(|| send_creates(push, &rows))??;
     Ok(true)
 }
 
 fn mark_creates(push: &Push) -> Vec<Row> {
-    let limit = push.batch.map(|b| b as i64).unwrap_or(SINGLE_ROWS_PER_STEP);
+    // With a batch endpoint, `concurrency` batches are sent at once.
+    let limit = push.batch.map(|b| (b as usize * push.concurrency) as i64).unwrap_or(SINGLE_ROWS_PER_STEP);
     // Where the connector has an idempotency header, a create of unknown outcome is sent again with its
     // key: the provider answers with the record the first one made.
     let resend = push.idempotent && push.batch.is_none();
-    let rows = read_rows(push, &push.sql.creates, limit, Some(resend));
+    let rows = read_rows(push, &push.sql.creates, limit, Some(resend), push.create_after.clone());
     if !rows.is_empty() {
         let keys: Vec<String> = rows.iter().map(|r| r.key.clone()).collect();
         let vals: Vec<String> = rows.iter().map(|r| r.vals.clone()).collect();
@@ -691,34 +683,55 @@ fn mark_creates(push: &Push) -> Vec<Row> {
     rows
 }
 
-fn send_creates(push: &mut Push, rows: &[Row]) -> Result<(), TetherError> {
-    let outcomes = match push.batch {
+/// Send the marked rows and record their outcomes; true when some are to be sent again.
+fn send_creates(push: &mut Push, rows: &[Row]) -> Result<bool, TetherError> {
+    let (outcomes, stop) = match push.batch {
         Some(_) if rows.len() > 1 => send_batch(push, rows)?,
         _ => send_singly(push, rows)?,
     };
     push.counts.created += outcomes.iter().filter(|o| matches!(o, Outcome::Ok { .. })).count() as i64;
+    let again = outcomes.iter().any(|o| matches!(o, Outcome::NotDone));
     Spi::connect_mut(|c| {
         let done: Vec<(String, &Outcome, Option<String>)> =
             rows.iter().zip(&outcomes).map(|(r, o)| (r.key.clone(), o, Some(r.vals.clone()))).collect();
         record(c, push, &done);
     });
-    Ok(())
+    stop.map_or(Ok(again), Err)
 }
 
-fn send_batch(push: &mut Push, rows: &[Row]) -> Result<Vec<Outcome>, TetherError> {
-    let values: Vec<Vec<(usize, Value)>> = rows.iter().map(|r| r.values.clone()).collect();
-    let traces: Vec<String> = (1..=rows.len()).map(|i| format!("row-{i}")).collect();
-    let req = push
-        .loaded
-        .table
-        .batch_create_request(&values, &traces)?
-        .ok_or_else(|| TetherError::Internal("no batch endpoint".into()))?;
-    let resp = match send(push, req, None) {
-        Ok(resp) => resp,
-        // Refused as a whole (BigCommerce answers 422 for the batch): each row alone tells which.
-        Err(e) if refused(&e) => return send_singly(push, rows),
-        Err(e) => return Err(settle_failed_request(push, rows, e)),
-    };
+/// The outcomes of a group of rows, and the error that stops the run, if one came.
+type Sent = (Vec<Outcome>, Option<TetherError>);
+
+/// The outcome of a write whose request failed as a whole with `e` (not a refusal of its values): the
+/// provider answered (a refused token, an exhausted rate limit), so nothing was written and the row is
+/// sent again by the next run; or no answer came, and what happened is unknown.
+fn not_written(e: &TetherError) -> Outcome {
+    if matches!(e, TetherError::Provider { .. }) {
+        Outcome::NotDone
+    } else {
+        Outcome::Unknown
+    }
+}
+
+/// Creates in batches of the connector's size, `concurrency` batches in flight, each row's outcome read
+/// from its batch's answer. A batch the provider refuses as a whole (BigCommerce's 422) is sent again
+/// one row per request, so that each row gets its own answer.
+fn send_batch(push: &mut Push, rows: &[Row]) -> Result<Sent, TetherError> {
+    let size = push.batch.unwrap_or(1).max(1) as usize;
+    let chunks: Vec<&[Row]> = rows.chunks(size).collect();
+    let mut requests = Vec::with_capacity(chunks.len());
+    let mut traces = Vec::with_capacity(chunks.len());
+    for chunk in &chunks {
+        let values: Vec<Vec<(usize, Value)>> = chunk.iter().map(|r| r.values.clone()).collect();
+        let tags: Vec<String> = (1..=chunk.len()).map(|i| format!("row-{i}")).collect();
+        let req = push
+            .loaded
+            .table
+            .batch_create_request(&values, &tags)?
+            .ok_or_else(|| TetherError::Internal("no batch endpoint".into()))?;
+        requests.push(request(req, None));
+        traces.push(tags);
+    }
     let def = push
         .loaded
         .table
@@ -727,73 +740,95 @@ fn send_batch(push: &mut Push, rows: &[Row]) -> Result<Vec<Outcome>, TetherError
         .clone()
         .ok_or_else(|| TetherError::Internal("no batch endpoint".into()))?;
     let (message_at, code_at) = (push.endpoint.errors.message.clone(), push.endpoint.errors.code.clone());
-    let outcomes = row_outcomes(&def, &resp, &traces, &message_at, &code_at);
-    Ok(outcomes
-        .into_iter()
-        .map(|o| match o {
-            RowOutcome::Created(record) => match created_id(push, &record) {
-                Some(id) => Outcome::Ok { provider_id: id, sent: true },
-                None => Outcome::Unknown,
-            },
-            RowOutcome::Refused { message, code } => Outcome::Failed {
-                message,
-                sqlstate: tether_core::push::refused_sqlstate(code.as_deref()).code().to_string(),
-            },
-            RowOutcome::RolledBack => Outcome::NotDone,
-            RowOutcome::Unknown => Outcome::Unknown,
-        })
-        .collect())
+    let mut outcomes = Vec::with_capacity(rows.len());
+    let mut stop = None;
+    for ((chunk, tags), result) in chunks.iter().zip(&traces).zip(send_all(push, requests)) {
+        match result {
+            Ok(resp) => {
+                outcomes.extend(row_outcomes(&def, &resp, tags, &message_at, &code_at).into_iter().map(|o| match o {
+                    RowOutcome::Created(record) => match created_id(push, &record) {
+                        Some(id) => Outcome::Ok { provider_id: id, sent: true },
+                        None => Outcome::Unknown,
+                    },
+                    RowOutcome::Refused { message, code } => Outcome::Failed {
+                        message,
+                        sqlstate: tether_core::push::refused_sqlstate(code.as_deref()).code().to_string(),
+                    },
+                    RowOutcome::RolledBack => Outcome::NotDone,
+                    RowOutcome::Unknown => Outcome::Unknown,
+                }))
+            }
+            Err(e) if refused(&e) && stop.is_none() => {
+                let (alone, alone_stop) = send_singly(push, chunk)?;
+                outcomes.extend(alone);
+                stop = alone_stop;
+            }
+            Err(e) => {
+                outcomes.extend(chunk.iter().map(|_| not_written(&e)));
+                stop.get_or_insert(e);
+            }
+        }
+    }
+    Ok((outcomes, stop))
 }
 
-fn send_singly(push: &mut Push, rows: &[Row]) -> Result<Vec<Outcome>, TetherError> {
-    let mut out = Vec::with_capacity(rows.len());
-    for (i, row) in rows.iter().enumerate() {
+/// Creates one row per request, `concurrency` in flight; with an idempotency header, each with the
+/// row's own key.
+fn send_singly(push: &mut Push, rows: &[Row]) -> Result<Sent, TetherError> {
+    let mut requests = Vec::with_capacity(rows.len());
+    for row in rows {
         let req = push
             .loaded
             .table
             .create_request(&row.values)?
             .ok_or_else(|| TetherError::Internal("no create endpoint".into()))?;
         let key = push.idempotent.then(|| tether_core::push::idempotency_key(push.id, &row.key));
-        match send(push, req, key) {
+        requests.push(request(req, key.and_then(|k| push.endpoint.idempotency_header.clone().map(|h| (h, k)))));
+    }
+    let record_at = push.loaded.table.object.create.as_ref().map(|d| d.record.clone()).unwrap_or_default();
+    let mut stop = None;
+    let outcomes = send_all(push, requests)
+        .into_iter()
+        .map(|result| match result {
             Ok(resp) => {
-                let record_at = push.loaded.table.object.create.as_ref().map(|d| d.record.clone()).unwrap_or_default();
                 let doc: Value = serde_json::from_slice(&resp.body).unwrap_or(Value::Null);
                 let record = Pointer::parse(&record_at).ok().and_then(|p| p.get(&doc).cloned()).unwrap_or(doc);
-                out.push(match created_id(push, &record) {
+                match created_id(push, &record) {
                     Some(id) => Outcome::Ok { provider_id: id, sent: true },
                     None => Outcome::Unknown,
-                });
+                }
             }
-            Err(e) if refused(&e) => out.push(refusal(&e)),
+            Err(e) if refused(&e) => refusal(&e),
             Err(e) => {
-                // The rows before this one have their outcomes; this one and the rest are settled by the
-                // error (not sent: forgotten; sent without an answer: unknown).
-                let rest = &rows[i..];
-                let e = settle_failed_request(push, rest, e);
-                Spi::connect_mut(|c| {
-                    let done: Vec<(String, &Outcome, Option<String>)> =
-                        rows[..i].iter().zip(&out).map(|(r, o)| (r.key.clone(), o, Some(r.vals.clone()))).collect();
-                    record(c, push, &done);
-                });
-                return Err(e);
+                let outcome = not_written(&e);
+                stop.get_or_insert(e);
+                outcome
             }
-        }
-    }
-    Ok(out)
+        })
+        .collect();
+    Ok((outcomes, stop))
 }
 
-/// A request for `rows` failed as a whole with `e`, which stops the run: rows it certainly did not
-/// create (the provider answered: a refused token, an exhausted rate limit) are forgotten, so that the
-/// next run creates them; without an answer they stay `unknown`.
-fn settle_failed_request(push: &Push, rows: &[Row], e: TetherError) -> TetherError {
-    if matches!(e, TetherError::Provider { .. }) {
-        let keys: Vec<String> = rows.iter().map(|r| r.key.clone()).collect();
-        Spi::connect_mut(|c| {
-            as_owner(push.owner, || c.update(&push.sql.forget, None, &[keys.into()]))
-                .unwrap_or_else(|e| spi_error("forgetting rows not created", e));
-        });
+/// A write request as the parallel sender takes it, with an extra header.
+fn request(req: crate::connector::writes::WriteRequest, header: Option<(String, String)>) -> parallel::Request {
+    parallel::Request {
+        body: req.encoded_body(),
+        method: req.method,
+        url: req.url,
+        headers: header.into_iter().collect(),
     }
-    e
+}
+
+/// Send `requests`, `concurrency` of them in flight, and wait for all (interruptibly).
+fn send_all(push: &mut Push, requests: Vec<parallel::Request>) -> Vec<Result<HttpResponse, TetherError>> {
+    let endpoint = push.endpoint.clone();
+    let concurrency = push.concurrency;
+    let n = requests.len();
+    push.counts.requests += n as i64;
+    wait::run(move |abandoned| Ok(parallel::execute_all(&endpoint, &requests, concurrency, abandoned)), &mut || {
+        pgrx::check_for_interrupts!();
+    })
+    .unwrap_or_else(|e| (0..n).map(|_| Err(e.clone())).collect())
 }
 
 /// Record outcomes in the map (as the owner), with the values sent for rows the provider took, and
@@ -849,14 +884,14 @@ fn record(c: &mut SpiClient<'_>, push: &mut Push, rows: &[(String, &Outcome, Opt
     .unwrap_or_else(|e| spi_error("recording what the provider answered", e));
 }
 
-/// One step of updates: up to a batch of changed rows, each sent as an update of its changed columns.
+/// One step of updates: up to a step's worth of changed rows, each sent as an update of its changed
+/// columns, `concurrency` in flight.
 fn update_step(push: &mut Push) -> Result<bool, TetherError> {
     let updates = push.sql.updates.clone();
-    let rows = read_rows(push, &updates, SINGLE_ROWS_PER_STEP, None);
-    if rows.is_empty() {
-        return Ok(false);
-    }
-    let mut outcomes = Vec::new();
+    let rows = read_rows(push, &updates, SINGLE_ROWS_PER_STEP, None, push.update_after.clone());
+    let Some(last) = rows.last().map(|r| r.key.clone()) else { return Ok(false) };
+    push.update_after = Some(last);
+    let mut requests = Vec::with_capacity(rows.len());
     for row in &rows {
         let id = row.provider_id.clone().unwrap_or_default();
         let req = push.loaded.table.update_request(&id, &row.values)?.ok_or_else(|| TetherError::Unsupported {
@@ -864,34 +899,38 @@ fn update_step(push: &mut Push) -> Result<bool, TetherError> {
                 "object \"{}\" cannot be updated, and rows of push {} changed",
                 push.loaded.table.object_name, push.name
             ),
-            hint: None,
+            hint: Some(
+                "give the rows back the values last sent (the map's sent column), or push to another object".into(),
+            ),
         })?;
-        let outcome = match send(push, req, None) {
+        requests.push(request(req, None));
+    }
+    let mut stop = None;
+    let outcomes: Vec<Outcome> = rows
+        .iter()
+        .zip(send_all(push, requests))
+        .map(|(row, result)| match result {
             Ok(_) => {
                 push.counts.updated += 1;
-                Outcome::Ok { provider_id: id, sent: true }
+                Outcome::Ok { provider_id: row.provider_id.clone().unwrap_or_default(), sent: true }
             }
             Err(e) if refused(&e) => refusal(&e),
             Err(e) => {
-                Spi::connect_mut(|c| {
-                    let done: Vec<(String, &Outcome, Option<String>)> =
-                        rows.iter().zip(&outcomes).map(|(r, o)| (r.key.clone(), o, Some(r.vals.clone()))).collect();
-                    record(c, push, &done);
-                });
-                return Err(e);
+                stop.get_or_insert(e);
+                Outcome::NotDone
             }
-        };
-        outcomes.push(outcome);
-    }
+        })
+        .collect();
     Spi::connect_mut(|c| {
         let done: Vec<(String, &Outcome, Option<String>)> =
             rows.iter().zip(&outcomes).map(|(r, o)| (r.key.clone(), o, Some(r.vals.clone()))).collect();
         record(c, push, &done);
     });
-    Ok(true)
+    stop.map_or(Ok(true), Err)
 }
 
-/// One step of deletes (`on_delete = 'delete'`): provider records of rows gone from the source.
+/// One step of deletes (`on_delete = 'delete'`): provider records of rows gone from the source,
+/// `concurrency` in flight. A record already gone at the provider counts as deleted.
 fn delete_step(push: &mut Push) -> Result<bool, TetherError> {
     let rows: Vec<(String, String)> = Spi::connect_mut(|c| {
         let started = Spi::get_one_with_args::<pgrx::datum::TimestampWithTimeZone>(
@@ -908,20 +947,24 @@ fn delete_step(push: &mut Push) -> Result<bool, TetherError> {
     if rows.is_empty() {
         return Ok(false);
     }
-    let mut gone = Vec::new();
-    let mut failed: Vec<(String, Outcome)> = Vec::new();
-    for (key, id) in &rows {
+    let mut requests = Vec::with_capacity(rows.len());
+    for (_, id) in &rows {
         let req =
             push.loaded.table.delete_request(id)?.ok_or_else(|| TetherError::Internal("no delete endpoint".into()))?;
-        match send(push, req, None) {
+        requests.push(request(req, None));
+    }
+    let mut gone = Vec::new();
+    let mut failed: Vec<(String, Outcome)> = Vec::new();
+    let mut stop = None;
+    for ((key, _), result) in rows.iter().zip(send_all(push, requests)) {
+        match result {
             Ok(_) | Err(TetherError::Provider { status: 404 | 410, .. }) => {
                 push.counts.deleted += 1;
                 gone.push(key.clone());
             }
             Err(e) if refused(&e) => failed.push((key.clone(), refusal(&e))),
             Err(e) => {
-                forget_deleted(push, gone);
-                return Err(e);
+                stop.get_or_insert(e);
             }
         }
     }
@@ -930,7 +973,7 @@ fn delete_step(push: &mut Push) -> Result<bool, TetherError> {
         let done: Vec<(String, &Outcome, Option<String>)> = failed.iter().map(|(k, o)| (k.clone(), o, None)).collect();
         record(c, push, &done);
     });
-    Ok(true)
+    stop.map_or(Ok(true), Err)
 }
 
 fn forget_deleted(push: &Push, keys: Vec<String>) {

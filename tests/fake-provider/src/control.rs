@@ -1,7 +1,11 @@
 //! `/_control/...`: counters, request log, fault injection, reseeding, webhooks, OAuth refresh token rotation and
 //! the tokens issued.
-//! Control requests are never counted or logged. Like the others, the webhook endpoints take their parameters
-//! from the query string and accept any method (POST is the documented one):
+//! Control requests are never counted or logged. `stats` answers `{"requests", "connections", "max_in_flight",
+//! "by_path", "by_method"}`, `max_in_flight` being the most requests the server handled at once since the last
+//! reset; `requests` the request log, each entry with `at_ms`, when it arrived in milliseconds since the fake
+//! started (not restarted by a reset).
+//! Like the others, the webhook endpoints take their parameters from the query string and accept any method (POST
+//! is the documented one):
 //!
 //! - `webhook`: `provider` (hubspot, stripe, shopify, bigcommerce, rest), `url` (loopback only), `secret`
 //!   (`whsec_<base64>` for bigcommerce; not needed with `mode=missing`), `object` (the fake's plural name,
@@ -73,6 +77,9 @@ fn stats(state: &State) -> Value {
     json!({
         "requests": rt.requests,
         "connections": rt.connections.len(),
+        // The most non-control requests handled at once since the last reset (counted by the server, from when a
+        // request is read until its answer is about to be written, held and delayed answers included).
+        "max_in_flight": state.max_in_flight(),
         "by_path": by_path,
         "by_method": by_method,
     })
@@ -89,6 +96,8 @@ fn requests(state: &State, req: &FakeRequest) -> Value {
             let headers: Map<String, Value> =
                 r.headers.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
             json!({
+                // Arrival: milliseconds since the fake provider started (not restarted by a reset).
+                "at_ms": r.at_ms,
                 "method": r.method,
                 "path": r.path,
                 "query": r.query,

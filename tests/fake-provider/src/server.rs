@@ -11,6 +11,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 use tiny_http::{Header, Response, Server};
 
 use crate::app;
+use crate::control;
 use crate::http::{FakeRequest, FakeResponse};
 use crate::state::State;
 
@@ -99,6 +100,9 @@ impl Pool {
 
 fn serve_one(state: &State, mut request: tiny_http::Request) {
     let fake = to_fake(&mut request);
+    // A non-control request counts as in flight from here until its answer is about to be written (held, delayed
+    // and stalled answers included); the guard also ends the count if anything below panics.
+    let in_flight = (!fake.path.starts_with(control::PREFIX)).then(|| state.begin_request());
     let resp = app::handle(state, &fake);
     if resp.hold {
         state.gate.wait();
@@ -112,7 +116,9 @@ fn serve_one(state: &State, mut request: tiny_http::Request) {
             thread::sleep(STALL_STEP);
         }
     }
-    let _ = request.respond(to_tiny(resp));
+    let answer = to_tiny(resp);
+    drop(in_flight);
+    let _ = request.respond(answer);
 }
 
 fn to_fake(request: &mut tiny_http::Request) -> FakeRequest {

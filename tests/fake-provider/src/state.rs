@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Instant;
 
 use serde_json::Value;
 
@@ -68,6 +69,9 @@ impl Default for Config {
 /// A logged non-control request.
 #[derive(Debug, Clone)]
 pub struct LoggedRequest {
+    /// When it arrived: milliseconds since the fake provider started (`State::new`; a reset does not restart
+    /// this clock), read under the log's lock, so never decreasing in log order.
+    pub at_ms: u64,
     pub method: String,
     pub path: String,
     pub query: String,
@@ -131,6 +135,32 @@ pub struct Runtime {
     pub idempotency: HashMap<String, IdempotentEntry>,
 }
 
+/// Non-control requests being handled now (from when they are read until their answer is about to be written,
+/// held and delayed answers included), and the most at once since the last reset.
+#[derive(Debug, Default)]
+struct InFlight {
+    /// Incremented by every reset: a request that began before it is no longer counted.
+    epoch: u64,
+    now: u64,
+    max: u64,
+}
+
+/// One request counted in flight (`State::begin_request`) until this is dropped, however its handling ends.
+#[derive(Debug)]
+pub struct InFlightGuard<'a> {
+    state: &'a State,
+    epoch: u64,
+}
+
+impl Drop for InFlightGuard<'_> {
+    fn drop(&mut self) {
+        let mut in_flight = self.state.in_flight();
+        if in_flight.epoch == self.epoch {
+            in_flight.now = in_flight.now.saturating_sub(1);
+        }
+    }
+}
+
 /// All mutable seed data.
 #[derive(Debug)]
 pub struct Data {
@@ -189,6 +219,9 @@ pub struct State {
     data: RwLock<Data>,
     runtime: Mutex<Runtime>,
     correlation: AtomicU64,
+    /// When the fake provider started: the clock of the request log's `at_ms`.
+    started: Instant,
+    in_flight: Mutex<InFlight>,
     /// Webhook subscriptions, the delivery log and the delivery thread's queue.
     pub webhooks: Webhooks,
     /// Answers held until a test releases them (`/_control/hold`).
@@ -205,6 +238,8 @@ impl State {
             data: RwLock::new(data),
             runtime: Mutex::new(runtime),
             correlation: AtomicU64::new(0x5eed),
+            started: Instant::now(),
+            in_flight: Mutex::new(InFlight::default()),
             webhooks: Webhooks::default(),
             gate: Default::default(),
         }
@@ -220,6 +255,24 @@ impl State {
 
     pub fn runtime(&self) -> MutexGuard<'_, Runtime> {
         self.runtime.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn in_flight(&self) -> MutexGuard<'_, InFlight> {
+        self.in_flight.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Counts a non-control request in flight until the guard is dropped (the server drops it just before
+    /// writing the answer).
+    pub fn begin_request(&self) -> InFlightGuard<'_> {
+        let mut in_flight = self.in_flight();
+        in_flight.now += 1;
+        in_flight.max = in_flight.max.max(in_flight.now);
+        InFlightGuard { state: self, epoch: in_flight.epoch }
+    }
+
+    /// The most requests in flight at once since the last reset.
+    pub fn max_in_flight(&self) -> u64 {
+        self.in_flight().max
     }
 
     /// A fresh UUID-shaped correlation id (unique since the last reset).
@@ -250,7 +303,9 @@ impl State {
                 None => headers.push((k.clone(), v.clone())),
             }
         }
+        let at_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
         rt.log.push_back(LoggedRequest {
+            at_ms,
             method: req.method.clone(),
             path: req.path.clone(),
             query: req.raw_query.clone(),
@@ -270,11 +325,15 @@ impl State {
         (action, rt.latency_ms)
     }
 
-    /// Clears counters, request log, queued faults, latency, idempotency keys and webhook subscriptions and
-    /// deliveries (not the data), and restarts the correlation ids, so a test that resets first sees the same ids
-    /// on every run.
+    /// Clears counters (the requests in flight too: those still being handled are no longer counted), request log,
+    /// queued faults, latency, idempotency keys and webhook subscriptions and deliveries (not the data), and
+    /// restarts the correlation ids, so a test that resets first sees the same ids on every run.
     pub fn reset(&self) {
         *self.runtime() = Runtime::default();
+        {
+            let mut in_flight = self.in_flight();
+            *in_flight = InFlight { epoch: in_flight.epoch.wrapping_add(1), ..InFlight::default() };
+        }
         self.webhooks.reset();
         self.gate.reset();
         self.correlation.store(0x5eed, Ordering::Relaxed);

@@ -53,6 +53,10 @@ SELECT method, regexp_replace(path, '[0-9]+$', 'ID') AS path FROM (SELECT * FROM
 SELECT count(*) AS dee_records FROM crm.people WHERE email = 'dee@example.com';
 SELECT source_id, status FROM app.signups_map WHERE source_id = 's4';
 
+-- The lookup takes a group of rows at once (up to 100): one search with IN.
+EXPLAIN (COSTS OFF) SELECT id::text, email::text FROM crm.people
+WHERE email = ANY (CAST('{a@example.com,b@example.com}' AS text[]));
+
 -- Until tether.push_settle_after has passed, such a row is left alone, neither looked up nor sent
 -- again: the request may still be in flight, and a provider's search may not find a new record yet.
 ALTER SYSTEM SET tether.push_settle_after = '1h';
@@ -102,6 +106,7 @@ SELECT tether.push('app.leads', 'crm.people', 'id', name => 'leads');
 SELECT tether.push('app.leads', 'crm.people', 'id', name => 'bad name');
 SELECT tether.push('app.leads', 'crm.people', 'id', name => 'l2', on_delete => 'purge');
 SELECT tether.push('app.leads', 'crm.people', 'id', name => 'l2', match_on => 'plan');
+SELECT tether.push('app.leads', 'crm.people', 'id', name => 'l2', concurrency => 0);
 CREATE FOREIGN TABLE crm.people_ro (id text, email text) SERVER hs OPTIONS (object 'contacts', read_only 'true');
 SELECT tether.push('app.leads', 'crm.people_ro', 'id', name => 'l2');
 CREATE TABLE app.nothing_in_common (id int, shoe_size int);

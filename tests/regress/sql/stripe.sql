@@ -72,6 +72,43 @@ SELECT fake.sqlstate_of($$INSERT INTO stripe.customers (email, tax_exempt) VALUE
 -- Read-only objects refuse writes.
 INSERT INTO stripe.invoices (id) VALUES ('in_1');
 
+-- INSERT ... SELECT without RETURNING into an object without a batch endpoint: one create per row,
+-- several in flight (option concurrency, default 4). With 300 ms of latency per request and pacing
+-- off, the fake provider has four at once.
+CREATE FOREIGN TABLE fake.slow (latency_ms bigint) SERVER fake OPTIONS (path '/_control/latency', query 'ms=300');
+CREATE FOREIGN TABLE fake.fast (latency_ms bigint) SERVER fake OPTIONS (path '/_control/latency', query 'ms=0');
+ALTER SERVER st OPTIONS (ADD rate_limit 'none');
+EXPLAIN (COSTS OFF) INSERT INTO stripe.customers (email, name) SELECT 'par' || i || '@example.com', 'Par' FROM generate_series(1, 12) i;
+SELECT * FROM fake.reset;
+SELECT latency_ms FROM fake.slow;
+INSERT INTO stripe.customers (email, name) SELECT 'par' || i || '@example.com', 'Par' FROM generate_series(1, 12) i;
+SELECT count(*) AS creates, count(DISTINCT idempotency_key) AS keys FROM fake.requests WHERE method = 'POST';
+SELECT max_in_flight AS most_in_flight FROM fake.stats;
+SELECT count(*) FROM stripe.customers WHERE email LIKE 'par%@example.com';
+-- concurrency '1': one at a time.
+ALTER FOREIGN TABLE stripe.customers OPTIONS (ADD concurrency '1');
+SELECT * FROM fake.reset;
+SELECT latency_ms FROM fake.slow;
+INSERT INTO stripe.customers (email, name) SELECT 'one' || i || '@example.com', 'One' FROM generate_series(1, 3) i;
+SELECT max_in_flight AS most_in_flight FROM fake.stats;
+-- Several in flight stay within the server's rate limit: at 5 requests a second (a burst of 5), ten
+-- creates take at least a second from the first to the last (the fake provider's arrival times).
+ALTER FOREIGN TABLE stripe.customers OPTIONS (SET concurrency '4');
+ALTER SERVER st OPTIONS (SET rate_limit '5/s');
+SELECT * FROM fake.reset;
+SELECT latency_ms FROM fake.fast;
+INSERT INTO stripe.customers (email, name) SELECT 'paced' || i || '@example.com', 'Paced' FROM generate_series(1, 10) i;
+SELECT count(*) AS creates, max(at_ms) - min(at_ms) >= 950 AS paced FROM fake.requests WHERE method = 'POST';
+ALTER SERVER st OPTIONS (DROP rate_limit);
+-- A refused row among them fails the statement with Stripe's message; the DETAIL says which row and
+-- how many of those sent together were created (Stripe keeps them).
+INSERT INTO stripe.customers (email, name)
+SELECT CASE WHEN i = 3 THEN 'not-an-email' ELSE 'mix' || i || '@example.com' END, 'Mix' FROM generate_series(1, 6) i;
+SELECT count(*) AS kept FROM stripe.customers WHERE email LIKE 'mix%@example.com';
+ALTER FOREIGN TABLE stripe.customers OPTIONS (SET concurrency '0');
+ALTER FOREIGN TABLE stripe.customers OPTIONS (SET concurrency '33');
+DROP FOREIGN TABLE fake.slow, fake.fast;
+
 -- Clean-up: what the scenario created.
 SET client_min_messages = warning;
 DROP SCHEMA stripe CASCADE;

@@ -31,6 +31,10 @@ pub const SERVER_OPTIONS: &[(&str, &str)] = &[
         "longest wait before a retry, honouring Retry-After, e.g. '30s' (default: tether.max_retry_wait)",
     ),
     ("batch_size", "rows per batch create request, up to the connector's maximum (default: that maximum)"),
+    (
+        "concurrency",
+        "creates in flight at once for INSERT ... SELECT without RETURNING into an object without a batch endpoint, 1 to 32 (default 4)",
+    ),
     ("idempotency_header", "header that makes a POST idempotent, e.g. 'Idempotency-Key' (creates are then retried)"),
     ("token_url", "OAuth2 token endpoint (auth 'oauth2'), overriding the connector's, e.g. a sandbox login host"),
     ("rate_limit", "requests allowed per second or minute, e.g. '5/s' or '100/min'; 'none' turns pacing off"),
@@ -98,6 +102,7 @@ pub const TABLE_OPTIONS: &[(&str, &str)] = &[
     ("query", "extra query string sent with every list request, e.g. 'status=active&sort=id'"),
     ("update_method", "PATCH (send the changed columns, default) or PUT (send every writable column)"),
     ("batch_size", "rows per batch create request, up to the connector's maximum"),
+    ("concurrency", "creates in flight at once for INSERT ... SELECT without RETURNING, 1 to 32 (no batch endpoint)"),
     ("read_only", "'true' refuses INSERT, UPDATE and DELETE on the table"),
 ];
 
@@ -182,6 +187,23 @@ pub(crate) fn parse_positive(value: &str, option: &str) -> Result<u64, TetherErr
         Ok(n) if n > 0 => Ok(n),
         _ => Err(TetherError::option(
             format!("invalid value for option {option}: \"{value}\"; expected a positive integer"),
+            None,
+        )),
+    }
+}
+
+/// Most requests a statement keeps in flight at once (option `concurrency`).
+pub const MAX_CONCURRENCY: u64 = 32;
+/// Requests in flight at once when neither the table nor its server sets `concurrency`.
+pub const DEFAULT_CONCURRENCY: u64 = 4;
+
+pub(crate) fn parse_concurrency(value: &str) -> Result<u64, TetherError> {
+    match value.trim().parse::<u64>() {
+        Ok(n) if (1..=MAX_CONCURRENCY).contains(&n) => Ok(n),
+        _ => Err(TetherError::option(
+            format!(
+                "invalid value for option concurrency: \"{value}\"; expected an integer from 1 to {MAX_CONCURRENCY}"
+            ),
             None,
         )),
     }
@@ -337,6 +359,9 @@ pub fn validate_table_options(opts: &Options, connector_options: &[&str]) -> Res
     }
     if let Some(v) = opts.get("batch_size") {
         parse_positive(v, "batch_size")?;
+    }
+    if let Some(v) = opts.get("concurrency") {
+        parse_concurrency(v)?;
     }
     if let Some(v) = opts.get("read_only") {
         parse_bool(v, "read_only")?;

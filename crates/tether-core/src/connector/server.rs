@@ -23,6 +23,8 @@ pub struct ServerDef {
     pub max_retries: Option<u32>,
     pub max_retry_wait: Option<Duration>,
     pub batch_size: Option<u64>,
+    /// Creates in flight at once (option `concurrency`), for the tables that set none.
+    pub concurrency: Option<u64>,
     pub idempotency_header: Option<String>,
     /// OAuth2 token endpoint (auth 'oauth2').
     pub token_url: Option<String>,
@@ -136,6 +138,7 @@ pub fn resolve_server(
         .transpose()?;
     let max_retry_wait = opts.get("max_retry_wait").map(|v| parse_duration(v, "max_retry_wait")).transpose()?;
     let batch_size = opts.get("batch_size").map(|v| parse_positive(v, "batch_size")).transpose()?;
+    let concurrency = opts.get("concurrency").map(|v| crate::connector::options::parse_concurrency(v)).transpose()?;
     let idempotency_header = match opts.get("idempotency_header") {
         Some(h) if h.is_empty() || !h.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') => {
             return Err(TetherError::option(
@@ -212,6 +215,7 @@ pub fn resolve_server(
         max_retries,
         max_retry_wait,
         batch_size,
+        concurrency,
         idempotency_header,
         options: opts.clone(),
     })

@@ -39,6 +39,9 @@ pub struct TableDef {
     pub page_size_override: Option<u64>,
     /// Rows per batch create request (table option, else server option), before the connector's cap.
     pub batch_size_override: Option<u64>,
+    /// Creates in flight at once for an `INSERT ... SELECT` into an object without a batch endpoint
+    /// (table option, else server option, else the default).
+    pub concurrency: u64,
     /// Values for `{placeholders}` in paths (server options and `path`).
     placeholders: Options,
     pub body_encoding: BodyEncoding,
@@ -150,6 +153,10 @@ pub fn resolve_table(
         batch_size_override: match opts.get("batch_size") {
             Some(v) => Some(parse_positive(v, "batch_size")?),
             None => server.batch_size,
+        },
+        concurrency: match opts.get("concurrency") {
+            Some(v) => crate::connector::options::parse_concurrency(v)?,
+            None => server.concurrency.unwrap_or(crate::connector::options::DEFAULT_CONCURRENCY),
         },
         object,
         base_url: server.base_url.clone(),
@@ -517,6 +524,7 @@ impl TableDef {
             columns: Vec::new(),
             page_size_override: None,
             batch_size_override: None,
+            concurrency: crate::connector::options::DEFAULT_CONCURRENCY,
             placeholders: server_placeholders(server),
             body_encoding: server.connector.body_encoding,
         }

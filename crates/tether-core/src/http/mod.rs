@@ -16,6 +16,7 @@ pub mod inbound;
 pub mod limit;
 pub mod oauth;
 pub mod pages;
+pub mod parallel;
 pub mod redact;
 pub mod retry;
 #[cfg(test)]

@@ -5,6 +5,9 @@ use super::hubspot::{batch, create, delete, patch};
 use super::rest::{item_ids, rest, rest_send};
 use super::*;
 
+use std::thread;
+use std::time::Duration;
+
 #[test]
 fn fault_endpoints() {
     let st = state();
@@ -180,6 +183,7 @@ fn stats_count_connections_by_remote_addr() {
         json!({
             "requests": 4,
             "connections": 3,
+            "max_in_flight": 0,
             "by_path": {
                 "/crm/v3/objects/contacts": 2,
                 "/rest/plain/items": 1,
@@ -193,7 +197,7 @@ fn stats_count_connections_by_remote_addr() {
     assert_eq!(reset.json_body(), json!({ "reset": true }));
     assert_eq!(
         get(&st, "/_control/stats").json_body(),
-        json!({ "requests": 0, "connections": 0, "by_path": {}, "by_method": {} })
+        json!({ "requests": 0, "connections": 0, "max_in_flight": 0, "by_path": {}, "by_method": {} })
     );
     // The same client address counts again after a reset.
     from("/rest/plain/items", "127.0.0.1:50002");
@@ -225,6 +229,16 @@ fn request_log() {
     assert_eq!(list[1]["headers"]["authorization"], "Bearer test-token");
     assert_eq!(list[1]["body"], "");
 
+    // Arrival times, in milliseconds since the fake started, never decrease in log order.
+    assert!(list.iter().all(|r| r["at_ms"].is_u64()), "{list:?}");
+    thread::sleep(Duration::from_millis(20));
+    get(&st, "/rest/plain/items/1");
+    let body = get(&st, "/_control/requests").json_body();
+    let at: Vec<u64> = body["requests"].as_array().into_iter().flatten().filter_map(|r| r["at_ms"].as_u64()).collect();
+    assert_eq!(at.len(), 3);
+    assert!(at.windows(2).all(|w| w[0] <= w[1]), "{at:?}");
+    assert!(at[2] >= at[1] + 20, "the later request arrived at least 20 ms later: {at:?}");
+
     let body = get(&st, "/_control/requests?path_prefix=/crm").json_body();
     let list = body["requests"].as_array().cloned().unwrap_or_default();
     assert_eq!(list.len(), 1);
@@ -242,6 +256,45 @@ fn request_log() {
 
     get(&st, "/_control/reset");
     assert_eq!(get(&st, "/_control/requests").json_body(), json!({ "requests": [] }));
+}
+
+#[test]
+fn requests_in_flight() {
+    let st = state();
+    let max = |st: &State| get(st, "/_control/stats").json_body()["max_in_flight"].clone();
+    assert_eq!(max(&st), 0);
+    // `app::handle` alone does not count: the server counts each request around it (see `server::serve_one`).
+    get(&st, "/rest/plain/items");
+    assert_eq!(max(&st), 0);
+
+    // One after the other.
+    for _ in 0..3 {
+        let _request = st.begin_request();
+    }
+    assert_eq!(max(&st), 1);
+
+    // Overlapping, then ended (and so counted from 1 again after a reset).
+    let first = st.begin_request();
+    let second = st.begin_request();
+    assert_eq!(max(&st), 2);
+    drop(first);
+    drop(second);
+    get(&st, "/_control/reset");
+    assert_eq!(max(&st), 0);
+    drop(st.begin_request());
+    assert_eq!(max(&st), 1);
+
+    // A request still being handled at a reset is no longer counted, also when it ends.
+    let before_reset = st.begin_request();
+    get(&st, "/_control/reset");
+    assert_eq!(max(&st), 0);
+    let after_reset = st.begin_request();
+    drop(before_reset);
+    let another = st.begin_request();
+    assert_eq!(max(&st), 2, "the request begun before the reset did not take one from the count");
+    drop((after_reset, another));
+    drop(st.begin_request());
+    assert_eq!(max(&st), 2);
 }
 
 #[test]

@@ -1,4 +1,5 @@
-//! The real server: requests over one keep-alive TCP connection, connection counting, TCP_NODELAY.
+//! The real server: requests over one keep-alive TCP connection, connection counting, TCP_NODELAY, held answers
+//! and the requests in flight at once.
 
 use std::io::{BufReader, Write};
 use std::net::{Ipv4Addr, TcpStream};
@@ -111,6 +112,75 @@ fn a_held_answer_is_sent_once_released() {
     assert_eq!(ask("/_control/release")["released"], 1);
     assert_eq!(read_response(&mut client_reader).0, 200);
     assert_eq!(ask("/_control/held"), serde_json::json!({ "waiting": 0, "held": 1 }));
+
+    srv.unblock();
+    handle.join().expect("server thread");
+}
+
+#[test]
+fn requests_in_flight_at_once() {
+    let listener = server::bind_listener(Ipv4Addr::LOCALHOST, 0).expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let srv = server::start(listener).expect("start");
+    let state = Arc::new(State::new(Config::default()));
+    let (srv2, state2) = (Arc::clone(&srv), Arc::clone(&state));
+    let handle = thread::spawn(move || server::serve(&srv2, &state2));
+    let connect = move || {
+        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+        let reader = BufReader::new(stream.try_clone().expect("clone"));
+        (stream, reader)
+    };
+    let (mut control, mut control_reader) = connect();
+    let mut ask = |path: &str| {
+        request(&mut control, port, path, "");
+        let (status, _, body) = read_response(&mut control_reader);
+        assert_eq!(status, 200);
+        serde_json::from_slice::<Value>(&body).expect("json")
+    };
+    let fetch = move |path: &'static str| {
+        thread::spawn(move || {
+            let (mut client, mut reader) = connect();
+            request(&mut client, port, path, "");
+            read_response(&mut reader).0
+        })
+    };
+    assert_eq!(ask("/_control/stats")["max_in_flight"], 0);
+
+    // One after the other, over one connection: never more than one at once.
+    let (mut client, mut client_reader) = connect();
+    for _ in 0..3 {
+        request(&mut client, port, "/rest/plain/items/1", "");
+        assert_eq!(read_response(&mut client_reader).0, 200);
+    }
+    assert_eq!(ask("/_control/stats")["max_in_flight"], 1);
+
+    // Two at once, each delayed by the latency setting.
+    ask("/_control/reset");
+    ask("/_control/latency?ms=500");
+    let both = [fetch("/rest/plain/items/1"), fetch("/rest/plain/items/2")];
+    for c in both {
+        assert_eq!(c.join().expect("client"), 200);
+    }
+    assert_eq!(ask("/_control/stats")["max_in_flight"], 2);
+    let log = ask("/_control/requests");
+    let at: Vec<u64> = log["requests"].as_array().into_iter().flatten().filter_map(|r| r["at_ms"].as_u64()).collect();
+    assert_eq!(at.len(), 2, "{log}");
+    assert!(at[0] <= at[1] && at[1] - at[0] < 500, "the second arrived while the first was delayed: {at:?}");
+
+    // A held answer counts until it is written: one request overtakes it.
+    ask("/_control/reset");
+    ask("/_control/hold?path_prefix=/rest/plain/items/1");
+    let held = fetch("/rest/plain/items/1");
+    assert_eq!(ask("/_control/held?at_least=1&wait_ms=10000")["waiting"], 1);
+    request(&mut client, port, "/rest/plain/items/2", "");
+    assert_eq!(read_response(&mut client_reader).0, 200);
+    assert_eq!(ask("/_control/stats")["max_in_flight"], 2);
+    ask("/_control/release");
+    assert_eq!(held.join().expect("client"), 200);
+    assert_eq!(ask("/_control/stats")["max_in_flight"], 2);
+    ask("/_control/reset");
+    assert_eq!(ask("/_control/stats")["max_in_flight"], 0);
 
     srv.unblock();
     handle.join().expect("server thread");
