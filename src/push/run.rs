@@ -123,7 +123,7 @@ pub fn run(id: i32) {
         log!("tether: push {id}: {}", e.one_line());
         return;
     }
-    match transaction(|| lock_push(id)) {
+    match transaction(|| crate::sync::lock_job(LOCK_CLASS, id)) {
         Ok(true) => {}
         Ok(false) => return,
         Err(e) => {
@@ -177,23 +177,6 @@ fn steps(push: &mut Push) -> Result<(), TetherError> {
         })
     })?;
     Ok(())
-}
-
-fn lock_push(id: i32) -> bool {
-    // SAFETY: as `refresh::lock_mirror`: main thread of the push process, inside `transaction`, connected
-    // to its database; a session lock with dontWait, released at process exit.
-    unsafe {
-        let tag = pg_sys::LOCKTAG {
-            locktag_field1: pg_sys::MyDatabaseId.to_u32(),
-            locktag_field2: LOCK_CLASS as u32,
-            locktag_field3: id as u32,
-            locktag_field4: 0,
-            locktag_type: pg_sys::LockTagType::LOCKTAG_USERLOCK as u8,
-            locktag_lockmethodid: pg_sys::USER_LOCKMETHOD as u8,
-        };
-        pg_sys::LockAcquire(&tag, pg_sys::ExclusiveLock as pg_sys::LOCKMODE, true, true)
-            != pg_sys::LockAcquireResult::LOCKACQUIRE_NOT_AVAIL
-    }
 }
 
 fn fail(state: SqlState, message: String, hint: Option<String>) -> ! {

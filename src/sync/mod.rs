@@ -109,6 +109,12 @@ pub enum Job {
 const PUSH_SLOT_BASE: i32 = 1 << 30;
 
 impl Job {
+    pub fn id(self) -> i32 {
+        match self {
+            Job::Mirror(id) | Job::Push(id) => id,
+        }
+    }
+
     fn slot_value(self) -> i32 {
         match self {
             Job::Mirror(id) => id,
@@ -122,6 +128,29 @@ impl Job {
             v if v > 0 => Some(Job::Mirror(v)),
             _ => None,
         }
+    }
+}
+
+/// Take the user lock (`locktype = 'userlock'` in pg_locks: database, classid = `class`, objid = `id`)
+/// of the process running a job, for the life of the process, without waiting; false when another
+/// process holds it. No SQL function can take such a lock (an advisory lock any role could hold to
+/// stop a job).
+pub(crate) fn lock_job(class: i32, id: i32) -> bool {
+    // SAFETY: main thread of a sync or push process, inside a transaction, connected to its database
+    // (so MyDatabaseId is set). The LOCKTAG is a local LockAcquire only reads. A session lock
+    // (sessionLock = true) needs no resource owner and is released at process exit; dontWait = true,
+    // so it never sleeps.
+    unsafe {
+        let tag = pg_sys::LOCKTAG {
+            locktag_field1: pg_sys::MyDatabaseId.to_u32(),
+            locktag_field2: class as u32,
+            locktag_field3: id as u32,
+            locktag_field4: 0,
+            locktag_type: pg_sys::LockTagType::LOCKTAG_USERLOCK as u8,
+            locktag_lockmethodid: pg_sys::USER_LOCKMETHOD as u8,
+        };
+        pg_sys::LockAcquire(&tag, pg_sys::ExclusiveLock as pg_sys::LOCKMODE, true, true)
+            != pg_sys::LockAcquireResult::LOCKACQUIRE_NOT_AVAIL
     }
 }
 

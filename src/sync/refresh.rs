@@ -36,25 +36,6 @@ use pgrx::spi::quote_identifier as quote_ident;
 /// mirror's refreshes.)
 pub const LOCK_CLASS: i32 = 0x7e7e_0001;
 
-/// Take the refresh lock of mirror `id` without waiting; false when another process holds it.
-fn lock_mirror(id: i32) -> bool {
-    // SAFETY: main thread of the sync process, inside `transaction`, connected to its database (so
-    // MyDatabaseId is set). The LOCKTAG is a local LockAcquire only reads. A session lock (sessionLock =
-    // true) needs no resource owner and is released at process exit; dontWait = true, so it never sleeps.
-    unsafe {
-        let tag = pg_sys::LOCKTAG {
-            locktag_field1: pg_sys::MyDatabaseId.to_u32(),
-            locktag_field2: LOCK_CLASS as u32,
-            locktag_field3: id as u32,
-            locktag_field4: 0,
-            locktag_type: pg_sys::LockTagType::LOCKTAG_USERLOCK as u8,
-            locktag_lockmethodid: pg_sys::USER_LOCKMETHOD as u8,
-        };
-        pg_sys::LockAcquire(&tag, pg_sys::ExclusiveLock as pg_sys::LOCKMODE, true, true)
-            != pg_sys::LockAcquireResult::LOCKACQUIRE_NOT_AVAIL
-    }
-}
-
 /// How long a statement of the sync process waits for a lock a session holds (a role writing to its
 /// mirror) before the refresh fails and is retried
 /// with backoff: a slot of the worker pool is never held for ever by someone else's transaction.
@@ -137,7 +118,7 @@ pub fn run(id: i32) {
         log!("tether: mirror {id}: {}", e.one_line());
         return;
     }
-    let locked = transaction(|| lock_mirror(id));
+    let locked = transaction(|| crate::sync::lock_job(LOCK_CLASS, id));
     match locked {
         Ok(true) => {}
         // Another process is refreshing this mirror (the launcher restarted meanwhile).

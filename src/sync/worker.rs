@@ -237,8 +237,8 @@ pub(crate) fn wait_tick(ms: i64) -> bool {
 
 /// The jobs that could start now, most urgent (asked for) first, with their owners.
 fn due_jobs(requested: &BTreeMap<Job, TimestampWithTimeZone>, launched: &HashMap<Job, Launched>) -> Vec<(Job, u32)> {
-    let mut due = due_mirrors(requested, launched);
-    due.extend(due_pushes(requested, launched));
+    let mut due = due_of(Job::Mirror, "tether.mirror_config", DUE_MIRRORS, LOCK_CLASS, requested, launched);
+    due.extend(due_of(Job::Push, "tether.push_config", DUE_PUSHES, crate::push::run::LOCK_CLASS, requested, launched));
     // Stable: among the asked-for and among the rest, mirrors (by urgency) before pushes.
     due.sort_by_key(|(_, _, asked)| !asked);
     due.into_iter().map(|(job, owner, _)| (job, owner)).collect()
@@ -246,94 +246,62 @@ fn due_jobs(requested: &BTreeMap<Job, TimestampWithTimeZone>, launched: &HashMap
 
 /// The pushes that could run now, as `due_mirrors`: not paused, not running in another process (its
 /// lock), and asked for since their last run began, due by schedule, or left mid-run.
-fn due_pushes(
-    requested: &BTreeMap<Job, TimestampWithTimeZone>,
-    launched: &HashMap<Job, Launched>,
-) -> Vec<(Job, u32, bool)> {
-    let installed =
-        Spi::get_one::<bool>("SELECT to_regclass('tether.push_config') IS NOT NULL").ok().flatten().unwrap_or(false);
-    if !installed {
-        return Vec::new();
-    }
-    let busy: Vec<i32> = launched.keys().filter_map(|j| if let Job::Push(id) = j { Some(*id) } else { None }).collect();
-    let (requested_ids, requested_at): (Vec<i32>, Vec<TimestampWithTimeZone>) =
-        requested.iter().filter_map(|(j, at)| if let Job::Push(id) = j { Some((*id, *at)) } else { None }).unzip();
-    Spi::connect(|c| {
-        let rows = c.select(
-            "WITH asked (id, at) AS (SELECT * FROM unnest($2::int[], $4::timestamptz[]))
-             SELECT p.id, p.owner::oid, (a.id IS NOT NULL OR p.requested_at > coalesce(s.run_started_at, '-infinity'))
-             FROM tether.push_config p LEFT JOIN tether.push_state s ON s.push_id = p.id
-                  LEFT JOIN asked a ON a.id = p.id AND a.at > coalesce(s.run_started_at, '-infinity')
-             WHERE NOT p.paused AND p.id <> ALL ($1)
-               AND (s.state = 'running' OR p.requested_at > coalesce(s.run_started_at, '-infinity') OR a.id IS NOT NULL
-                    OR (p.every IS NOT NULL AND (s.push_id IS NULL OR s.next_run IS NULL OR s.next_run <= now())))
-               AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_locks l
-                               WHERE l.locktype = 'userlock'
-                                 AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())
-                                 AND l.classid::int = $3 AND l.objid::int = p.id)
-             ORDER BY 3 DESC, s.next_run NULLS FIRST, p.id",
-            None,
-            &[busy.into(), requested_ids.into(), crate::push::run::LOCK_CLASS.into(), requested_at.into()],
-        );
-        match rows {
-            Ok(rows) => rows
-                .into_iter()
-                .filter_map(|r| {
-                    Some((
-                        Job::Push(r.get::<i32>(1).ok().flatten()?),
-                        r.get::<pg_sys::Oid>(2).ok().flatten()?.to_u32(),
-                        r.get::<bool>(3).ok().flatten().unwrap_or(false),
-                    ))
-                })
-                .collect(),
-            Err(e) => {
-                log!("tether launcher: {e}");
-                Vec::new()
-            }
-        }
-    })
-}
+const DUE_PUSHES: &str = "WITH asked (id, at) AS (SELECT * FROM unnest($2::int[], $4::timestamptz[]))
+     SELECT p.id, p.owner::oid, (a.id IS NOT NULL OR p.requested_at > coalesce(s.run_started_at, '-infinity'))
+     FROM tether.push_config p LEFT JOIN tether.push_state s ON s.push_id = p.id
+          LEFT JOIN asked a ON a.id = p.id AND a.at > coalesce(s.run_started_at, '-infinity')
+     WHERE NOT p.paused AND p.id <> ALL ($1)
+       AND (s.state = 'running' OR p.requested_at > coalesce(s.run_started_at, '-infinity') OR a.id IS NOT NULL
+            OR (p.every IS NOT NULL AND (s.push_id IS NULL OR s.next_run IS NULL OR s.next_run <= now())))
+       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_locks l
+                       WHERE l.locktype = 'userlock'
+                         AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())
+                         AND l.classid::int = $3 AND l.objid::int = p.id)
+     ORDER BY 3 DESC, s.next_run NULLS FIRST, p.id";
 
 /// The mirrors that could be refreshed now, most urgent first, with their owners: not paused, not
 /// being refreshed (no process holds the mirror's lock), and due by schedule, by request (in the
 /// catalog or through shared memory) made after their last run began, or left mid-pass.
-fn due_mirrors(
+const DUE_MIRRORS: &str = "WITH asked (id, at) AS (SELECT * FROM unnest($2::int[], $4::timestamptz[]))
+     SELECT m.id, m.owner::oid, (a.id IS NOT NULL OR m.requested_at > coalesce(s.run_started_at, '-infinity'))
+     FROM tether.mirror_config m LEFT JOIN tether.mirror_state s ON s.mirror_id = m.id
+          LEFT JOIN asked a ON a.id = m.id AND a.at > coalesce(s.run_started_at, '-infinity')
+     WHERE NOT m.paused AND m.id <> ALL ($1)
+       AND (s.mirror_id IS NULL OR s.next_run <= now() OR s.state = 'running' OR s.state = 'pending'
+            OR m.requested_at > coalesce(s.run_started_at, '-infinity') OR a.id IS NOT NULL)
+       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_locks l
+                       WHERE l.locktype = 'userlock'
+                         AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())
+                         AND l.classid::int = $3 AND l.objid::int = m.id)
+     ORDER BY 3 DESC, s.next_run NULLS FIRST, m.id";
+
+/// The jobs of one kind that could start now, with their owners and whether each was asked for: the
+/// query `due` ($1 the ids running in processes of this launcher, $2 and $4 the requests taken from
+/// shared memory and when, $3 the kind's lock class), once `config` exists (the extension is created).
+fn due_of(
+    kind: fn(i32) -> Job,
+    config: &str,
+    due: &str,
+    lock_class: i32,
     requested: &BTreeMap<Job, TimestampWithTimeZone>,
     launched: &HashMap<Job, Launched>,
 ) -> Vec<(Job, u32, bool)> {
-    let installed =
-        Spi::get_one::<bool>("SELECT to_regclass('tether.mirror_config') IS NOT NULL").ok().flatten().unwrap_or(false);
+    let installed = Spi::get_one_with_args::<bool>("SELECT to_regclass($1) IS NOT NULL", &[config.into()])
+        .ok()
+        .flatten()
+        .unwrap_or(false);
     if !installed {
         return Vec::new();
     }
-    let busy: Vec<i32> =
-        launched.keys().filter_map(|j| if let Job::Mirror(id) = j { Some(*id) } else { None }).collect();
+    let busy: Vec<i32> = launched.keys().filter(|j| kind(j.id()) == **j).map(|j| j.id()).collect();
     let (requested_ids, requested_at): (Vec<i32>, Vec<TimestampWithTimeZone>) =
-        requested.iter().filter_map(|(j, at)| if let Job::Mirror(id) = j { Some((*id, *at)) } else { None }).unzip();
+        requested.iter().filter(|(j, _)| kind(j.id()) == **j).map(|(j, at)| (j.id(), *at)).unzip();
     Spi::connect(|c| {
-        let rows = c.select(
-            "WITH asked (id, at) AS (SELECT * FROM unnest($2::int[], $4::timestamptz[]))
-             SELECT m.id, m.owner::oid, (a.id IS NOT NULL OR m.requested_at > coalesce(s.run_started_at, '-infinity'))
-             FROM tether.mirror_config m LEFT JOIN tether.mirror_state s ON s.mirror_id = m.id
-                  LEFT JOIN asked a ON a.id = m.id AND a.at > coalesce(s.run_started_at, '-infinity')
-             WHERE NOT m.paused AND m.id <> ALL ($1)
-               AND (s.mirror_id IS NULL OR s.next_run <= now() OR s.state = 'running' OR s.state = 'pending'
-                    OR m.requested_at > coalesce(s.run_started_at, '-infinity') OR a.id IS NOT NULL)
-               AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_locks l
-                               WHERE l.locktype = 'userlock'
-                                 AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())
-                                 AND l.classid::int = $3 AND l.objid::int = m.id)
-             ORDER BY (a.id IS NOT NULL OR m.requested_at > coalesce(s.run_started_at, '-infinity')) DESC,
-                      s.next_run NULLS FIRST, m.id",
-            None,
-            &[busy.into(), requested_ids.into(), LOCK_CLASS.into(), requested_at.into()],
-        );
-        match rows {
+        match c.select(due, None, &[busy.into(), requested_ids.into(), lock_class.into(), requested_at.into()]) {
             Ok(rows) => rows
-                .into_iter()
                 .filter_map(|r| {
                     Some((
-                        Job::Mirror(r.get::<i32>(1).ok().flatten()?),
+                        kind(r.get::<i32>(1).ok().flatten()?),
                         r.get::<pg_sys::Oid>(2).ok().flatten()?.to_u32(),
                         r.get::<bool>(3).ok().flatten().unwrap_or(false),
                     ))

@@ -815,6 +815,6 @@ mod tests {
         let t = resolve_table(&s, &o(&[("object", "customers")]), &cols(&["id"]), "t").unwrap();
         assert!(t.list_url(&[], &[], None).unwrap().ends_with("/us/customers"));
         let e = resolve_server(&o(&[("connector", "store"), ("store_hash", "x"), ("colour", "x")]), find).unwrap_err();
-        assert!(e.to_string().contains("accepted options: connector, base_url, auth, api_key_header, api_key_param, connect_timeout, read_timeout, max_retries, max_retry_wait, batch_size, idempotency_header, token_url, rate_limit, webhook_url, allowed_hosts, region, store_hash"), "{e}");
+        assert!(e.to_string().contains("accepted options: connector, base_url, auth, api_key_header, api_key_param, connect_timeout, read_timeout, max_retries, max_retry_wait, batch_size, concurrency, idempotency_header, token_url, rate_limit, webhook_url, allowed_hosts, region, store_hash"), "{e}");
     }
 }
