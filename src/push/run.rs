@@ -158,10 +158,17 @@ fn steps(push: &mut Push) -> Result<(), TetherError> {
     if push.match_on {
         transaction(|| settle_unknown(push))??;
     }
-    while create_step(push)? {}
-    while transaction(|| update_step(push))?? {}
+    // After each step the run's counts are saved: tether.pushes shows the progress of a running run.
+    while create_step(push)? {
+        transaction(|| save_counts(push))?;
+    }
+    while transaction(|| update_step(push))?? {
+        transaction(|| save_counts(push))?;
+    }
     if push.deletes {
-        while transaction(|| delete_step(push))?? {}
+        while transaction(|| delete_step(push))?? {
+            transaction(|| save_counts(push))?;
+        }
     }
     // The rows whose create has no known outcome after the run (not settled by match_on or an
     // idempotency key): each run reports them until their owner settles them.

@@ -103,5 +103,23 @@ mapped=$(q "SELECT count(*) FILTER (WHERE status = 'ok') || ' ' || count(DISTINC
 [ "$mapped" = "120 120" ] || fail "payers: the map has $mapped (ok rows, distinct ids), expected 120 120"
 ok "Stripe: killed with a create in flight, then resumed: 120 customers, each once (the create sent again with its idempotency key)"
 
+# A running push shows its progress: with 300 ms per request and one batch at a time, tether.pushes
+# shows some of the 300 rows created while the run is still going.
+q "CREATE TABLE push_it.slow (source_id int PRIMARY KEY, email text);
+   INSERT INTO push_it.slow SELECT i, 'push-it-slow-' || i || '@example.com' FROM generate_series(1, 300) i;
+   SELECT tether.push('push_it.slow', 'push_it.contacts', 'source_id', name => 'slow', concurrency => 1)" >/dev/null
+control GET "/_control/latency?ms=300"
+q "SELECT tether.push_now('slow')" >/dev/null
+seen=""
+for _ in $(seq 1 200); do
+    progress=$(q "SELECT state || ' ' || coalesce(created_so_far, -1) FROM tether.pushes WHERE name = 'slow'")
+    case "$progress" in "running 100" | "running 200") seen=$progress; break ;; esac
+    sleep 0.05
+done
+control GET "/_control/latency?ms=0"
+[ -n "$seen" ] || fail "slow: no progress was shown while the run went on (last: $progress)"
+q "SELECT tether.push_now('slow', wait => true)" >/dev/null
+ok "a running push shows its progress ($seen of 300 created so far)"
+
 q "SET client_min_messages = warning; SELECT count(tether.unpush(name, drop_map => true)) FROM tether.pushes;
    DROP SCHEMA push_it, push_it_stripe CASCADE; DROP SERVER push_it_hs, push_it_st, push_it_control CASCADE" >/dev/null

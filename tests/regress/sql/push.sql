@@ -85,6 +85,26 @@ SELECT created, deleted, requests FROM tether.push_now('leads', wait => true);
 SELECT method, regexp_replace(path, '[0-9]+$', 'ID') AS path FROM (SELECT * FROM fake.requests OFFSET :seen) r;
 SELECT id, status FROM app.leads_map ORDER BY 1;
 
+-- A push with a schedule runs by itself, and again once `every` has passed (the second run finds
+-- nothing to send).
+CREATE TABLE app.scheduled (id int PRIMARY KEY, email text);
+INSERT INTO app.scheduled VALUES (1, 'scheduled1@example.com');
+SELECT tether.push('app.scheduled', 'crm.people', 'id', every => '1 second');
+DO $$
+BEGIN
+    FOR i IN 1..600 LOOP
+        EXIT WHEN (SELECT count(*) FROM tether.push_runs r JOIN tether.push_config p ON p.id = r.push_id
+                   WHERE p.name = 'scheduled' AND r.finished_at IS NOT NULL) >= 2;
+        PERFORM pg_sleep(0.05);
+    END LOOP;
+END
+$$;
+SELECT count(*) >= 2 AS ran_twice, sum(created) AS created, count(error) AS errors
+FROM tether.push_runs r JOIN tether.push_config p ON p.id = r.push_id
+WHERE p.name = 'scheduled' AND r.finished_at IS NOT NULL;
+SELECT schedule, concurrency, next_run IS NOT NULL AS next_run_set FROM tether.pushes WHERE name = 'scheduled';
+SELECT tether.unpush('scheduled', drop_map => true);
+
 -- A run that cannot go on is the run's error, raised by push_now with its SQLSTATE: a key that does
 -- not identify rows, a refused token.
 ALTER TABLE app.leads DROP CONSTRAINT leads_pkey;
