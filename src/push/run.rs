@@ -874,15 +874,92 @@ fn record(c: &mut SpiClient<'_>, push: &mut Push, rows: &[(String, &Outcome, Opt
     .unwrap_or_else(|e| spi_error("recording what the provider answered", e));
 }
 
-/// One step of updates: up to a step's worth of changed rows, each sent as an update of its changed
-/// columns, `concurrency` in flight.
+/// One step of updates: changed rows, each with only its changed columns: through the connector's
+/// batch update endpoint (HubSpot), `concurrency` batches in flight, else one request per row,
+/// `concurrency` in flight.
 fn update_step(push: &mut Push) -> Result<bool, TetherError> {
     let updates = push.sql.updates.clone();
-    let rows = read_rows(push, &updates, SINGLE_ROWS_PER_STEP, None, push.update_after.clone());
+    let batch = push.loaded.table.object.batch_update.as_ref().map(|b| b.max.max(1) as usize);
+    let limit = batch.map(|b| (b * push.concurrency) as i64).unwrap_or(SINGLE_ROWS_PER_STEP);
+    let rows = read_rows(push, &updates, limit, None, push.update_after.clone());
     let Some(last) = rows.last().map(|r| r.key.clone()) else { return Ok(false) };
     push.update_after = Some(last);
+    let (outcomes, stop) = match batch {
+        Some(size) if rows.len() > 1 => update_batches(push, &rows, size)?,
+        _ => update_singly(push, &rows)?,
+    };
+    push.counts.updated += outcomes.iter().filter(|o| matches!(o, Outcome::Ok { .. })).count() as i64;
+    Spi::connect_mut(|c| {
+        let done: Vec<(String, &Outcome, Option<String>)> =
+            rows.iter().zip(&outcomes).map(|(r, o)| (r.key.clone(), o, Some(r.vals.clone()))).collect();
+        record(c, push, &done);
+    });
+    stop.map_or(Ok(true), Err)
+}
+
+/// Updates in batches of `size`: each row's outcome read from its batch's answer (a row the answer
+/// does not mention is sent again by the next run). A batch refused as a whole is sent row by row.
+fn update_batches(push: &mut Push, rows: &[Row], size: usize) -> Result<Sent, TetherError> {
+    let chunks: Vec<&[Row]> = rows.chunks(size).collect();
+    let mut requests = Vec::with_capacity(chunks.len());
+    let mut traces = Vec::with_capacity(chunks.len());
+    for chunk in &chunks {
+        let inputs: Vec<(String, Vec<(usize, Value)>)> =
+            chunk.iter().map(|r| (r.provider_id.clone().unwrap_or_default(), r.values.clone())).collect();
+        let tags: Vec<String> = (1..=chunk.len()).map(|i| format!("row-{i}")).collect();
+        let req = push
+            .loaded
+            .table
+            .batch_update_request(&inputs, &tags)?
+            .ok_or_else(|| TetherError::Internal("no batch update endpoint".into()))?;
+        requests.push(request(req, None));
+        traces.push(tags);
+    }
+    let def = push
+        .loaded
+        .table
+        .object
+        .batch_update
+        .clone()
+        .ok_or_else(|| TetherError::Internal("no batch update endpoint".into()))?;
+    let (message_at, code_at) = (push.endpoint.errors.message.clone(), push.endpoint.errors.code.clone());
+    let mut outcomes = Vec::with_capacity(rows.len());
+    let mut stop = None;
+    for ((chunk, tags), result) in chunks.iter().zip(&traces).zip(send_all(push, requests)) {
+        match result {
+            Ok(resp) => outcomes.extend(
+                row_outcomes(&def, &resp, tags, &message_at, &code_at).into_iter().zip(chunk.iter()).map(|(o, row)| {
+                    match o {
+                        RowOutcome::Created(_) => {
+                            Outcome::Ok { provider_id: row.provider_id.clone().unwrap_or_default(), sent: true }
+                        }
+                        RowOutcome::Refused { message, code } => Outcome::Failed {
+                            message,
+                            sqlstate: tether_core::push::refused_sqlstate(code.as_deref()).code().to_string(),
+                        },
+                        // An update is safe to send again: the next run does.
+                        RowOutcome::RolledBack | RowOutcome::Unknown => Outcome::NotDone,
+                    }
+                }),
+            ),
+            Err(e) if refused(&e) && stop.is_none() => {
+                let (alone, alone_stop) = update_singly(push, chunk)?;
+                outcomes.extend(alone);
+                stop = alone_stop;
+            }
+            Err(e) => {
+                outcomes.extend(chunk.iter().map(|_| Outcome::NotDone));
+                stop.get_or_insert(e);
+            }
+        }
+    }
+    Ok((outcomes, stop))
+}
+
+/// Updates one row per request, `concurrency` in flight.
+fn update_singly(push: &mut Push, rows: &[Row]) -> Result<Sent, TetherError> {
     let mut requests = Vec::with_capacity(rows.len());
-    for row in &rows {
+    for row in rows {
         let id = row.provider_id.clone().unwrap_or_default();
         let req = push.loaded.table.update_request(&id, &row.values)?.ok_or_else(|| TetherError::Unsupported {
             message: format!(
@@ -896,14 +973,11 @@ fn update_step(push: &mut Push) -> Result<bool, TetherError> {
         requests.push(request(req, None));
     }
     let mut stop = None;
-    let outcomes: Vec<Outcome> = rows
+    let outcomes = rows
         .iter()
         .zip(send_all(push, requests))
         .map(|(row, result)| match result {
-            Ok(_) => {
-                push.counts.updated += 1;
-                Outcome::Ok { provider_id: row.provider_id.clone().unwrap_or_default(), sent: true }
-            }
+            Ok(_) => Outcome::Ok { provider_id: row.provider_id.clone().unwrap_or_default(), sent: true },
             Err(e) if refused(&e) => refusal(&e),
             Err(e) => {
                 stop.get_or_insert(e);
@@ -911,12 +985,7 @@ fn update_step(push: &mut Push) -> Result<bool, TetherError> {
             }
         })
         .collect();
-    Spi::connect_mut(|c| {
-        let done: Vec<(String, &Outcome, Option<String>)> =
-            rows.iter().zip(&outcomes).map(|(r, o)| (r.key.clone(), o, Some(r.vals.clone()))).collect();
-        record(c, push, &done);
-    });
-    stop.map_or(Ok(true), Err)
+    Ok((outcomes, stop))
 }
 
 /// One step of deletes (`on_delete = 'delete'`): provider records of rows gone from the source,

@@ -43,6 +43,18 @@ SELECT created, updated, failed, requests FROM tether.push_now('signups', wait =
 SELECT method, regexp_replace(path, '[0-9]+$', 'ID') AS path, body FROM (SELECT * FROM fake.requests OFFSET :seen) r ORDER BY method;
 SELECT source_id, status, message IS NULL AS no_message FROM app.signups_map ORDER BY 1;
 
+-- Several changed rows go in one batch update (HubSpot's batch/update, each input with its id and
+-- only its changed properties); one HubSpot refuses is recorded and keeps the values last accepted.
+UPDATE app.signups SET firstname = 'Ann B.' WHERE source_id = 's1';
+UPDATE app.signups SET email = 'not-valid-either' WHERE source_id = 's2';
+SELECT count(*) AS seen FROM fake.requests \gset
+SELECT created, updated, failed, requests FROM tether.push_now('signups', wait => true);
+SELECT method, path, regexp_replace(body, '"id":"[0-9]+"', '"id":"ID"', 'g') AS body
+FROM (SELECT * FROM fake.requests OFFSET :seen) r;
+SELECT source_id, status, sqlstate, sent ->> 'email' AS email_last_accepted FROM app.signups_map WHERE source_id IN ('s1', 's2') ORDER BY 1;
+UPDATE app.signups SET email = 'bob2@example.com' WHERE source_id = 's2';
+SELECT updated, requests FROM tether.push_now('signups', wait => true);
+
 -- A create whose outcome was never learned (the process died between sending and recording) is
 -- looked up by match_on before anything is sent again: found, it is mapped and brought up to date,
 -- not created twice.

@@ -284,6 +284,10 @@ pub struct ObjectDef {
     /// Create many records in one request (INSERT of several rows without RETURNING).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch_create: Option<BatchDef>,
+    /// Update many records in one request (pushes): like `batch_create`, with each record's id put in
+    /// its input at `id_field` (HubSpot `/crm/v3/objects/contacts/batch/update`, `"id_field": "/id"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_update: Option<BatchDef>,
     /// A search endpoint taking conditions in a JSON body (HubSpot CRM search), used when a query has
     /// conditions on columns with a `field` that the list endpoint cannot filter by.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -421,13 +425,16 @@ pub struct WriteDef {
     pub item: Option<serde_json::Value>,
 }
 
-/// A batch create endpoint.
+/// A batch create (or update) endpoint.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BatchDef {
     #[serde(default = "BatchDef::default_method")]
     pub method: String,
     pub path: String,
+    /// For a batch update: JSON pointer in each input where the record's id goes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_field: Option<String>,
     /// JSON pointer where the array of records goes in the request body (`""`: the body is the array).
     #[serde(default)]
     pub inputs: String,

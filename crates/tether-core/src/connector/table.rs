@@ -144,6 +144,7 @@ pub fn resolve_table(
         object.update = None;
         object.delete = None;
         object.batch_create = None;
+        object.batch_update = None;
     }
     let mut table_def = TableDef {
         connector_name: connector.name.clone(),

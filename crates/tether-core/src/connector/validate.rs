@@ -312,46 +312,30 @@ impl ObjectDef {
         }
         if let Some(b) = &self.batch_create {
             let here = format!("{at}/batch_create");
-            if !methods.contains(&b.method.as_str()) {
-                return bad(format!("{here}/method"), format!("unknown method \"{}\"", b.method));
-            }
-            if !b.path.starts_with('/') && !b.path.starts_with("{path}") {
-                return bad(format!("{here}/path"), format!("\"{}\" must start with /", b.path));
-            }
+            check_batch(b, &here, &methods)?;
             known_placeholders(&format!("{here}/path"), &b.path, &["path"])?;
-            if b.max == 0 {
-                return bad(format!("{here}/max"), "must be at least 1".into());
-            }
-            check_pointer(&format!("{here}/inputs"), &b.inputs)?;
-            check_pointer(&format!("{here}/records"), &b.records)?;
-            if let Some(e) = &b.errors {
-                check_pointer(&format!("{here}/errors"), e)?;
-            }
-            if let Some(t) = &b.trace {
-                check_pointer(&format!("{here}/trace/field"), &t.field)?;
-                check_pointer(&format!("{here}/trace/error"), &t.error)?;
-                if t.field.is_empty() {
-                    return bad(format!("{here}/trace/field"), "must point inside each input".into());
-                }
-            }
-            if let Some(body) = &b.body {
-                if crate::connector::template::marker_pointer(body, "records").is_none() {
-                    return bad(format!("{here}/body"), "the body template needs the string \"$records\"".into());
-                }
-            }
-            if b.item.as_ref().is_some_and(|item| !item.is_object()) {
-                return bad(format!("{here}/item"), "must be an object (merged into each input)".into());
-            }
-            if let Some(r) = &b.results {
-                check_pointer(&format!("{here}/results/at"), &r.at)?;
-                check_pointer(&format!("{here}/results/ok"), &r.ok)?;
-                check_pointer(&format!("{here}/results/message"), &r.message)?;
-                if let Some(c) = &r.code {
-                    check_pointer(&format!("{here}/results/code"), c)?;
-                }
+            if b.id_field.is_some() {
+                return bad(format!("{here}/id_field"), "only a batch_update puts ids in its inputs".into());
             }
             if self.create.is_none() {
                 return bad(here, "an object with batch_create also needs create (used with RETURNING)".into());
+            }
+        }
+        if let Some(b) = &self.batch_update {
+            let here = format!("{at}/batch_update");
+            check_batch(b, &here, &methods)?;
+            known_placeholders(&format!("{here}/path"), &b.path, &["path"])?;
+            match b.id_field.as_deref() {
+                None | Some("") => {
+                    return bad(
+                        format!("{here}/id_field"),
+                        "a batch update needs id_field (where each input's id goes)".into(),
+                    )
+                }
+                Some(f) => check_pointer(&format!("{here}/id_field"), f)?,
+            }
+            if self.update.is_none() {
+                return bad(here, "an object with batch_update also needs update".into());
             }
         }
         if let Some(el) = &self.list.elements {
@@ -565,6 +549,48 @@ impl PaginationDef {
     }
 }
 
+/// The checks of a batch endpoint (`batch_create`, `batch_update`) at `here`.
+fn check_batch(b: &BatchDef, here: &str, methods: &[&str]) -> Result<(), TetherError> {
+    if !methods.contains(&b.method.as_str()) {
+        return bad(format!("{here}/method"), format!("unknown method \"{}\"", b.method));
+    }
+    if !b.path.starts_with('/') && !b.path.starts_with("{path}") {
+        return bad(format!("{here}/path"), format!("\"{}\" must start with /", b.path));
+    }
+    if b.max == 0 {
+        return bad(format!("{here}/max"), "must be at least 1".into());
+    }
+    check_pointer(&format!("{here}/inputs"), &b.inputs)?;
+    check_pointer(&format!("{here}/records"), &b.records)?;
+    if let Some(e) = &b.errors {
+        check_pointer(&format!("{here}/errors"), e)?;
+    }
+    if let Some(t) = &b.trace {
+        check_pointer(&format!("{here}/trace/field"), &t.field)?;
+        check_pointer(&format!("{here}/trace/error"), &t.error)?;
+        if t.field.is_empty() {
+            return bad(format!("{here}/trace/field"), "must point inside each input".into());
+        }
+    }
+    if let Some(body) = &b.body {
+        if crate::connector::template::marker_pointer(body, "records").is_none() {
+            return bad(format!("{here}/body"), "the body template needs the string \"$records\"".into());
+        }
+    }
+    if b.item.as_ref().is_some_and(|item| !item.is_object()) {
+        return bad(format!("{here}/item"), "must be an object (merged into each input)".into());
+    }
+    if let Some(r) = &b.results {
+        check_pointer(&format!("{here}/results/at"), &r.at)?;
+        check_pointer(&format!("{here}/results/ok"), &r.ok)?;
+        check_pointer(&format!("{here}/results/message"), &r.message)?;
+        if let Some(c) = &r.code {
+            check_pointer(&format!("{here}/results/code"), c)?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -684,6 +710,35 @@ mod tests {
         let (path, message) = err_path(&minimal(r#", "records": "data""#));
         assert_eq!(path, "/objects/items/list/records");
         assert!(message.contains("must start with /"), "{message}");
+    }
+
+    #[test]
+    fn a_batch_update_needs_an_id_field_and_an_update() {
+        let with = |extra: &str| {
+            format!(
+                r#"{{"name": "demo", "base_url": "https://api.example.com",
+                    "objects": {{"items": {{"list": {{"path": "/items"}}{extra}}}}}}}"#
+            )
+        };
+        let update = r#", "update": {"method": "PATCH", "path": "/items/{id}"}"#;
+        let ok =
+            with(&format!(r#"{update}, "batch_update": {{"path": "/items/batch", "max": 10, "id_field": "/id"}}"#));
+        assert_eq!(
+            Connector::from_json(&ok).unwrap().objects["items"].batch_update.as_ref().unwrap().id_field.as_deref(),
+            Some("/id")
+        );
+        let (path, message) =
+            err_path(&with(&format!(r#"{update}, "batch_update": {{"path": "/items/batch", "max": 10}}"#)));
+        assert_eq!(path, "/objects/items/batch_update/id_field");
+        assert!(message.contains("needs id_field"), "{message}");
+        let (path, message) =
+            err_path(&with(r#", "batch_update": {"path": "/items/batch", "max": 10, "id_field": "/id"}"#));
+        assert_eq!(path, "/objects/items/batch_update");
+        assert!(message.contains("also needs update"), "{message}");
+        let (path, _) = err_path(&with(
+            r#", "create": {"method": "POST", "path": "/items"}, "batch_create": {"path": "/b", "max": 10, "id_field": "/id"}"#,
+        ));
+        assert_eq!(path, "/objects/items/batch_create/id_field");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::connector::model::{BodyEncoding, WriteDef};
+use crate::connector::model::{BatchDef, BodyEncoding, WriteDef};
 use crate::connector::pointer::Pointer;
 use crate::connector::record;
 use crate::connector::request::{self};
@@ -25,6 +25,9 @@ impl WriteRequest {
         self.body.as_ref().map(|b| request::encode_body(b, self.encoding))
     }
 }
+
+/// A row of a batch request: the record's id (for an update) and the values to write.
+type BatchRow<'a> = (Option<&'a str>, &'a [(usize, Value)]);
 
 /// Merge a definition's static `item` values into a record (an object; the connector's values win).
 fn merge_item(record: &mut Value, item: Option<&Value>) {
@@ -122,16 +125,36 @@ impl TableDef {
         traces: &[String],
     ) -> Result<Option<WriteRequest>, TetherError> {
         let Some(def) = &self.object.batch_create else { return Ok(None) };
-        let trace_at = match &def.trace {
-            Some(t) => Some(Pointer::parse(&t.field).map_err(|m| TetherError::Internal(m.to_string()))?),
-            None => None,
-        };
+        let rows: Vec<BatchRow> = rows.iter().map(|r| (None, r.as_slice())).collect();
+        self.batch_request(def, &rows, traces).map(Some)
+    }
+
+    /// One batch update request for `rows` (each the record's id and the values to write); tagged as
+    /// `batch_create_request` tags.
+    pub fn batch_update_request(
+        &self,
+        rows: &[(String, Vec<(usize, Value)>)],
+        traces: &[String],
+    ) -> Result<Option<WriteRequest>, TetherError> {
+        let Some(def) = &self.object.batch_update else { return Ok(None) };
+        let rows: Vec<BatchRow> = rows.iter().map(|(id, values)| (Some(id.as_str()), values.as_slice())).collect();
+        self.batch_request(def, &rows, traces).map(Some)
+    }
+
+    /// The request of batch endpoint `def` for `rows` (an id, for an update, and the values).
+    fn batch_request(&self, def: &BatchDef, rows: &[BatchRow], traces: &[String]) -> Result<WriteRequest, TetherError> {
+        let pointer = |p: &str| Pointer::parse(p).map_err(|m| TetherError::Internal(m.to_string()));
+        let trace_at = def.trace.as_ref().map(|t| pointer(&t.field)).transpose()?;
+        let id_at = def.id_field.as_deref().map(pointer).transpose()?;
         let mut inputs = Vec::with_capacity(rows.len());
-        for (n, row) in rows.iter().enumerate() {
+        for (n, (id, row)) in rows.iter().enumerate() {
             let mut pairs: Vec<(&Pointer, Value)> =
                 row.iter().map(|(i, v)| (&self.columns[*i].pointer, v.clone())).collect();
             if let (Some(at), Some(tag)) = (&trace_at, traces.get(n)) {
                 pairs.push((at, Value::String(tag.clone())));
+            }
+            if let (Some(at), Some(id)) = (&id_at, id) {
+                pairs.push((at, self.id_json(id)));
             }
             let mut input = record::build_record(pairs)
                 .map_err(|m| TetherError::option(format!("cannot build the request body: {m}"), None))?;
@@ -144,8 +167,7 @@ impl TableDef {
                 request::fill_template(template, &|name| (name == "records").then(|| inputs.clone()))
             }
             None => {
-                let inputs_at = Pointer::parse(&def.inputs)
-                    .map_err(|m| TetherError::Internal(format!("batch inputs pointer: {m}")))?;
+                let inputs_at = pointer(&def.inputs)?;
                 if inputs_at.is_root() {
                     Value::Array(inputs)
                 } else {
@@ -155,7 +177,7 @@ impl TableDef {
             }
         };
         let url = self.write_url(&def.path, None)?;
-        Ok(Some(WriteRequest { method: def.method.clone(), url, body: Some(body), encoding: self.body_encoding }))
+        Ok(WriteRequest { method: def.method.clone(), url, body: Some(body), encoding: self.body_encoding })
     }
 }
 
@@ -347,5 +369,32 @@ mod tests {
         let mut o = base(serde_json::json!({}));
         o["list"]["language"] = serde_json::json!({"kind": "soql", "param": "q", "from": "Account; DROP"});
         assert!(load(o).contains("/objects/o/list/language/from"));
+    }
+
+    #[test]
+    fn hubspot_batch_updates_carry_each_records_id_and_only_its_values() {
+        let s = server(&[("connector", "hubspot"), ("base_url", "http://127.0.0.1:9")]).unwrap();
+        let t = resolve_table(&s, &o(&[("object", "contacts")]), &cols(&["id", "email", "firstname"]), "t").unwrap();
+        let rows = vec![
+            ("11".to_string(), vec![(1, Value::String("a@b.c".into()))]),
+            ("12".to_string(), vec![(2, Value::String("Bo".into())), (1, Value::String("b@b.c".into()))]),
+        ];
+        let req = t.batch_update_request(&rows, &["row-1".into(), "row-2".into()]).unwrap().unwrap();
+        assert_eq!(
+            (req.method.as_str(), req.url.as_str()),
+            ("POST", "http://127.0.0.1:9/crm/v3/objects/contacts/batch/update")
+        );
+        // HubSpot's SimplePublicObjectBatchInput: id and properties required, no associations.
+        assert_eq!(
+            req.body.unwrap(),
+            serde_json::json!({"inputs": [
+                {"id": "11", "properties": {"email": "a@b.c"}, "objectWriteTraceId": "row-1"},
+                {"id": "12", "properties": {"firstname": "Bo", "email": "b@b.c"}, "objectWriteTraceId": "row-2"}
+            ]})
+        );
+        // A read-only table has no batch update.
+        let ro = resolve_table(&s, &o(&[("object", "contacts"), ("read_only", "true")]), &cols(&["id", "email"]), "t")
+            .unwrap();
+        assert!(ro.batch_update_request(&rows[..1], &[]).unwrap().is_none());
     }
 }
