@@ -717,7 +717,7 @@ fn send_batch(push: &mut Push, rows: &[Row]) -> Result<Sent, TetherError> {
         let req = push
             .loaded
             .table
-            .batch_create_request(&values, &tags)?
+            .batch_create_request_each_alone(&values, &tags)?
             .ok_or_else(|| TetherError::Internal("no batch endpoint".into()))?;
         requests.push(request(req, None));
         traces.push(tags);

@@ -34,14 +34,15 @@ SELECT created, failed, unknown, requests FROM tether.push_now('shoppers', wait 
 SELECT method, path, jsonb_array_length(body::jsonb) AS records FROM fake.requests;
 SELECT source_id, status, provider_id IS NOT NULL AS mapped, message, sqlstate FROM app.shoppers_map ORDER BY 1;
 
--- Salesforce: a result per record; with allOrNone the two good records were rolled back for the
--- refused one's sake, so they are sent again in the next request and created.
+-- Salesforce: a push sends allOrNone: false (each record on its own) and reads a result per record:
+-- the two good ones are created by the one request, the refused one is recorded.
 CREATE TABLE app.companies (source_id int PRIMARY KEY, name text, industry text);
 INSERT INTO app.companies VALUES (1, 'Pushed One', 'Energy'), (2, NULL, 'Energy'), (3, 'Pushed Three', 'Retail');
 SELECT tether.push('app.companies', 'sfdc.account', 'source_id');
 SELECT count(*) AS seen FROM fake.requests \gset
 SELECT created, failed, unknown, requests FROM tether.push_now('companies', wait => true);
-SELECT method, regexp_replace(path, '^.*/services', '…/services') AS path, jsonb_array_length(body::jsonb -> 'records') AS records
+SELECT method, regexp_replace(path, '^.*/services', '…/services') AS path, jsonb_array_length(body::jsonb -> 'records') AS records,
+       body::jsonb -> 'allOrNone' AS all_or_none
 FROM (SELECT * FROM fake.requests OFFSET :seen) r WHERE path LIKE '%composite%';
 SELECT source_id, status, message, sqlstate FROM app.companies_map ORDER BY 1;
 SELECT name, industry FROM sfdc.account WHERE name LIKE 'Pushed%' ORDER BY 1;

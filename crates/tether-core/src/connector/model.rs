@@ -453,6 +453,11 @@ pub struct BatchDef {
     /// (Salesforce `{"allOrNone": true, "records": "$records"}`); overrides `inputs`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<serde_json::Value>,
+    /// The body template when each record is written on its own, a refused one not undoing the others
+    /// (pushes, which record each row's outcome): Salesforce `{"allOrNone": false, "records":
+    /// "$records"}`. Default: `body`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub each_alone_body: Option<serde_json::Value>,
     /// Static values merged into each input (Salesforce `{"attributes": {"type": "Account"}}`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item: Option<serde_json::Value>,

@@ -572,9 +572,9 @@ fn check_batch(b: &BatchDef, here: &str, methods: &[&str]) -> Result<(), TetherE
             return bad(format!("{here}/trace/field"), "must point inside each input".into());
         }
     }
-    if let Some(body) = &b.body {
-        if crate::connector::template::marker_pointer(body, "records").is_none() {
-            return bad(format!("{here}/body"), "the body template needs the string \"$records\"".into());
+    for (name, body) in [("body", &b.body), ("each_alone_body", &b.each_alone_body)] {
+        if body.as_ref().is_some_and(|body| crate::connector::template::marker_pointer(body, "records").is_none()) {
+            return bad(format!("{here}/{name}"), "the body template needs the string \"$records\"".into());
         }
     }
     if b.item.as_ref().is_some_and(|item| !item.is_object()) {

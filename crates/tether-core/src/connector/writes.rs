@@ -126,7 +126,19 @@ impl TableDef {
     ) -> Result<Option<WriteRequest>, TetherError> {
         let Some(def) = &self.object.batch_create else { return Ok(None) };
         let rows: Vec<BatchRow> = rows.iter().map(|r| (None, r.as_slice())).collect();
-        self.batch_request(def, &rows, traces).map(Some)
+        self.batch_request(def, &rows, traces, false).map(Some)
+    }
+
+    /// `batch_create_request` for records written each on its own, a refused one not undoing the
+    /// others (pushes: Salesforce's `allOrNone: false`).
+    pub fn batch_create_request_each_alone(
+        &self,
+        rows: &[Vec<(usize, Value)>],
+        traces: &[String],
+    ) -> Result<Option<WriteRequest>, TetherError> {
+        let Some(def) = &self.object.batch_create else { return Ok(None) };
+        let rows: Vec<BatchRow> = rows.iter().map(|r| (None, r.as_slice())).collect();
+        self.batch_request(def, &rows, traces, true).map(Some)
     }
 
     /// One batch update request for `rows` (each the record's id and the values to write); tagged as
@@ -138,11 +150,18 @@ impl TableDef {
     ) -> Result<Option<WriteRequest>, TetherError> {
         let Some(def) = &self.object.batch_update else { return Ok(None) };
         let rows: Vec<BatchRow> = rows.iter().map(|(id, values)| (Some(id.as_str()), values.as_slice())).collect();
-        self.batch_request(def, &rows, traces).map(Some)
+        self.batch_request(def, &rows, traces, true).map(Some)
     }
 
-    /// The request of batch endpoint `def` for `rows` (an id, for an update, and the values).
-    fn batch_request(&self, def: &BatchDef, rows: &[BatchRow], traces: &[String]) -> Result<WriteRequest, TetherError> {
+    /// The request of batch endpoint `def` for `rows` (an id, for an update, and the values); with
+    /// `each_alone`, its `each_alone_body` when it has one.
+    fn batch_request(
+        &self,
+        def: &BatchDef,
+        rows: &[BatchRow],
+        traces: &[String],
+        each_alone: bool,
+    ) -> Result<WriteRequest, TetherError> {
         let pointer = |p: &str| Pointer::parse(p).map_err(|m| TetherError::Internal(m.to_string()));
         let trace_at = def.trace.as_ref().map(|t| pointer(&t.field)).transpose()?;
         let id_at = def.id_field.as_deref().map(pointer).transpose()?;
@@ -161,7 +180,8 @@ impl TableDef {
             merge_item(&mut input, def.item.as_ref());
             inputs.push(input);
         }
-        let body = match &def.body {
+        let template = def.each_alone_body.as_ref().filter(|_| each_alone).or(def.body.as_ref());
+        let body = match template {
             Some(template) => {
                 let inputs = Value::Array(inputs);
                 request::fill_template(template, &|name| (name == "records").then(|| inputs.clone()))
@@ -310,6 +330,7 @@ mod tests {
                 "batch_create": {
                     "path": "/composite/sobjects", "max": 200,
                     "body": {"allOrNone": true, "records": "$records"},
+                    "each_alone_body": {"allOrNone": false, "records": "$records"},
                     "item": {"attributes": {"type": "Account"}},
                     "results": {"ok": "/success", "message": "/errors/0/message", "code": "/errors/0/statusCode"}
                 }
@@ -325,6 +346,14 @@ mod tests {
                 {"attributes": {"type": "Account"}, "Name": "Globex"}
             ]})
         );
+        // A push writes each record on its own: one refused record does not undo the others.
+        let alone = t.batch_create_request_each_alone(&rows, &[]).unwrap().unwrap();
+        assert_eq!(alone.body.unwrap()["allOrNone"], serde_json::json!(false));
+        // The built-in Salesforce connector declares both.
+        let sf = crate::connector::find("salesforce").unwrap();
+        let def = sf.objects["account"].batch_create.clone().unwrap();
+        assert_eq!(def.body.unwrap()["allOrNone"], serde_json::json!(true));
+        assert_eq!(def.each_alone_body.unwrap()["allOrNone"], serde_json::json!(false));
         let r = t.refetch_request("001x", &["Name".into()]).unwrap().unwrap();
         assert_eq!((r.method.as_str(), r.url.as_str()), ("GET", "http://127.0.0.1:9/sobjects/Account/001x"));
     }
