@@ -676,7 +676,7 @@ fn mark_creates(push: &Push) -> Vec<Row> {
 /// Send the marked rows and record their outcomes; true when some are to be sent again.
 fn send_creates(push: &mut Push, rows: &[Row]) -> Result<bool, TetherError> {
     let (outcomes, stop) = match push.batch {
-        Some(_) if rows.len() > 1 => send_batch(push, rows)?,
+        Some(_) if rows.len() > 1 => send_batches(push, rows, Write::Create)?,
         _ => send_singly(push, rows)?,
     };
     push.counts.created += outcomes.iter().filter(|o| matches!(o, Outcome::Ok { .. })).count() as i64;
@@ -703,63 +703,102 @@ fn not_written(e: &TetherError) -> Outcome {
     }
 }
 
-/// Creates in batches of the connector's size, `concurrency` batches in flight, each row's outcome read
-/// from its batch's answer. A batch the provider refuses as a whole (BigCommerce's 422) is sent again
-/// one row per request, so that each row gets its own answer.
-fn send_batch(push: &mut Push, rows: &[Row]) -> Result<Sent, TetherError> {
-    let size = push.batch.unwrap_or(1).max(1) as usize;
+/// What a batch request writes.
+#[derive(Clone, Copy, PartialEq)]
+enum Write {
+    Create,
+    Update,
+}
+
+/// Rows in batches (creates: the connector's size, or the table's `batch_size`; updates: the batch
+/// update's), `concurrency` batches in flight, each row's outcome read from its batch's answer. A batch
+/// the provider refuses as a whole (BigCommerce's 422) is sent again one row per request, so that each
+/// row gets its own answer.
+fn send_batches(push: &mut Push, rows: &[Row], write: Write) -> Result<Sent, TetherError> {
+    let object = &push.loaded.table.object;
+    let def = match write {
+        Write::Create => object.batch_create.clone(),
+        Write::Update => object.batch_update.clone(),
+    }
+    .ok_or_else(|| TetherError::Internal("no batch endpoint".into()))?;
+    let size = match write {
+        Write::Create => push.batch.unwrap_or(def.max),
+        Write::Update => def.max,
+    }
+    .max(1) as usize;
     let chunks: Vec<&[Row]> = rows.chunks(size).collect();
     let mut requests = Vec::with_capacity(chunks.len());
     let mut traces = Vec::with_capacity(chunks.len());
     for chunk in &chunks {
-        let values: Vec<Vec<(usize, Value)>> = chunk.iter().map(|r| r.values.clone()).collect();
         let tags: Vec<String> = (1..=chunk.len()).map(|i| format!("row-{i}")).collect();
-        let req = push
-            .loaded
-            .table
-            .batch_create_request_each_alone(&values, &tags)?
-            .ok_or_else(|| TetherError::Internal("no batch endpoint".into()))?;
+        let table = &push.loaded.table;
+        let req = match write {
+            Write::Create => {
+                let values: Vec<Vec<(usize, Value)>> = chunk.iter().map(|r| r.values.clone()).collect();
+                table.batch_create_request_each_alone(&values, &tags)?
+            }
+            Write::Update => {
+                let inputs: Vec<(String, Vec<(usize, Value)>)> =
+                    chunk.iter().map(|r| (r.provider_id.clone().unwrap_or_default(), r.values.clone())).collect();
+                table.batch_update_request(&inputs, &tags)?
+            }
+        }
+        .ok_or_else(|| TetherError::Internal("no batch endpoint".into()))?;
         requests.push(request(req, None));
         traces.push(tags);
     }
-    let def = push
-        .loaded
-        .table
-        .object
-        .batch_create
-        .clone()
-        .ok_or_else(|| TetherError::Internal("no batch endpoint".into()))?;
     let (message_at, code_at) = (push.endpoint.errors.message.clone(), push.endpoint.errors.code.clone());
     let mut outcomes = Vec::with_capacity(rows.len());
     let mut stop = None;
     for ((chunk, tags), result) in chunks.iter().zip(&traces).zip(send_all(push, requests)) {
         match result {
             Ok(resp) => {
-                outcomes.extend(row_outcomes(&def, &resp, tags, &message_at, &code_at).into_iter().map(|o| match o {
-                    RowOutcome::Created(record) => match created_id(push, &record) {
-                        Some(id) => Outcome::Ok { provider_id: id, sent: true },
-                        None => Outcome::Unknown,
-                    },
-                    RowOutcome::Refused { message, code } => Outcome::Failed {
-                        message,
-                        sqlstate: tether_core::push::refused_sqlstate(code.as_deref()).code().to_string(),
-                    },
-                    RowOutcome::RolledBack => Outcome::NotDone,
-                    RowOutcome::Unknown => Outcome::Unknown,
-                }))
+                let answered = row_outcomes(&def, &resp, tags, &message_at, &code_at);
+                outcomes.extend(answered.into_iter().zip(chunk.iter()).map(|(o, row)| outcome_of(push, write, o, row)))
             }
             Err(e) if refused(&e) && stop.is_none() => {
-                let (alone, alone_stop) = send_singly(push, chunk)?;
+                let (alone, alone_stop) = match write {
+                    Write::Create => send_singly(push, chunk)?,
+                    Write::Update => update_singly(push, chunk)?,
+                };
                 outcomes.extend(alone);
                 stop = alone_stop;
             }
             Err(e) => {
-                outcomes.extend(chunk.iter().map(|_| not_written(&e)));
+                // An update that may not have been carried out is sent again by the next run.
+                outcomes.extend(chunk.iter().map(|_| {
+                    if write == Write::Create {
+                        not_written(&e)
+                    } else {
+                        Outcome::NotDone
+                    }
+                }));
                 stop.get_or_insert(e);
             }
         }
     }
     Ok((outcomes, stop))
+}
+
+/// What a batch's answer says of one of its rows, as the map records it.
+fn outcome_of(push: &Push, write: Write, outcome: RowOutcome, row: &Row) -> Outcome {
+    match (outcome, write) {
+        (RowOutcome::Created(record), Write::Create) => match created_id(push, &record) {
+            Some(id) => Outcome::Ok { provider_id: id, sent: true },
+            None => Outcome::Unknown,
+        },
+        (RowOutcome::Created(_), Write::Update) => {
+            Outcome::Ok { provider_id: row.provider_id.clone().unwrap_or_default(), sent: true }
+        }
+        (RowOutcome::Refused { message, code }, _) => Outcome::Failed {
+            message,
+            sqlstate: tether_core::push::refused_sqlstate(code.as_deref()).code().to_string(),
+        },
+        (RowOutcome::RolledBack, _) => Outcome::NotDone,
+        (RowOutcome::Unknown, Write::Create) => Outcome::Unknown,
+        // An update is safe to send again: the next run does.
+        (RowOutcome::Unknown, Write::Update) => Outcome::NotDone,
+    }
 }
 
 /// Creates one row per request, `concurrency` in flight; with an idempotency header, each with the
@@ -885,7 +924,7 @@ fn update_step(push: &mut Push) -> Result<bool, TetherError> {
     let Some(last) = rows.last().map(|r| r.key.clone()) else { return Ok(false) };
     push.update_after = Some(last);
     let (outcomes, stop) = match batch {
-        Some(size) if rows.len() > 1 => update_batches(push, &rows, size)?,
+        Some(_) if rows.len() > 1 => send_batches(push, &rows, Write::Update)?,
         _ => update_singly(push, &rows)?,
     };
     push.counts.updated += outcomes.iter().filter(|o| matches!(o, Outcome::Ok { .. })).count() as i64;
@@ -895,65 +934,6 @@ fn update_step(push: &mut Push) -> Result<bool, TetherError> {
         record(c, push, &done);
     });
     stop.map_or(Ok(true), Err)
-}
-
-/// Updates in batches of `size`: each row's outcome read from its batch's answer (a row the answer
-/// does not mention is sent again by the next run). A batch refused as a whole is sent row by row.
-fn update_batches(push: &mut Push, rows: &[Row], size: usize) -> Result<Sent, TetherError> {
-    let chunks: Vec<&[Row]> = rows.chunks(size).collect();
-    let mut requests = Vec::with_capacity(chunks.len());
-    let mut traces = Vec::with_capacity(chunks.len());
-    for chunk in &chunks {
-        let inputs: Vec<(String, Vec<(usize, Value)>)> =
-            chunk.iter().map(|r| (r.provider_id.clone().unwrap_or_default(), r.values.clone())).collect();
-        let tags: Vec<String> = (1..=chunk.len()).map(|i| format!("row-{i}")).collect();
-        let req = push
-            .loaded
-            .table
-            .batch_update_request(&inputs, &tags)?
-            .ok_or_else(|| TetherError::Internal("no batch update endpoint".into()))?;
-        requests.push(request(req, None));
-        traces.push(tags);
-    }
-    let def = push
-        .loaded
-        .table
-        .object
-        .batch_update
-        .clone()
-        .ok_or_else(|| TetherError::Internal("no batch update endpoint".into()))?;
-    let (message_at, code_at) = (push.endpoint.errors.message.clone(), push.endpoint.errors.code.clone());
-    let mut outcomes = Vec::with_capacity(rows.len());
-    let mut stop = None;
-    for ((chunk, tags), result) in chunks.iter().zip(&traces).zip(send_all(push, requests)) {
-        match result {
-            Ok(resp) => outcomes.extend(
-                row_outcomes(&def, &resp, tags, &message_at, &code_at).into_iter().zip(chunk.iter()).map(|(o, row)| {
-                    match o {
-                        RowOutcome::Created(_) => {
-                            Outcome::Ok { provider_id: row.provider_id.clone().unwrap_or_default(), sent: true }
-                        }
-                        RowOutcome::Refused { message, code } => Outcome::Failed {
-                            message,
-                            sqlstate: tether_core::push::refused_sqlstate(code.as_deref()).code().to_string(),
-                        },
-                        // An update is safe to send again: the next run does.
-                        RowOutcome::RolledBack | RowOutcome::Unknown => Outcome::NotDone,
-                    }
-                }),
-            ),
-            Err(e) if refused(&e) && stop.is_none() => {
-                let (alone, alone_stop) = update_singly(push, chunk)?;
-                outcomes.extend(alone);
-                stop = alone_stop;
-            }
-            Err(e) => {
-                outcomes.extend(chunk.iter().map(|_| Outcome::NotDone));
-                stop.get_or_insert(e);
-            }
-        }
-    }
-    Ok((outcomes, stop))
 }
 
 /// Updates one row per request, `concurrency` in flight.
