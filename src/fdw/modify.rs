@@ -432,12 +432,7 @@ impl ModifyState {
             let Some(req) = self.loaded.table.create_request(values).or_report() else {
                 report(TetherError::Internal("the create endpoint is missing".into()))
             };
-            requests.push(parallel::Request {
-                body: req.encoded_body(),
-                method: req.method,
-                url: req.url,
-                headers: Vec::new(),
-            });
+            requests.push(parallel::Request::write(req, Vec::new()));
         }
         let n = requests.len();
         self.requests += n as u64;

@@ -142,8 +142,11 @@ fn check_push(
     let columns = push_columns(source, target, key, match_on, deletes).or_report();
     // SAFETY: backend thread, inside the SQL function's transaction: GetUserId reads the current user.
     let user = unsafe { pg_sys::GetUserId() };
-    let mut needed = vec![(source, pg_sys::ACL_SELECT, "SELECT from"), (target, pg_sys::ACL_INSERT, "INSERT into")];
-    needed.push((target, pg_sys::ACL_UPDATE, "UPDATE"));
+    let mut needed = vec![
+        (source, pg_sys::ACL_SELECT, "SELECT from"),
+        (target, pg_sys::ACL_INSERT, "INSERT into"),
+        (target, pg_sys::ACL_UPDATE, "UPDATE"),
+    ];
     if deletes {
         needed.push((target, pg_sys::ACL_DELETE, "DELETE from"));
     }

@@ -20,6 +20,7 @@ use std::sync::Arc;
 
 use pgrx::prelude::*;
 use pgrx::spi::quote_identifier as quote_ident;
+use pgrx::spi::quote_literal;
 use pgrx::spi::SpiClient;
 use serde_json::Value;
 
@@ -31,7 +32,7 @@ use crate::http::batch::{row_outcomes, RowOutcome};
 use crate::http::parallel;
 use crate::http::transport::HttpResponse;
 use crate::http::{wait, Endpoint};
-use crate::sync::refresh::transaction;
+use crate::sync::refresh::{spi_error, transaction, SYNC_LOCK_TIMEOUT};
 use crate::sync::rights::as_owner;
 
 /// Lock held by the process running a push (a user lock, as a mirror's refresh holds; see there).
@@ -59,6 +60,8 @@ struct Push {
     match_on: bool,
     deletes: bool,
     sql: Statements,
+    /// When the run began (a delete that failed in this run is not tried again in it).
+    run_started: Option<pgrx::datum::TimestampWithTimeZone>,
     /// Where the next step of creates and of updates starts (the last key read; None: the first).
     create_after: Option<String>,
     update_after: Option<String>,
@@ -131,7 +134,10 @@ pub fn run(id: i32) {
             return;
         }
     }
-    if let Err(e) = transaction(|| Spi::run("SET lock_timeout = '10s'")) {
+    if let Err(e) = transaction(|| {
+        Spi::run(&format!("SET lock_timeout = '{SYNC_LOCK_TIMEOUT}'"))
+            .unwrap_or_else(|e| spi_error("setting up the push session", e))
+    }) {
         log!("tether: push {id}: {}", e.one_line());
         return;
     }
@@ -190,10 +196,6 @@ fn fail(state: SqlState, message: String, hint: Option<String>) -> ! {
     crate::error::report(TetherError::sql(state, message, hint))
 }
 
-fn spi_error(what: &str, e: pgrx::spi::Error) -> ! {
-    crate::error::report(TetherError::Internal(format!("{what}: {e}")))
-}
-
 /// Read the push, check its owner may still do what it does, and start a run. None when the push is
 /// gone or paused.
 fn begin(id: i32) -> Option<Push> {
@@ -234,17 +236,16 @@ fn begin(id: i32) -> Option<Push> {
     let endpoint = options::endpoint(&loaded, owner).unwrap_or_else(|e| crate::error::report(e));
     let sql =
         Spi::connect_mut(|c| statements(c, source, target, map, &key, match_on.as_deref(), &columns.sent, &loaded));
-    let run_id = Spi::get_one_with_args::<i64>(
+    let (run_id, run_started) = Spi::get_two_with_args::<i64, pgrx::datum::TimestampWithTimeZone>(
         "WITH run AS (INSERT INTO tether.push_runs (push_id) VALUES ($1) RETURNING id, started_at),
               state AS (INSERT INTO tether.push_state AS s (push_id, state, run_id, run_started_at)
                         SELECT $1, 'running', id, started_at FROM run
                         ON CONFLICT (push_id) DO UPDATE SET state = 'running', run_id = excluded.run_id,
                                                             run_started_at = excluded.run_started_at)
-         SELECT id FROM run",
+         SELECT id, started_at FROM run",
         &[id.into()],
     )
-    .unwrap_or_else(|e| spi_error("starting the run", e))
-    .unwrap_or_default();
+    .unwrap_or_else(|e| spi_error("starting the run", e));
     Some(Push {
         id,
         name,
@@ -261,7 +262,8 @@ fn begin(id: i32) -> Option<Push> {
         sql,
         create_after: None,
         update_after: None,
-        run_id,
+        run_id: run_id.unwrap_or_default(),
+        run_started,
         counts: Counts::default(),
     })
 }
@@ -456,10 +458,6 @@ fn statements(
 /// tether.push_settle_after, in seconds.
 fn settle_after() -> f64 {
     crate::gucs::PUSH_SETTLE_AFTER_S.get().max(0) as f64
-}
-
-fn quote_literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
 }
 
 /// A source whose key does not identify its rows cannot be pushed: the run stops before sending.
@@ -744,7 +742,7 @@ fn send_batches(push: &mut Push, rows: &[Row], write: Write) -> Result<Sent, Tet
             }
         }
         .ok_or_else(|| TetherError::Internal("no batch endpoint".into()))?;
-        requests.push(request(req, None));
+        requests.push(parallel::Request::write(req, Vec::new()));
         traces.push(tags);
     }
     let (message_at, code_at) = (push.endpoint.errors.message.clone(), push.endpoint.errors.code.clone());
@@ -812,7 +810,8 @@ fn send_singly(push: &mut Push, rows: &[Row]) -> Result<Sent, TetherError> {
             .create_request(&row.values)?
             .ok_or_else(|| TetherError::Internal("no create endpoint".into()))?;
         let key = push.idempotent.then(|| tether_core::push::idempotency_key(push.id, &row.key));
-        requests.push(request(req, key.and_then(|k| push.endpoint.idempotency_header.clone().map(|h| (h, k)))));
+        let header = key.and_then(|k| push.endpoint.idempotency_header.clone().map(|h| (h, k)));
+        requests.push(parallel::Request::write(req, header.into_iter().collect()));
     }
     let record_at = push.loaded.table.object.create.as_ref().map(|d| d.record.clone()).unwrap_or_default();
     let mut stop = None;
@@ -836,16 +835,6 @@ fn send_singly(push: &mut Push, rows: &[Row]) -> Result<Sent, TetherError> {
         })
         .collect();
     Ok((outcomes, stop))
-}
-
-/// A write request as the parallel sender takes it, with an extra header.
-fn request(req: crate::connector::writes::WriteRequest, header: Option<(String, String)>) -> parallel::Request {
-    parallel::Request {
-        body: req.encoded_body(),
-        method: req.method,
-        url: req.url,
-        headers: header.into_iter().collect(),
-    }
 }
 
 /// Send `requests`, `concurrency` of them in flight, and wait for all (interruptibly).
@@ -950,7 +939,7 @@ fn update_singly(push: &mut Push, rows: &[Row]) -> Result<Sent, TetherError> {
                 "give the rows back the values last sent (the map's sent column), or push to another object".into(),
             ),
         })?;
-        requests.push(request(req, None));
+        requests.push(parallel::Request::write(req, Vec::new()));
     }
     let mut stop = None;
     let outcomes = rows
@@ -972,12 +961,7 @@ fn update_singly(push: &mut Push, rows: &[Row]) -> Result<Sent, TetherError> {
 /// `concurrency` in flight. A record already gone at the provider counts as deleted.
 fn delete_step(push: &mut Push) -> Result<bool, TetherError> {
     let rows: Vec<(String, String)> = Spi::connect_mut(|c| {
-        let started = Spi::get_one_with_args::<pgrx::datum::TimestampWithTimeZone>(
-            "SELECT started_at FROM tether.push_runs WHERE id = $1",
-            &[push.run_id.into()],
-        )
-        .ok()
-        .flatten();
+        let started = push.run_started;
         as_owner(push.owner, || c.update(&push.sql.deletes, None, &[SINGLE_ROWS_PER_STEP.into(), started.into()]))
             .unwrap_or_else(|e| spi_error("reading the rows to delete", e))
             .filter_map(|r| Some((r.get::<String>(1).ok().flatten()?, r.get::<String>(2).ok().flatten()?)))
@@ -990,7 +974,7 @@ fn delete_step(push: &mut Push) -> Result<bool, TetherError> {
     for (_, id) in &rows {
         let req =
             push.loaded.table.delete_request(id)?.ok_or_else(|| TetherError::Internal("no delete endpoint".into()))?;
-        requests.push(request(req, None));
+        requests.push(parallel::Request::write(req, Vec::new()));
     }
     let mut gone = Vec::new();
     let mut failed: Vec<(String, Outcome)> = Vec::new();

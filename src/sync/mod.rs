@@ -394,10 +394,11 @@ pub(crate) fn take_requests() -> Vec<Job> {
 pub(crate) fn queue_requests(ids: &[i32]) {
     let Some(shared) = shared() else { return };
     for &id in ids {
-        if shared.requests.iter().any(|slot| slot.load(Ordering::Acquire) == Job::Mirror(id).slot_value()) {
+        let value = Job::Mirror(id).slot_value();
+        if shared.requests.iter().any(|slot| slot.load(Ordering::Acquire) == value) {
             continue;
         }
-        claim_slot(shared, Job::Mirror(id).slot_value(), 0);
+        claim_slot(shared, value, 0);
     }
 }
 

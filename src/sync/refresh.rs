@@ -39,7 +39,7 @@ pub const LOCK_CLASS: i32 = 0x7e7e_0001;
 /// How long a statement of the sync process waits for a lock a session holds (a role writing to its
 /// mirror) before the refresh fails and is retried
 /// with backoff: a slot of the worker pool is never held for ever by someone else's transaction.
-const SYNC_LOCK_TIMEOUT: &str = "10s";
+pub(crate) const SYNC_LOCK_TIMEOUT: &str = "10s";
 
 /// Columns Tether adds to a mirror table.
 pub const META_COLUMNS: [&str; 2] = ["_synced_at", "_sync_gen"];
@@ -446,7 +446,7 @@ fn fail(state: SqlState, message: String) -> ! {
 }
 
 /// A statement of Tether's own failed: a bug, or the catalog changed under it.
-fn spi_error(what: &str, e: pgrx::spi::Error) -> ! {
+pub(crate) fn spi_error(what: &str, e: pgrx::spi::Error) -> ! {
     crate::error::report(TetherError::Internal(format!("{what}: {e}")))
 }
 

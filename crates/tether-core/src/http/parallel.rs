@@ -7,6 +7,7 @@
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
+use crate::connector::writes::WriteRequest;
 use crate::error::TetherError;
 use crate::http::endpoint::Endpoint;
 use crate::http::retry::{self, Call};
@@ -20,6 +21,13 @@ pub struct Request {
     /// Body and content type.
     pub body: Option<(Vec<u8>, &'static str)>,
     pub headers: Vec<(String, String)>,
+}
+
+impl Request {
+    /// A write request of a table, with `headers` of its own (an idempotency key).
+    pub fn write(req: WriteRequest, headers: Vec<(String, String)>) -> Request {
+        Request { body: req.encoded_body(), method: req.method, url: req.url, headers }
+    }
 }
 
 /// Send `requests` with at most `concurrency` in flight (at least one), each with its retries, and
