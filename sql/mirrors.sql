@@ -217,17 +217,27 @@ LEFT JOIN tether.mirror_state s ON s.mirror_id = m.id;
 COMMENT ON VIEW tether.mirrors IS 'mirror tables: schedule, state, last success and error, progress of a running pass';
 GRANT SELECT ON tether.mirrors TO PUBLIC;
 
+-- The source foreign table of a mirror table, for its write-back trigger. As the extension's owner: a
+-- role another role lets write to its mirror cannot see the mirror's registration (row-level security).
+-- It tells nothing secret: the mirror table's comment and the catalogs show its source to every role.
+CREATE FUNCTION tether.mirror_source_of(mirror regclass) RETURNS regclass
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+    SELECT m.source FROM tether.mirror_config m WHERE m.target = mirror;
+END;
+
 -- Writes to a mirror table go to the provider first, through its source foreign table (the same
 -- FDW code path as a direct write), and the provider's answer is merged into the row, stamped with
 -- the time the answer came (_synced_at: a refresh does not overwrite the row with a page fetched
--- before then). A refusal raises the provider's error and the mirror is unchanged. The sync process's own writes (what the
--- provider said) pass through: only it can set what tether.sync_applying() reports.
--- Arguments: the source table's oid, the id column's name.
+-- before then). A refusal raises the provider's error and the mirror is unchanged. The sync process's
+-- own writes (what the provider said) pass through: only it can set what tether.sync_applying() reports.
+-- Argument: the id column's name. The trigger names no oid (its source is looked up by the mirror's),
+-- so that a dump restored elsewhere, where every table has a new oid, keeps working.
 CREATE FUNCTION tether.mirror_write() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    src regclass := TG_ARGV[0]::oid::regclass;
-    id_col text := TG_ARGV[1];
+    src regclass := tether.mirror_source_of(TG_RELID);
+    id_col text := TG_ARGV[0];
     meta text[] := ARRAY['_synced_at', '_sync_gen'];
     given jsonb;
     cols text;
@@ -236,6 +246,11 @@ DECLARE
 BEGIN
     IF tether.sync_applying(TG_RELID) THEN
         RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+    END IF;
+    IF src IS NULL THEN
+        RAISE EXCEPTION '% is no longer a mirror table (its registration is gone)', TG_RELID::regclass
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = pg_catalog.format('DROP TRIGGER tether_write_back ON %s makes it an ordinary table', TG_RELID::regclass);
     END IF;
     IF TG_OP = 'INSERT' THEN
         SELECT jsonb_object_agg(key, value) INTO given
@@ -286,10 +301,19 @@ $$;
 
 COMMENT ON FUNCTION tether.mirror_write() IS 'write-back trigger of mirror tables: the provider first, then the table';
 
--- pg_dump keeps mirror registrations with the extension; the worker's state is not kept (a restored
--- mirror starts with a backfill, which compares every row and removes what the provider no longer has).
+-- pg_dump keeps mirror registrations with the extension, and what the worker knows of them, so that
+-- a restored mirror resumes where it was: its last refreshes, its runs, the webhook deliveries and
+-- deletions waiting to be checked. Not tether.pass_seen (a pass in progress then finds its set of seen
+-- ids incomplete, sweeps nothing and asks for a new full pass).
 SELECT pg_catalog.pg_extension_config_dump('tether.mirror_config', '');
 SELECT pg_catalog.pg_extension_config_dump('tether.mirror_config_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('tether.mirror_state', '');
+SELECT pg_catalog.pg_extension_config_dump('tether.sync_runs', '');
+SELECT pg_catalog.pg_extension_config_dump('tether.sync_runs_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('tether.webhook_events', '');
+SELECT pg_catalog.pg_extension_config_dump('tether.webhook_events_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('tether.mirror_deletions', '');
+SELECT pg_catalog.pg_extension_config_dump('tether.mirror_tombstones', '');
 
 -- tether.mirror(source, target, ...): create the mirror table shaped like the source foreign table
 -- (its columns, the id as primary key, _synced_at and _sync_gen), its write-back trigger, and
@@ -348,8 +372,9 @@ BEGIN
                    created, info.id_column);
     -- The WHEN condition lets the sync process's own writes through without calling the trigger's
     -- PL/pgSQL at all (a refresh writes thousands of rows a second); the function checks again.
-    EXECUTE pg_catalog.format('CREATE TRIGGER tether_write_back BEFORE INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW WHEN (NOT tether.sync_applying(%L::pg_catalog.oid)) EXECUTE FUNCTION tether.mirror_write(%L, %L)',
-                   created, created::oid::text, source::oid::text, info.id_column);
+    -- The mirror is named in the condition as a regclass constant, which a dump writes as its name.
+    EXECUTE pg_catalog.format('CREATE TRIGGER tether_write_back BEFORE INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW WHEN (NOT tether.sync_applying(%L::pg_catalog.regclass)) EXECUTE FUNCTION tether.mirror_write(%L)',
+                   created, created::text, info.id_column);
     EXECUTE pg_catalog.format('COMMENT ON TABLE %s IS %L', created, pg_catalog.format('mirror of %s kept in sync by tether', source));
     INSERT INTO tether.mirror_config (source, target, every, sweep_every, updated_column, rate_share, notify)
     VALUES (source, created, every, CASE WHEN incremental IS NULL THEN NULL ELSE sweep_every END, incremental, rate_share, notify);

@@ -92,8 +92,13 @@ GRANT INSERT (name, source, target, key, map, owner, on_delete, match_on, every,
 GRANT UPDATE (every, paused, concurrency) ON tether.push_config TO PUBLIC;
 GRANT USAGE ON SEQUENCE tether.push_config_id_seq TO PUBLIC;
 
+-- pg_dump keeps pushes with the extension, with their state and runs (a push restored mid-run goes on
+-- from its map table, as after a crash).
 SELECT pg_catalog.pg_extension_config_dump('tether.push_config', '');
 SELECT pg_catalog.pg_extension_config_dump('tether.push_config_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('tether.push_state', '');
+SELECT pg_catalog.pg_extension_config_dump('tether.push_runs', '');
+SELECT pg_catalog.pg_extension_config_dump('tether.push_runs_id_seq', '');
 
 CREATE VIEW tether.pushes WITH (security_invoker = true) AS
 SELECT

@@ -1,6 +1,7 @@
 //! Tether: third-party HTTP APIs as PostgreSQL tables. Module wiring only; docs/architecture.md has the
 //! map.
 
+pub mod compat;
 pub mod error;
 pub mod fdw;
 pub mod gucs;

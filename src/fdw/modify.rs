@@ -18,6 +18,7 @@ use pgrx::{PgList, PgMemoryContexts};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::compat;
 use crate::connector::model::WriteDef;
 use crate::connector::pointer::Pointer;
 use crate::connector::record::{self, Converter, OutputColumn};
@@ -191,7 +192,7 @@ pub unsafe extern "C-unwind" fn plan_foreign_modify(
     let natts = loaded.natts;
     let full_row = op == Op::Update && loaded.table.object.update.as_ref().is_some_and(|u| u.full_row);
     let written: Vec<usize> = match op {
-        Op::Insert => columns_of((*rte).insertedCols, natts),
+        Op::Insert => columns_of(compat::assigned_columns(root, rte, true), natts),
         Op::Update if full_row => loaded
             .attrs
             .iter()
@@ -199,7 +200,7 @@ pub unsafe extern "C-unwind" fn plan_foreign_modify(
             .filter(|(i, _)| record::unwritable_reason(&loaded.table.columns[*i]).is_none())
             .map(|(_, a)| a.index)
             .collect(),
-        Op::Update => columns_of((*rte).updatedCols, natts),
+        Op::Update => columns_of(compat::assigned_columns(root, rte, false), natts),
         Op::Delete => Vec::new(),
     };
     if !(op == Op::Update && full_row) {
@@ -321,7 +322,7 @@ unsafe fn begin(
     let endpoint = if explain_only {
         None
     } else {
-        let user = options::user_for(estate, (*rinfo).ri_RangeTableIndex);
+        let user = compat::result_relation_user(rinfo, estate);
         Some(options::endpoint(&loaded, user).or_report())
     };
     let (mut id_attno, mut row_attno) = (0, 0);

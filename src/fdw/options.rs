@@ -239,21 +239,6 @@ pub fn user_mapping_options(userid: pg_sys::Oid, serverid: pg_sys::Oid) -> Optio
     }
 }
 
-/// The role whose user mapping a statement uses for range table entry `rti`: the view owner when the
-/// table is reached through a view, else the current user.
-///
-/// # Safety
-/// `estate` must be the executor state of the running query.
-pub unsafe fn user_for(estate: *mut pg_sys::EState, rti: pg_sys::Index) -> pg_sys::Oid {
-    let rtable = PgList::<pg_sys::RangeTblEntry>::from_pg((*estate).es_range_table);
-    if let Some(rte) = rtable.get_ptr((rti as usize).wrapping_sub(1)) {
-        if (*rte).checkAsUser != pg_sys::InvalidOid {
-            return (*rte).checkAsUser;
-        }
-    }
-    pg_sys::GetUserId()
-}
-
 /// The endpoint (base URL, credentials, timeouts) for a table's server as `userid`.
 pub fn endpoint(loaded: &LoadedTable, userid: pg_sys::Oid) -> Result<Arc<Endpoint>, TetherError> {
     server_endpoint(&loaded.server, loaded.server_oid, &loaded.server_name, userid)

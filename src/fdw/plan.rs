@@ -161,7 +161,10 @@ unsafe fn candidate(clause: *mut pg_sys::Expr, relid: pg_sys::Index, loaded: &Lo
 }
 
 /// Deparse a clause of range table entry `rti` for EXPLAIN. The deparse context knows this one
-/// relation, as range table entry 1, so the clause's Vars are renumbered on a copy first.
+/// relation, as range table entry 1, so the clause's Vars are renumbered on a copy first. Run-time
+/// parameters (an outer row's value in a nested loop) are printed as `$n`: the context has no plan
+/// to find where they come from (PostgreSQL 18 looks for it, and fails without one), so on the copy
+/// they become plain numbered parameters.
 unsafe fn deparse(clause: *mut pg_sys::Expr, rti: pg_sys::Index, relid: pg_sys::Oid, alias: &str) -> String {
     let alias = CString::new(alias).unwrap_or_default();
     let ctx = pg_sys::deparse_context_for(alias.as_ptr(), relid);
@@ -169,8 +172,28 @@ unsafe fn deparse(clause: *mut pg_sys::Expr, rti: pg_sys::Index, relid: pg_sys::
     if rti != 1 {
         pg_sys::ChangeVarNodes(copy, rti as i32, 1, 0);
     }
+    numbered_params(copy, std::ptr::null_mut());
     let p = pg_sys::deparse_expression(copy, ctx, false, false);
     CStr::from_ptr(p).to_string_lossy().into_owned()
+}
+
+/// Expression walker: every executor parameter of the tree becomes an external one with the same
+/// number, which deparses as `$n` without a plan.
+///
+/// # Safety
+/// `node` must be NULL or an expression tree that may be changed (a copy).
+unsafe extern "C-unwind" fn numbered_params(node: *mut pg_sys::Node, context: *mut std::ffi::c_void) -> bool {
+    if node.is_null() {
+        return false;
+    }
+    if (*node).type_ == pg_sys::NodeTag::T_Param {
+        let param = node as *mut pg_sys::Param;
+        if (*param).paramkind == pg_sys::ParamKind::PARAM_EXEC {
+            (*param).paramkind = pg_sys::ParamKind::PARAM_EXTERN;
+        }
+        return false;
+    }
+    pg_sys::expression_tree_walker(node, Some(numbered_params), context)
 }
 
 /// The type of a value expression, or of its elements for arrays.
@@ -358,18 +381,7 @@ pub unsafe extern "C-unwind" fn get_foreign_paths(
     let state = rel_state(baserel);
     let startup = REQUEST_COST;
     let total = REQUEST_COST * state.pages + state.rows * pg_sys::cpu_tuple_cost;
-    let path = pg_sys::create_foreignscan_path(
-        root,
-        baserel,
-        std::ptr::null_mut(),
-        (*baserel).rows,
-        startup,
-        total,
-        std::ptr::null_mut(),
-        std::ptr::null_mut(),
-        std::ptr::null_mut(),
-        std::ptr::null_mut(),
-    );
+    let path = crate::compat::foreign_scan_path(root, baserel, startup, total);
     pg_sys::add_path(baserel, path as *mut pg_sys::Path);
 }
 

@@ -13,6 +13,7 @@ use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::{Map, Value};
 
+use crate::compat;
 use crate::connector::call;
 use crate::connector::pointer::Pointer;
 use crate::connector::request::{encode_body, Request};
@@ -63,10 +64,7 @@ fn server_for_call(name: &str) -> Result<(ServerDef, Arc<Endpoint>), TetherError
             None,
         ));
     }
-    // SAFETY: backend thread, in a transaction; an ACL check on plain values (a server that has gone
-    // raises an ERROR, not undefined behaviour).
-    let usage = unsafe { pg_sys::pg_foreign_server_aclcheck(oid, user, pg_sys::ACL_USAGE as pg_sys::AclMode) };
-    if usage != pg_sys::AclResult::ACLCHECK_OK {
+    if !compat::server_usage_granted(oid, user) {
         return Err(TetherError::Option {
             message: format!("permission denied for foreign server {name}"),
             hint: Some(format!("GRANT USAGE ON FOREIGN SERVER {name} TO \"{role}\", and create a user mapping for it")),

@@ -9,6 +9,7 @@ use pgrx::pg_sys;
 use pgrx::prelude::*;
 use pgrx::{PgList, PgMemoryContexts};
 
+use crate::compat;
 use crate::connector::mapping::Cell;
 use crate::connector::record::{self, Converter, OutputColumn};
 use crate::error::{report, OrReport, TetherError};
@@ -80,11 +81,8 @@ pub unsafe extern "C-unwind" fn begin_foreign_scan(node: *mut pg_sys::ForeignSca
     let relid = (*(*node).ss.ss_currentRelation).rd_id;
     let loaded = options::load_table(relid).or_report();
     let explain_only = eflags & pg_sys::EXEC_FLAG_EXPLAIN_ONLY as i32 != 0;
-    let endpoint = if explain_only {
-        None
-    } else {
-        Some(options::endpoint(&loaded, options::user_for((*node).ss.ps.state, (*scan).scan.scanrelid)).or_report())
-    };
+    let endpoint =
+        if explain_only { None } else { Some(options::endpoint(&loaded, compat::scan_user(node)).or_report()) };
 
     let mut outputs = Vec::new();
     let mut columns = Vec::new();

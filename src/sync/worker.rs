@@ -37,12 +37,12 @@ pub fn register_launcher() {
 /// configuration.
 pub(crate) fn handle_signals() {
     // SAFETY: called first thing in each background process's main function, on its only thread (no
-    // helper thread exists yet), before signals are unblocked: pqsignal installs the two handlers below,
+    // helper thread exists yet), before signals are unblocked: set_signal_handler installs the two handlers below,
     // which do only what a signal handler may (see them), and BackgroundWorkerUnblockSignals then lets
     // signals in.
     unsafe {
-        pg_sys::pqsignal(libc::SIGTERM, Some(on_sigterm));
-        pg_sys::pqsignal(libc::SIGHUP, Some(on_sighup));
+        crate::compat::set_signal_handler(libc::SIGTERM, Some(on_sigterm));
+        crate::compat::set_signal_handler(libc::SIGHUP, Some(on_sighup));
         pg_sys::BackgroundWorkerUnblockSignals();
     }
 }
@@ -99,6 +99,7 @@ pub extern "C-unwind" fn tether_launcher_main(_arg: pg_sys::Datum) {
     // Requests taken from shared memory, with the time the launcher took each: a request is met by a
     // run that began after it (two asked for before one run began are met by that run).
     let mut requested: BTreeMap<Job, TimestampWithTimeZone> = BTreeMap::new();
+    let mut schema = Schema::default();
     loop {
         wait_tick(crate::gucs::POLL_INTERVAL_MS.get().max(100) as i64);
         // A process not started yet counts as running (for the pool and for its owner's share).
@@ -110,6 +111,10 @@ pub extern "C-unwind" fn tether_launcher_main(_arg: pg_sys::Datum) {
             requested.insert(job, now.unwrap_or_else(|_| TimestampWithTimeZone::negative_infinity()));
         }
         let workers = crate::gucs::MAX_SYNC_WORKERS.get().max(1) as usize;
+        let installed = BackgroundWorker::transaction(installed_version);
+        if !schema.ready(installed) {
+            continue;
+        }
         let candidates = BackgroundWorker::transaction(|| due_jobs(&requested, &launched));
         let running: Vec<u32> = launched.values().map(|l| l.owner).collect();
         for (job, owner) in pick(candidates, &running, workers) {
@@ -129,6 +134,45 @@ pub extern "C-unwind" fn tether_launcher_main(_arg: pg_sys::Datum) {
         if !requested.is_empty() {
             let open = BackgroundWorker::transaction(|| unmet(&requested));
             requested.retain(|job, _| open.contains(job));
+        }
+    }
+}
+
+/// Whether the database's tether schema is the one this library was built for. After the library is
+/// upgraded (new binaries, server restarted) and until `ALTER EXTENSION tether UPDATE` has run, the
+/// catalog still has the old version's tables: the launcher then starts nothing, and says so once.
+#[derive(Default)]
+struct Schema {
+    /// The version seen at the last check, when it was not the library's (said once per value).
+    waiting_for: Option<String>,
+}
+
+/// The version of the tether extension created in this database, if it is.
+fn installed_version() -> Option<String> {
+    Spi::get_one::<String>("SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'tether'").ok().flatten()
+}
+
+impl Schema {
+    fn ready(&mut self, installed: Option<String>) -> bool {
+        match installed {
+            // Not created yet in this database: nothing to do until it is.
+            None => false,
+            Some(v) if v == env!("CARGO_PKG_VERSION") => {
+                if self.waiting_for.take().is_some() {
+                    log!("tether launcher: extension updated to {v}; mirrors and pushes resume");
+                }
+                true
+            }
+            Some(v) => {
+                if self.waiting_for.as_deref() != Some(v.as_str()) {
+                    log!(
+                        "tether launcher: the tether extension in this database is version {v}, the library version {}: mirrors and pushes wait until ALTER EXTENSION tether UPDATE is run",
+                        env!("CARGO_PKG_VERSION")
+                    );
+                    self.waiting_for = Some(v);
+                }
+                false
+            }
         }
     }
 }
@@ -237,8 +281,8 @@ pub(crate) fn wait_tick(ms: i64) -> bool {
 
 /// The jobs that could start now, most urgent (asked for) first, with their owners.
 fn due_jobs(requested: &BTreeMap<Job, TimestampWithTimeZone>, launched: &HashMap<Job, Launched>) -> Vec<(Job, u32)> {
-    let mut due = due_of(Job::Mirror, "tether.mirror_config", DUE_MIRRORS, LOCK_CLASS, requested, launched);
-    due.extend(due_of(Job::Push, "tether.push_config", DUE_PUSHES, crate::push::run::LOCK_CLASS, requested, launched));
+    let mut due = due_of(Job::Mirror, DUE_MIRRORS, LOCK_CLASS, requested, launched);
+    due.extend(due_of(Job::Push, DUE_PUSHES, crate::push::run::LOCK_CLASS, requested, launched));
     // Stable: among the asked-for and among the rest, mirrors (by urgency) before pushes.
     due.sort_by_key(|(_, _, asked)| !asked);
     due.into_iter().map(|(job, owner, _)| (job, owner)).collect()
@@ -277,22 +321,14 @@ const DUE_MIRRORS: &str = "WITH asked (id, at) AS (SELECT * FROM unnest($2::int[
 
 /// The jobs of one kind that could start now, with their owners and whether each was asked for: the
 /// query `due` ($1 the ids running in processes of this launcher, $2 and $4 the requests taken from
-/// shared memory and when, $3 the kind's lock class), once `config` exists (the extension is created).
+/// shared memory and when, $3 the kind's lock class).
 fn due_of(
     kind: fn(i32) -> Job,
-    config: &str,
     due: &str,
     lock_class: i32,
     requested: &BTreeMap<Job, TimestampWithTimeZone>,
     launched: &HashMap<Job, Launched>,
 ) -> Vec<(Job, u32, bool)> {
-    let installed = Spi::get_one_with_args::<bool>("SELECT to_regclass($1) IS NOT NULL", &[config.into()])
-        .ok()
-        .flatten()
-        .unwrap_or(false);
-    if !installed {
-        return Vec::new();
-    }
     let busy: Vec<i32> = launched.keys().filter(|j| kind(j.id()) == **j).map(|j| j.id()).collect();
     let (requested_ids, requested_at): (Vec<i32>, Vec<TimestampWithTimeZone>) =
         requested.iter().filter(|(j, _)| kind(j.id()) == **j).map(|(j, at)| (j.id(), *at)).unzip();

@@ -36,9 +36,18 @@ roles() {
     done
 }
 
+# drop_role ROLE: the role and what it owns. A sync process refreshing one of its mirrors runs as the
+# role and has temporary tables of the role's while it lives: DROP OWNED, which sees other sessions'
+# temporary tables, fails ("cache lookup failed for relation") when such a process exits as it drops
+# them. So it waits for the tether processes to end first, and tries again once.
 drop_role() {
     if [ "$(q "SELECT count(*) FROM pg_roles WHERE rolname = '$1'")" = 1 ]; then
-        q "SET client_min_messages = warning; DROP OWNED BY $1 CASCADE; DROP ROLE $1" >/dev/null
+        for _ in $(seq 1 100); do
+            [ "$(q "SELECT count(*) FROM pg_stat_activity WHERE backend_type IN ('tether sync', 'tether push')")" = 0 ] && break
+            sleep 0.1
+        done
+        q "SET client_min_messages = warning; DROP OWNED BY $1 CASCADE; DROP ROLE $1" >/dev/null 2>&1 \
+            || { sleep 1; q "SET client_min_messages = warning; DROP OWNED BY $1 CASCADE; DROP ROLE $1" >/dev/null; }
     fi
 }
 

@@ -17,8 +17,10 @@ IMPORT FOREIGN SCHEMA hubspot LIMIT TO (contacts, companies) FROM SERVER hs INTO
 SELECT tether.mirror('mcrm.contacts', 'local.contacts', every => '1 hour');
 SELECT attname, format_type(atttypid, atttypmod), attnotnull FROM pg_attribute
 WHERE attrelid = 'local.contacts'::regclass AND attnum > 0 ORDER BY attnum;
-SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'local.contacts'::regclass;
-SELECT tgname, pg_get_triggerdef(oid) ~ 'BEFORE INSERT OR DELETE OR UPDATE .* FOR EACH ROW WHEN .*NOT tether.sync_applying\(''\d+''::oid\).* EXECUTE FUNCTION tether.mirror_write\(''\d+'', ''id''\)' AS write_back
+-- (PostgreSQL 18 keeps NOT NULL constraints in pg_constraint too: those are left out.)
+SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'local.contacts'::regclass AND contype <> 'n';
+-- The write-back trigger names the mirror by name (a regclass constant) and its id column: no oid.
+SELECT tgname, pg_get_triggerdef(oid) ~ 'BEFORE INSERT OR DELETE OR UPDATE .* FOR EACH ROW WHEN .*NOT tether.sync_applying\(.*''local.contacts''::regclass.*\).* EXECUTE FUNCTION tether.mirror_write\(''id''\)$' AS write_back
 FROM pg_trigger WHERE tgrelid = 'local.contacts'::regclass;
 SELECT fake.wait_for_first_sync('local.contacts');
 
