@@ -131,6 +131,17 @@ fn answer(request: &Inbound, addr: std::net::SocketAddr) -> Answer {
     if request.method != "POST" {
         return Answer::message(405, "webhooks are received with POST");
     }
+    // New binaries, and ALTER EXTENSION tether UPDATE not run yet: the catalog is the old version's, so
+    // nothing is recorded. A provider retries a delivery it was not answered 2xx.
+    if let Ok(Some(installed)) = transaction(crate::sync::worker::installed_version) {
+        if installed != env!("CARGO_PKG_VERSION") {
+            log!(
+                "tether webhooks: a delivery was not recorded: the tether extension in this database is version {installed}, the library version {} (ALTER EXTENSION tether UPDATE)",
+                env!("CARGO_PKG_VERSION")
+            );
+            return Answer::message(503, "Tether is being updated; retry later");
+        }
+    }
     // Attacker-supplied text (the server name from the URL, refusal reasons quoting headers) is
     // escaped for the log: one delivery, one log line.
     let shown = inbound::printable(&server, 100);

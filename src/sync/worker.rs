@@ -147,8 +147,8 @@ struct Schema {
     waiting_for: Option<String>,
 }
 
-/// The version of the tether extension created in this database, if it is.
-fn installed_version() -> Option<String> {
+/// The version of the tether extension created in this database, if it is (in a transaction).
+pub(crate) fn installed_version() -> Option<String> {
     Spi::get_one::<String>("SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'tether'").ok().flatten()
 }
 

@@ -4,7 +4,7 @@
 #   2. on a cluster of its own, uses it: a registered connector, servers, user mappings, foreign tables
 #      (one made by IMPORT FOREIGN SCHEMA), a mirror with data and a finished backfill;
 #   3. installs this tree's build over it and restarts: until the update, the new launcher starts no
-#      refresh and says so in the server log;
+#      refresh and the webhook receiver records nothing (503), and both say why in the server log;
 #   4. ALTER EXTENSION tether UPDATE, then checks that nothing was lost (connector, servers, mappings,
 #      tables, the mirror's rows and what the worker knew of it) and that everything works: reads, a
 #      refresh, a write through the mirror, the features the release did not have (a push);
@@ -49,7 +49,13 @@ DIR=$(mktemp -d /tmp/tether-upgrade.XXXXXX)
 keep_logs() { cp "$DIR"/*.log "$LOGS/" 2>/dev/null || true; }
 trap 'stop_pg "$DIR"; keep_logs; rm -rf "$DIR"' EXIT
 DB=tether_upgrade
-SETTINGS=(shared_preload_libraries=tether tether.database=$DB tether.poll_interval=200)
+WEBHOOK_PORT=$(free_port)
+SETTINGS=(shared_preload_libraries=tether tether.database=$DB tether.poll_interval=200 tether.webhook_listen=$WEBHOOK_PORT)
+# delivery: the status the webhook receiver answers an (unsigned) delivery for server hs.
+delivery() {
+    curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' -d '{}' \
+        "http://127.0.0.1:$WEBHOOK_PORT/webhooks/hs"
+}
 start_pg "$DIR" "${SETTINGS[@]}"
 q() { psql -X -At -d "$DB" -v ON_ERROR_STOP=1 -c "$1"; }
 # wait_for SQL WHAT: until SQL returns t (30 s).
@@ -86,7 +92,11 @@ grep -q "the tether extension in this database is version $FROM_VERSION, the lib
 q "SELECT tether.refresh('crm.local_contacts')" >/dev/null 2>&1 || true
 sleep 1
 [ "$(q "SELECT count(*) FROM tether.sync_runs")" = 1 ] || fail "a refresh ran against the $FROM_VERSION catalog"
-echo "ok: before the update, the $TO_VERSION launcher waits (and says so in the server log)"
+for _ in $(seq 1 50); do [ "$(delivery)" != 000 ] && break; sleep 0.2; done
+[ "$(delivery)" = 503 ] || fail "before the update, the webhook receiver answered $(delivery), not 503"
+grep -q "a delivery was not recorded: the tether extension in this database is version $FROM_VERSION" "$DIR/postgres.log" \
+    || fail "the webhook receiver did not log why it recorded nothing"
+echo "ok: before the update, the $TO_VERSION launcher waits and the webhook receiver records nothing (503), and both say why"
 
 q "ALTER EXTENSION tether UPDATE" >/dev/null
 [ "$(q "SELECT extversion FROM pg_extension WHERE extname = 'tether'")" = "$TO_VERSION" ] || fail "not at $TO_VERSION after the update"
@@ -96,6 +106,7 @@ q "ALTER EXTENSION tether UPDATE" >/dev/null
 [ "$(q "SELECT name FROM tether.user_connectors")" = items_api ] || fail "the registered connector was lost"
 [ "$(q "SELECT count(*) FROM shop.items")" = "$items_before" ] || fail "the imported foreign table reads differently"
 [ "$(q "SELECT count(*) FROM pg_user_mappings WHERE srvname = 'hs'")" = 1 ] || fail "the user mapping was lost"
+[ "$(delivery)" = 404 ] || fail "after the update, an unsigned delivery for a server without a webhook secret got $(delivery), not 404"
 echo "ok: ALTER EXTENSION tether UPDATE kept the connector, servers, mapping, tables and the mirror ($rows_before rows)"
 
 # Everything works on the updated catalog: a refresh, a write through the mirror (its trigger was made
