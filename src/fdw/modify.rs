@@ -767,7 +767,7 @@ pub unsafe extern "C-unwind" fn exec_foreign_batch_insert(
         return slots;
     }
     let traces: Vec<String> = (0..n as u64).map(|i| format!("row-{}", first_row + i)).collect();
-    let req = st.loaded.table.batch_create_request(&rows, &traces).or_report();
+    let req = st.loaded.table.batch_create_request(&rows, &traces, false).or_report();
     let Some(req) = req else { report(TetherError::Internal("no batch endpoint".into())) };
     let shown = format!("{} {}", req.method, template::display_path(&req.url));
     let resp = st.send(req).or_report();

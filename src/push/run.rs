@@ -733,7 +733,7 @@ fn send_batches(push: &mut Push, rows: &[Row], write: Write) -> Result<Sent, Tet
         let req = match write {
             Write::Create => {
                 let values: Vec<Vec<(usize, Value)>> = chunk.iter().map(|r| r.values.clone()).collect();
-                table.batch_create_request_each_alone(&values, &tags)?
+                table.batch_create_request(&values, &tags, true)?
             }
             Write::Update => {
                 let inputs: Vec<(String, Vec<(usize, Value)>)> =

@@ -118,27 +118,18 @@ impl TableDef {
     }
 
     /// One batch create request for `rows`; with a trace definition each input is tagged with its
-    /// `traces` entry.
+    /// `traces` entry. With `each_alone`, the records are written each on its own, a refused one not
+    /// undoing the others (pushes: Salesforce's `allOrNone: false`); without, as the endpoint's plain
+    /// body says (an INSERT: Salesforce's `allOrNone: true`).
     pub fn batch_create_request(
         &self,
         rows: &[Vec<(usize, Value)>],
         traces: &[String],
+        each_alone: bool,
     ) -> Result<Option<WriteRequest>, TetherError> {
         let Some(def) = &self.object.batch_create else { return Ok(None) };
         let rows: Vec<BatchRow> = rows.iter().map(|r| (None, r.as_slice())).collect();
-        self.batch_request(def, &rows, traces, false).map(Some)
-    }
-
-    /// `batch_create_request` for records written each on its own, a refused one not undoing the
-    /// others (pushes: Salesforce's `allOrNone: false`).
-    pub fn batch_create_request_each_alone(
-        &self,
-        rows: &[Vec<(usize, Value)>],
-        traces: &[String],
-    ) -> Result<Option<WriteRequest>, TetherError> {
-        let Some(def) = &self.object.batch_create else { return Ok(None) };
-        let rows: Vec<BatchRow> = rows.iter().map(|r| (None, r.as_slice())).collect();
-        self.batch_request(def, &rows, traces, true).map(Some)
+        self.batch_request(def, &rows, traces, each_alone).map(Some)
     }
 
     /// One batch update request for `rows` (each the record's id and the values to write); tagged as
@@ -234,8 +225,10 @@ mod tests {
         assert_eq!(update.body.unwrap(), serde_json::json!({"properties": {"email": "a@b.c"}}));
         let delete = t.delete_request("7").unwrap().unwrap();
         assert_eq!((delete.method.as_str(), delete.body), ("DELETE", None));
-        let batch =
-            t.batch_create_request(&[vals.clone(), vals[..1].to_vec()], &["r1".into(), "r2".into()]).unwrap().unwrap();
+        let batch = t
+            .batch_create_request(&[vals.clone(), vals[..1].to_vec()], &["r1".into(), "r2".into()], false)
+            .unwrap()
+            .unwrap();
         assert_eq!(batch.url, "http://127.0.0.1:9/crm/v3/objects/contacts/batch/create");
         assert_eq!(
             batch.body.unwrap(),
@@ -338,7 +331,7 @@ mod tests {
             &["id", "name"],
         );
         let rows = vec![vec![(1, Value::String("Acme".into()))], vec![(1, Value::String("Globex".into()))]];
-        let b = t.batch_create_request(&rows, &[]).unwrap().unwrap();
+        let b = t.batch_create_request(&rows, &[], false).unwrap().unwrap();
         assert_eq!(
             b.body.unwrap(),
             serde_json::json!({"allOrNone": true, "records": [
@@ -347,7 +340,7 @@ mod tests {
             ]})
         );
         // A push writes each record on its own: one refused record does not undo the others.
-        let alone = t.batch_create_request_each_alone(&rows, &[]).unwrap().unwrap();
+        let alone = t.batch_create_request(&rows, &[], true).unwrap().unwrap();
         assert_eq!(alone.body.unwrap()["allOrNone"], serde_json::json!(false));
         // The built-in Salesforce connector declares both.
         let sf = crate::connector::find("salesforce").unwrap();
