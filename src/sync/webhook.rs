@@ -23,6 +23,7 @@ use crate::error::{report, SqlState, TetherError};
 use crate::fdw::{options, registry};
 use crate::http::inbound::{self, Answer, Inbound};
 use crate::sync::refresh::transaction;
+use crate::sync::worker::{catalog, Catalog, LIBRARY_VERSION};
 
 /// How long a delivery waits for the main thread before the provider is told to retry.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
@@ -133,14 +134,11 @@ fn answer(request: &Inbound, addr: std::net::SocketAddr) -> Answer {
     }
     // New binaries, and ALTER EXTENSION tether UPDATE not run yet: the catalog is the old version's, so
     // nothing is recorded. A provider retries a delivery it was not answered 2xx.
-    if let Ok(Some(installed)) = transaction(crate::sync::worker::installed_version) {
-        if installed != env!("CARGO_PKG_VERSION") {
-            log!(
-                "tether webhooks: a delivery was not recorded: the tether extension in this database is version {installed}, the library version {} (ALTER EXTENSION tether UPDATE)",
-                env!("CARGO_PKG_VERSION")
-            );
-            return Answer::message(503, "Tether is being updated; retry later");
-        }
+    if let Ok(Catalog::Other(installed)) = transaction(catalog) {
+        log!(
+            "tether webhooks: a delivery was not recorded: the tether extension in this database is version {installed}, the library version {LIBRARY_VERSION} (ALTER EXTENSION tether UPDATE)"
+        );
+        return Answer::message(503, "Tether is being updated; retry later");
     }
     // Attacker-supplied text (the server name from the URL, refusal reasons quoting headers) is
     // escaped for the log: one delivery, one log line.

@@ -111,11 +111,15 @@ pub extern "C-unwind" fn tether_launcher_main(_arg: pg_sys::Datum) {
             requested.insert(job, now.unwrap_or_else(|_| TimestampWithTimeZone::negative_infinity()));
         }
         let workers = crate::gucs::MAX_SYNC_WORKERS.get().max(1) as usize;
-        let installed = BackgroundWorker::transaction(installed_version);
-        if !schema.ready(installed) {
+        // One transaction: the catalog's version, and what is due when it is this library's.
+        let (catalog, candidates) = BackgroundWorker::transaction(|| {
+            let catalog = catalog();
+            let due = if catalog == Catalog::Current { due_jobs(&requested, &launched) } else { Vec::new() };
+            (catalog, due)
+        });
+        if !schema.ready(catalog) {
             continue;
         }
-        let candidates = BackgroundWorker::transaction(|| due_jobs(&requested, &launched));
         let running: Vec<u32> = launched.values().map(|l| l.owner).collect();
         for (job, owner) in pick(candidates, &running, workers) {
             match start_sync(job) {
@@ -138,36 +142,54 @@ pub extern "C-unwind" fn tether_launcher_main(_arg: pg_sys::Datum) {
     }
 }
 
-/// Whether the database's tether schema is the one this library was built for. After the library is
-/// upgraded (new binaries, server restarted) and until `ALTER EXTENSION tether UPDATE` has run, the
-/// catalog still has the old version's tables: the launcher then starts nothing, and says so once.
+/// The library's version, which the catalog's must equal.
+pub(crate) const LIBRARY_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The tether extension of this database, as this library sees it. After the library is upgraded (new
+/// binaries, server restarted) and until `ALTER EXTENSION tether UPDATE` has run, the catalog still has
+/// the old version's tables (`Other`): nothing may be run against it.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Catalog {
+    /// Not created in this database.
+    Missing,
+    /// The version this library was built for.
+    Current,
+    /// Another version (`extversion`).
+    Other(String),
+}
+
+/// What the catalog is (in a transaction).
+pub(crate) fn catalog() -> Catalog {
+    match Spi::get_one::<String>("SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'tether'") {
+        Ok(Some(v)) if v == LIBRARY_VERSION => Catalog::Current,
+        Ok(Some(v)) => Catalog::Other(v),
+        _ => Catalog::Missing,
+    }
+}
+
+/// The launcher's view of the catalog over its ticks: it starts nothing until the catalog is current,
+/// and says once why it waits, and when it resumes.
 #[derive(Default)]
 struct Schema {
     /// The version seen at the last check, when it was not the library's (said once per value).
     waiting_for: Option<String>,
 }
 
-/// The version of the tether extension created in this database, if it is (in a transaction).
-pub(crate) fn installed_version() -> Option<String> {
-    Spi::get_one::<String>("SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'tether'").ok().flatten()
-}
-
 impl Schema {
-    fn ready(&mut self, installed: Option<String>) -> bool {
-        match installed {
+    fn ready(&mut self, catalog: Catalog) -> bool {
+        match catalog {
             // Not created yet in this database: nothing to do until it is.
-            None => false,
-            Some(v) if v == env!("CARGO_PKG_VERSION") => {
+            Catalog::Missing => false,
+            Catalog::Current => {
                 if self.waiting_for.take().is_some() {
-                    log!("tether launcher: extension updated to {v}; mirrors and pushes resume");
+                    log!("tether launcher: extension updated to {LIBRARY_VERSION}; mirrors and pushes resume");
                 }
                 true
             }
-            Some(v) => {
+            Catalog::Other(v) => {
                 if self.waiting_for.as_deref() != Some(v.as_str()) {
                     log!(
-                        "tether launcher: the tether extension in this database is version {v}, the library version {}: mirrors and pushes wait until ALTER EXTENSION tether UPDATE is run",
-                        env!("CARGO_PKG_VERSION")
+                        "tether launcher: the tether extension in this database is version {v}, the library version {LIBRARY_VERSION}: mirrors and pushes wait until ALTER EXTENSION tether UPDATE is run"
                     );
                     self.waiting_for = Some(v);
                 }
