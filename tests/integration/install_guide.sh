@@ -28,12 +28,8 @@ keep_logs() {
     mkdir -p "$TETHER_LOG_DIR/install-guide"
     cp "$DIR"/cluster/*.log "$TETHER_LOG_DIR/install-guide/" 2>/dev/null || true
 }
-stop_cluster() {
-    [ -f "$DIR/cluster/data/postmaster.pid" ] \
-        && runuser -u postgres -- "$SERVER/bin/pg_ctl" -D "$DIR/cluster/data" -m fast -w stop >/dev/null 2>&1
-    return 0
-}
-trap 'stop_cluster; keep_logs; rm -rf "$DIR"' EXIT
+# The cluster runs on the copy's programs: start_pg and stop_pg (scripts/lib.sh) with its PG_BIN.
+trap 'PG_BIN=$SERVER/bin stop_pg "$DIR/cluster"; keep_logs; rm -rf "$DIR"' EXIT
 
 # block MARKER: the fenced block that follows "<!-- install-guide: MARKER -->" in the guide.
 block() {
@@ -64,7 +60,7 @@ fi
 grep -q "this package is for PostgreSQL 18; /usr/lib/postgresql/15/bin/pg_config is PostgreSQL 15" "$DIR/wrong.out" \
     || fail "install.sh's refusal does not say why: $(cat "$DIR/wrong.out")"
 "$installer" "$PGC" >/dev/null
-version=$(sed -n 's/^version = "\(.*\)"$/\1/p' "$TETHER_ROOT/Cargo.toml" | sed -n 1p)
+version=$(tether_version)
 for f in "$("$PGC" --pkglibdir)/tether.so" "$("$PGC" --sharedir)/extension/tether.control" \
     "$("$PGC" --sharedir)/extension/tether--$version.sql"; do
     [ -f "$f" ] || fail "install.sh did not install $f"
@@ -80,11 +76,8 @@ runuser -u postgres -- "$SERVER/bin/initdb" -D "$DIR/cluster/data" -A trust -U p
 printf '%s\n' "$conf" >>"$DIR/cluster/data/postgresql.conf"
 db=$(printf '%s\n' "$conf" | sed -n "s/^tether.database = '\([a-z_]*\)'.*/\1/p")
 [ -n "$db" ] || fail "the guide's configuration names no tether.database"
-port=$(free_port)
-runuser -u postgres -- "$SERVER/bin/pg_ctl" -D "$DIR/cluster/data" -l "$DIR/cluster/postgres.log" -w -t 60 \
-    -o "-k $DIR/cluster -p $port -c listen_addresses=''" start >/dev/null \
-    || { cat "$DIR/cluster/postgres.log"; fail "the server did not start with the guide's configuration"; }
-sql() { "$SERVER/bin/psql" -X -At -h "$DIR/cluster" -p "$port" -v ON_ERROR_STOP=1 "$@"; }
+PG_BIN=$SERVER/bin start_pg "$DIR/cluster"
+sql() { "$SERVER/bin/psql" -X -At -v ON_ERROR_STOP=1 "$@"; }
 
 # Steps 4 and 5: the extension, and the guide's grants.
 sql -U postgres -d postgres -c "CREATE DATABASE $db" >/dev/null

@@ -23,7 +23,7 @@ if [ "$PG_MAJOR" != 15 ]; then
 fi
 : "${FAKE_URL:?FAKE_URL is not set (scripts/test sets it)}"
 read -r FROM_VERSION FROM_COMMIT <"$TETHER_ROOT/tests/upgrade/from"
-TO_VERSION=$(sed -n 's/^version = "\(.*\)"$/\1/p' "$TETHER_ROOT/Cargo.toml" | sed -n 1p)
+TO_VERSION=$(tether_version)
 [ "$FROM_VERSION" != "$TO_VERSION" ] || fail "Cargo.toml's version is still $FROM_VERSION, the release tests/upgrade/from names"
 [ -f "$TETHER_ROOT/sql/tether--$FROM_VERSION--$TO_VERSION.sql" ] \
     || fail "no update script sql/tether--$FROM_VERSION--$TO_VERSION.sql for $FROM_VERSION to $TO_VERSION"
